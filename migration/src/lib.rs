@@ -1,0 +1,29 @@
+//! The stockroute schema as frozen history: one file per step, applied in
+//! the order `Migrator::migrations()` lists them. Each step has the same
+//! meaning on SQLite and PostgreSQL; where the two need different SQL the
+//! step says why.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_create_products;
+mod m20261126_000002_create_warehouses;
+mod m20261126_000003_create_inventory;
+mod m20261126_000004_create_reservations;
+mod m20261126_000005_create_inventory_movements;
+mod m20261126_000006_create_api_keys;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261126_000001_create_products::Migration),
+            Box::new(m20261126_000002_create_warehouses::Migration),
+            Box::new(m20261126_000003_create_inventory::Migration),
+            Box::new(m20261126_000004_create_reservations::Migration),
+            Box::new(m20261126_000005_create_inventory_movements::Migration),
+            Box::new(m20261126_000006_create_api_keys::Migration),
+        ]
+    }
+}

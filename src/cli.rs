@@ -1,0 +1,227 @@
+//! The `stockroute` command line. With no subcommand it serves.
+
+use std::{net::SocketAddr, process::ExitCode};
+
+use clap::{ArgAction, Args, Parser, Subcommand, builder::BoolishValueParser};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::DatabaseConnection;
+
+use crate::{
+    auth::{self, KeyRole},
+    config::{Config, DEFAULT_ADDR, DEFAULT_DATABASE_URL, DEFAULT_MAX_BODY_BYTES, DatabaseUrl},
+    db, demo, graphql,
+    startup::Application,
+    telemetry,
+};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "stockroute",
+    version,
+    about = "A GraphQL service for stock that lives in many warehouses",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    /// The database: sqlite://FILE?mode=rwc or postgres://USER@HOST:PORT/DB.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    database_url: DatabaseUrl,
+
+    #[command(flatten)]
+    serve: ServeArgs,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the server (the default).
+    Serve(ServeArgs),
+    /// Apply, roll back or list the schema migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Load the demo data into an empty database (a no-op otherwise).
+    Seed,
+    /// Print the GraphQL schema (SDL) to stdout.
+    ExportSchema,
+    /// Create, list and revoke API keys.
+    ApiKey {
+        #[command(subcommand)]
+        action: ApiKeyAction,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "STOCKROUTE_ADDR", default_value = DEFAULT_ADDR)]
+    addr: SocketAddr,
+    /// Load the demo data when the database is empty (true/false).
+    #[arg(
+        long,
+        env = "STOCKROUTE_DEMO",
+        default_value = "true",
+        action = ArgAction::Set,
+        value_parser = BoolishValueParser::new()
+    )]
+    demo: bool,
+    /// The largest request body accepted on /graphql, in bytes.
+    #[arg(long, env = "STOCKROUTE_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+}
+
+#[derive(Subcommand, Debug)]
+enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// Roll back the last `steps` migrations (all with --all).
+    Down {
+        #[arg(long, default_value_t = 1, conflicts_with = "all")]
+        steps: u32,
+        #[arg(long)]
+        all: bool,
+    },
+    /// List the migrations and whether each is applied.
+    Status,
+}
+
+#[derive(Subcommand, Debug)]
+enum ApiKeyAction {
+    /// Create a key; it is printed once, on the last line, and stored hashed.
+    Create {
+        #[arg(long, value_enum)]
+        role: KeyRole,
+        /// A name to tell keys apart; recorded as `createdBy` on changes.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List keys (never the secrets).
+    List,
+    /// Revoke a key by name; it stops working at once.
+    Revoke { name: String },
+}
+
+/// Runs the command line and maps failures to one line on stderr.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let url = cli.database_url;
+    match cli.command {
+        None => serve(url, cli.serve).await,
+        Some(Command::Serve(args)) => serve(url, args).await,
+        Some(Command::ExportSchema) => {
+            print!("{}", graphql::sdl());
+            Ok(())
+        }
+        Some(Command::Migrate { action }) => {
+            let db = open(&url).await?;
+            migrate(&db, action).await.map_err(|e| e.to_string())
+        }
+        Some(Command::Seed) => {
+            let db = open(&url).await?;
+            db::migrate(&db).await.map_err(|e| e.to_string())?;
+            match demo::seed(&db).await.map_err(|e| e.to_string())? {
+                demo::SeedOutcome::Loaded {
+                    warehouses,
+                    products,
+                    stock_levels,
+                } => println!(
+                    "loaded {warehouses} warehouses, {products} products, {stock_levels} stock levels"
+                ),
+                demo::SeedOutcome::SkippedNotEmpty => {
+                    println!("the database already has a catalogue; nothing changed")
+                }
+            }
+            Ok(())
+        }
+        Some(Command::ApiKey { action }) => {
+            let db = open(&url).await?;
+            db::migrate(&db).await.map_err(|e| e.to_string())?;
+            api_key(&db, action).await.map_err(|e| e.to_string())
+        }
+    }
+}
+
+async fn serve(url: DatabaseUrl, args: ServeArgs) -> Result<(), String> {
+    let config = Config {
+        database_url: url,
+        addr: args.addr,
+        demo: args.demo,
+        max_body_bytes: args.max_body_bytes,
+    };
+    let app = Application::build(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    app.run_until_stopped().await.map_err(|e| e.to_string())
+}
+
+async fn open(url: &DatabaseUrl) -> Result<DatabaseConnection, String> {
+    db::connect(url)
+        .await
+        .map_err(|e| format!("cannot open the database {}: {e}", url.redacted()))
+}
+
+async fn migrate(db: &DatabaseConnection, action: MigrateAction) -> Result<(), sea_orm::DbErr> {
+    match action {
+        MigrateAction::Up => Migrator::up(db, None).await,
+        MigrateAction::Down { all: true, .. } => Migrator::down(db, None).await,
+        MigrateAction::Down { steps, .. } => Migrator::down(db, Some(steps)).await,
+        MigrateAction::Status => Migrator::status(db).await,
+    }
+}
+
+async fn api_key(db: &DatabaseConnection, action: ApiKeyAction) -> Result<(), auth::AuthError> {
+    match action {
+        ApiKeyAction::Create { role, name } => {
+            let created = auth::create_key(db, role, name).await?;
+            eprintln!(
+                "created {} key `{}`; store it now, it is not shown again:",
+                created.record.role, created.record.name
+            );
+            println!("{}", created.secret);
+        }
+        ApiKeyAction::List => {
+            println!(
+                "{:<30} {:<9} {:<12} {:<26} revoked",
+                "name", "role", "prefix", "created"
+            );
+            for key in auth::list_keys(db).await? {
+                println!(
+                    "{:<30} {:<9} {:<12} {:<26} {}",
+                    key.name,
+                    key.role,
+                    key.prefix,
+                    key.created_at.to_rfc3339(),
+                    key.revoked_at.map_or("-".to_owned(), |t| t.to_rfc3339())
+                );
+            }
+        }
+        ApiKeyAction::Revoke { name } => {
+            let key = auth::revoke_key(db, &name).await?;
+            println!("revoked `{}`", key.name);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,183 @@
+//! Configuration from flags and environment variables.
+//!
+//! Every setting has a default that works on a bare machine, and every value
+//! is validated here, so that a bad one stops the start with one clear line.
+
+use std::{fmt, net::SocketAddr, str::FromStr, time::Duration};
+
+/// Where the data lives when `DATABASE_URL` is not set: a SQLite file in the
+/// working directory, created on first start.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://stockroute.db?mode=rwc";
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+
+/// The two databases stockroute runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        })
+    }
+}
+
+/// A database URL whose scheme stockroute supports.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    url: String,
+    backend: Backend,
+}
+
+impl DatabaseUrl {
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.url
+    }
+
+    /// The URL without its password, for logs.
+    pub fn redacted(&self) -> String {
+        match url::Url::parse(&self.url) {
+            Ok(mut parsed) if parsed.password().is_some() => {
+                let _ = parsed.set_password(Some("***"));
+                parsed.to_string()
+            }
+            _ => self.url.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        let url = raw.trim();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let parsed =
+                url::Url::parse(url).map_err(|e| format!("`{url}` is not a valid URL: {e}"))?;
+            if parsed.path().trim_start_matches('/').is_empty() {
+                return Err(format!(
+                    "`{url}` names no database: add one, e.g. postgres://postgres@127.0.0.1:5432/stockroute"
+                ));
+            }
+            Backend::Postgres
+        } else {
+            return Err(format!(
+                "`{url}` is not supported: use sqlite://FILE?mode=rwc or postgres://USER@HOST:PORT/DB"
+            ));
+        };
+        Ok(DatabaseUrl {
+            url: url.to_owned(),
+            backend,
+        })
+    }
+}
+
+/// Parses a positive duration written in milliseconds (`250`) or with a unit
+/// (`250ms`, `2s`, `1m`).
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let raw = raw.trim();
+    let (digits, unit_ms) = if let Some(n) = raw.strip_suffix("ms") {
+        (n, 1)
+    } else if let Some(n) = raw.strip_suffix('s') {
+        (n, 1_000)
+    } else if let Some(n) = raw.strip_suffix('m') {
+        (n, 60_000)
+    } else {
+        (raw, 1)
+    };
+    let n: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{raw}` is not a duration: write e.g. 500ms, 2s or 1m"))?;
+    if n == 0 {
+        return Err("a duration must be greater than zero".to_owned());
+    }
+    n.checked_mul(unit_ms)
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("`{raw}` is too long"))
+}
+
+/// What `stockroute serve` needs to run.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database_url: DatabaseUrl,
+    pub addr: SocketAddr,
+    /// Load the demo data when the database has no products or warehouses.
+    pub demo: bool,
+    /// The largest request body accepted on `/graphql`.
+    pub max_body_bytes: usize,
+}
+
+impl Config {
+    /// A configuration for the given database that binds a free port on
+    /// loopback and loads no demo data: what tests and tools start from.
+    pub fn for_database(database_url: DatabaseUrl) -> Self {
+        Config {
+            database_url,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            demo: false,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+/// 1 MiB holds a 100-line order many times over; anything larger is abuse.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_and_postgres_urls_are_accepted() {
+        let sqlite: DatabaseUrl = DEFAULT_DATABASE_URL.parse().unwrap();
+        assert_eq!(sqlite.backend(), Backend::Sqlite);
+        let pg: DatabaseUrl = "postgres://postgres@127.0.0.1:5432/shop".parse().unwrap();
+        assert_eq!(pg.backend(), Backend::Postgres);
+    }
+
+    #[test]
+    fn other_schemes_and_postgres_without_a_database_are_refused_with_a_reason() {
+        let mysql = "mysql://root@localhost/db"
+            .parse::<DatabaseUrl>()
+            .unwrap_err();
+        assert!(mysql.contains("not supported"), "{mysql}");
+        let no_db = "postgres://postgres@127.0.0.1:5432"
+            .parse::<DatabaseUrl>()
+            .unwrap_err();
+        assert!(no_db.contains("names no database"), "{no_db}");
+    }
+
+    #[test]
+    fn passwords_never_reach_the_log() {
+        let url: DatabaseUrl = "postgres://app:s3cret@db:5432/shop".parse().unwrap();
+        assert!(!url.redacted().contains("s3cret"));
+        assert!(!format!("{url:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn durations_take_units_and_refuse_zero_and_garbage() {
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2s").unwrap(), Duration::from_secs(2));
+        assert_eq!(parse_duration("1m").unwrap(), Duration::from_secs(60));
+        assert_eq!(parse_duration("100").unwrap(), Duration::from_millis(100));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+}

@@ -1,0 +1,94 @@
+//! Connecting to the database and keeping its schema current.
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, Statement,
+    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+};
+
+use crate::config::{Backend, DatabaseUrl};
+
+/// Opens a pool on `url`. On PostgreSQL the database is created first when it
+/// does not exist, so `DATABASE_URL=postgres://.../new_db` just works.
+pub async fn connect(url: &DatabaseUrl) -> Result<DatabaseConnection, DbErr> {
+    if url.backend() == Backend::Postgres {
+        ensure_postgres_database(url).await?;
+    }
+    let mut options = ConnectOptions::new(url.as_str());
+    options
+        .sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(30));
+    match url.backend() {
+        Backend::Sqlite => {
+            // SQLite has one writer at a time. WAL lets readers run beside it,
+            // and the busy timeout makes a second writer wait its turn instead
+            // of failing with "database is locked".
+            options.max_connections(8).map_sqlx_sqlite_opts(|opts| {
+                opts.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(30))
+                    .foreign_keys(true)
+            });
+        }
+        Backend::Postgres => {
+            options.max_connections(32).min_connections(1);
+        }
+    }
+    Database::connect(options).await
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
+
+/// Whether the database answers a trivial query: what `/readyz` reports.
+pub async fn ping(db: &DatabaseConnection) -> bool {
+    db.ping().await.is_ok()
+}
+
+async fn ensure_postgres_database(url: &DatabaseUrl) -> Result<(), DbErr> {
+    let mut parsed =
+        url::Url::parse(url.as_str()).map_err(|e| DbErr::Custom(format!("bad URL: {e}")))?;
+    let name = parsed.path().trim_start_matches('/').to_owned();
+    // Every PostgreSQL server has the `postgres` maintenance database.
+    parsed.set_path("/postgres");
+    let admin = Database::connect(parsed.as_str()).await?;
+    let exists = admin
+        .query_one_raw(Statement::from_sql_and_values(
+            admin.get_database_backend(),
+            "SELECT 1 FROM pg_database WHERE datname = $1",
+            [name.clone().into()],
+        ))
+        .await?
+        .is_some();
+    if !exists {
+        let create = format!("CREATE DATABASE {}", quote_identifier(&name));
+        match admin.execute_unprepared(&create).await {
+            Ok(_) => tracing::info!(database = %name, "created PostgreSQL database"),
+            // Two processes starting at once may both try; one wins.
+            Err(e) if e.to_string().contains("already exists") => {}
+            Err(e) => return Err(e),
+        }
+    }
+    admin.close().await
+}
+
+/// Quotes a PostgreSQL identifier so that any database name is taken literally.
+pub fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote_identifier;
+
+    #[test]
+    fn identifiers_are_quoted_and_embedded_quotes_doubled() {
+        assert_eq!(quote_identifier("shop"), "\"shop\"");
+        assert_eq!(quote_identifier("a\"b"), "\"a\"\"b\"");
+    }
+}

@@ -1,0 +1,10 @@
+//! SeaORM entities: one file per table, named for what a row is.
+
+pub mod api_key;
+pub mod movement;
+pub mod product;
+pub mod reservation;
+pub mod reservation_line;
+pub mod reservation_shipment;
+pub mod stock_level;
+pub mod warehouse;

@@ -1,0 +1,21 @@
+//! One warehouse's shipment within a reservation, priced as it was reserved
+//! (`reservation_shipments`).
+
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "reservation_shipments")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub reservation_id: Uuid,
+    pub warehouse_id: i32,
+    pub distance_km: f64,
+    pub weight_grams: i32,
+    pub cost_cents: i64,
+    #[sea_orm(belongs_to, from = "reservation_id", to = "id")]
+    pub reservation: BelongsTo<super::reservation::Entity>,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,42 @@
+//! The GraphQL schema. Resolvers are thin: they turn arguments into domain
+//! values, make one call into [`crate::inventory`], and convert the result
+//! into the output types of [`types`]. Errors are mapped to
+//! `extensions.code` in [`error`], and roles are checked by [`guard`].
+
+pub mod connection;
+pub mod error;
+pub mod guard;
+pub mod query;
+pub mod types;
+
+use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use sea_orm::DatabaseConnection;
+
+pub use error::{ApiError, Coded};
+pub use guard::RoleGuard;
+use query::Query;
+
+pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+/// The deepest selection a query may nest. GraphiQL's introspection query
+/// needs 13 levels; real client queries need far fewer.
+pub const MAX_DEPTH: usize = 16;
+/// The most fields (each counts 1, lists counted once) one query may select.
+pub const MAX_COMPLEXITY: usize = 1_000;
+
+/// The schema with its limits, serving data from `db`.
+pub fn build_schema(db: DatabaseConnection) -> AppSchema {
+    schema_builder().data(db).finish()
+}
+
+fn schema_builder() -> async_graphql::SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
+    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+}
+
+/// The schema in SDL: what `stockroute export-schema` prints and what
+/// `schema.graphql` at the top of the repository must equal.
+pub fn sdl() -> String {
+    schema_builder().finish().sdl()
+}

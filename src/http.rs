@@ -1,0 +1,125 @@
+//! The HTTP surface: `/graphql` (POST, and websocket for subscriptions),
+//! GraphiQL at `/`, `/healthz` (the process is up) and `/readyz` (the
+//! database answers).
+
+use async_graphql::{
+    Data,
+    http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource},
+};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{DefaultBodyLimit, State, WebSocketUpgrade},
+    http::{HeaderMap, StatusCode, header::AUTHORIZATION},
+    response::{Html, IntoResponse, Response},
+    routing::get,
+};
+use sea_orm::DatabaseConnection;
+
+use crate::{
+    auth::{self, Caller},
+    db,
+    graphql::{ApiError, AppSchema, error},
+};
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub schema: AppSchema,
+}
+
+pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    Router::new()
+        .route("/", get(graphiql))
+        .route("/graphql", get(graphql_websocket).post(graphql))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(state)
+}
+
+async fn graphiql() -> Html<String> {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql")
+            .title("stockroute")
+            .finish(),
+    )
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    if db::ping(&state.db).await {
+        "ready".into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+    }
+}
+
+/// One GraphQL request per POST. The body is read through axum's size limit
+/// (413 beyond it); a body that is not one GraphQL request is a 400 with a
+/// coded GraphQL error. Batches are refused: one expensive request per
+/// round trip is enough.
+async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(e) => {
+            let message = if body.first() == Some(&b'[') {
+                "batched requests are not supported: send one GraphQL request per POST".to_owned()
+            } else {
+                format!("the body is not a GraphQL request in JSON: {e}")
+            };
+            let response = error::error_response(ApiError::BadUserInput(message));
+            return (StatusCode::BAD_REQUEST, Json(response)).into_response();
+        }
+    };
+    let authorization = match headers.get(AUTHORIZATION).map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(value)) => Some(value),
+        Some(Err(_)) => {
+            let refused = ApiError::from(auth::AuthError::MalformedHeader);
+            return Json(error::error_response(refused)).into_response();
+        }
+    };
+    let caller = match auth::authenticate(&state.db, authorization).await {
+        Ok(caller) => caller,
+        Err(e) => return Json(error::error_response(ApiError::from(e))).into_response(),
+    };
+    let response = state.schema.execute(request.data(caller)).await;
+    Json(error::ensure_codes(response)).into_response()
+}
+
+/// Subscriptions over `graphql-transport-ws` (and the legacy `graphql-ws`).
+/// The key comes in the `connection_init` payload as `Authorization` (or
+/// `authorization`): `{"Authorization": "Bearer <key>"}`.
+async fn graphql_websocket(
+    State(state): State<AppState>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| {
+            let db = state.db.clone();
+            GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
+                .on_connection_init(move |payload| async move {
+                    let authorization = payload
+                        .get("Authorization")
+                        .or_else(|| payload.get("authorization"))
+                        .and_then(|v| v.as_str());
+                    let caller: Caller = auth::authenticate(&db, authorization)
+                        .await
+                        .map_err(|e| async_graphql::Error::new(ApiError::from(e).to_string()))?;
+                    let mut data = Data::default();
+                    data.insert(caller);
+                    Ok(data)
+                })
+                .serve()
+        })
+}

@@ -1,0 +1,25 @@
+//! What can go wrong in the service layer.
+
+use sea_orm::DbErr;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    /// The caller's input breaks a rule; `field` names the argument at fault.
+    #[error("{field}: {message}")]
+    InvalidInput { field: String, message: String },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+}
+
+impl InventoryError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        InventoryError::InvalidInput {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! stockroute: a GraphQL service for stock that lives in many warehouses.
+//!
+//! # Layout
+//! - [`config`]: everything the service reads from flags and the environment,
+//!   validated once, with defaults that work on a bare machine.
+//! - [`db`]: connecting to SQLite or PostgreSQL (creating the database when it
+//!   is missing), backend tuning, and running the migrations.
+//! - [`entities`]: the SeaORM entities, one per table.
+//! - [`geography`]: validated locations and the one geodesic distance helper.
+//! - [`inventory`]: the service layer: catalogue reads and, later, the stock
+//!   transactions. Knows nothing of GraphQL.
+//! - [`auth`]: API keys (hashed at rest) and the roles they grant.
+//! - [`demo`]: the demo catalogue and stock a newcomer sees first.
+//! - [`graphql`]: the schema: thin resolvers, guards, error mapping.
+//! - [`http`]: the axum router: GraphQL, GraphiQL, health and readiness.
+//! - [`startup`]: [`startup::Application`], which binds, serves and stops.
+//! - [`cli`]: the `stockroute` command line (serve, migrate, seed, keys).
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod entities;
+pub mod geography;
+pub mod graphql;
+pub mod http;
+pub mod inventory;
+pub mod startup;
+pub mod telemetry;

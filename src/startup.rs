@@ -1,0 +1,172 @@
+//! Building and running the service: [`Application::build`] connects,
+//! migrates, loads the demo data when asked, and binds; then
+//! [`Application::run_until`] serves until a shutdown future fires.
+
+use std::{future::Future, io, net::SocketAddr};
+
+use sea_orm::{DatabaseConnection, DbErr};
+use tokio::{net::TcpListener, sync::watch};
+
+use crate::{
+    config::{Backend, Config},
+    db, demo,
+    graphql::build_schema,
+    http::{AppState, router},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot open the database {url}: {source}")]
+    Connect { url: String, source: DbErr },
+    #[error("cannot migrate the database: {0}")]
+    Migrate(DbErr),
+    #[error("cannot load the demo data: {0}")]
+    Seed(DbErr),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: io::Error },
+}
+
+/// Tells background tasks that the server is stopping. Tasks hold a
+/// receiver from [`Shutdown::subscribe`] and finish when it changes.
+#[derive(Clone)]
+pub struct Shutdown(watch::Sender<bool>);
+
+impl Shutdown {
+    fn new() -> Self {
+        Shutdown(watch::channel(false).0)
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<bool> {
+        self.0.subscribe()
+    }
+
+    fn trigger(&self) {
+        self.0.send_replace(true);
+    }
+}
+
+pub struct Application {
+    listener: TcpListener,
+    addr: SocketAddr,
+    state: AppState,
+    backend: Backend,
+    max_body_bytes: usize,
+    shutdown: Shutdown,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let url = &config.database_url;
+        let db = db::connect(url)
+            .await
+            .map_err(|source| StartupError::Connect {
+                url: url.redacted(),
+                source,
+            })?;
+        db::migrate(&db).await.map_err(StartupError::Migrate)?;
+        if config.demo {
+            match demo::seed(&db).await.map_err(StartupError::Seed)? {
+                demo::SeedOutcome::Loaded {
+                    warehouses,
+                    products,
+                    stock_levels,
+                } => tracing::info!(
+                    warehouses,
+                    products,
+                    stock_levels,
+                    "loaded the demo data into the empty database"
+                ),
+                demo::SeedOutcome::SkippedNotEmpty => {}
+            }
+        }
+        let listener =
+            TcpListener::bind(config.addr)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: config.addr,
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+        let schema = build_schema(db.clone());
+        Ok(Application {
+            listener,
+            addr,
+            state: AppState { db, schema },
+            backend: url.backend(),
+            max_body_bytes: config.max_body_bytes,
+            shutdown: Shutdown::new(),
+        })
+    }
+
+    /// The address actually bound: with port 0, the one the OS chose.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn database(&self) -> &DatabaseConnection {
+        &self.state.db
+    }
+
+    /// The signal background tasks listen to.
+    pub fn shutdown(&self) -> &Shutdown {
+        &self.shutdown
+    }
+
+    /// Serves until `signal` completes, then stops accepting connections,
+    /// lets in-flight requests finish, and tells background tasks to stop.
+    pub async fn run_until(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> io::Result<()> {
+        tracing::info!(
+            addr = %self.addr,
+            database = %self.backend,
+            "stockroute listening on http://{} (GraphiQL at /, GraphQL at /graphql) using {}",
+            self.addr,
+            self.backend
+        );
+        let shutdown = self.shutdown.clone();
+        let app = router(self.state, self.max_body_bytes);
+        let result = axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move {
+                signal.await;
+                tracing::info!("shutting down: finishing in-flight requests");
+                shutdown.trigger();
+            })
+            .await;
+        self.shutdown.trigger();
+        result
+    }
+
+    /// Serves until ctrl-c or SIGTERM.
+    pub async fn run_until_stopped(self) -> io::Result<()> {
+        self.run_until(stop_signal()).await
+    }
+}
+
+/// Completes on ctrl-c, or on SIGTERM where there is one.
+pub async fn stop_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}
