@@ -185,11 +185,19 @@ async fn open(url: &DatabaseUrl) -> Result<DatabaseConnection, String> {
 
 async fn migrate(db: &DatabaseConnection, action: MigrateAction) -> Result<(), sea_orm::DbErr> {
     match action {
-        MigrateAction::Up => Migrator::up(db, None).await,
-        MigrateAction::Down { all: true, .. } => Migrator::down(db, None).await,
-        MigrateAction::Down { steps, .. } => Migrator::down(db, Some(steps)).await,
-        MigrateAction::Status => Migrator::status(db).await,
+        MigrateAction::Up => Migrator::up(db, None).await?,
+        MigrateAction::Down { all: true, .. } => Migrator::down(db, None).await?,
+        MigrateAction::Down { steps, .. } => Migrator::down(db, Some(steps)).await?,
+        MigrateAction::Status => {}
     }
+    for migration in Migrator::get_migration_with_status(db).await? {
+        println!(
+            "{:<10} {}",
+            format!("{:?}", migration.status()).to_lowercase(),
+            migration.name()
+        );
+    }
+    Ok(())
 }
 
 async fn api_key(db: &DatabaseConnection, action: ApiKeyAction) -> Result<(), auth::AuthError> {

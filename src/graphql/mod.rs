@@ -9,7 +9,7 @@ pub mod guard;
 pub mod query;
 pub mod types;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use async_graphql::{EmptyMutation, EmptySubscription, SDLExportOptions, Schema};
 use sea_orm::DatabaseConnection;
 
 pub use error::{ApiError, Coded};
@@ -38,5 +38,10 @@ fn schema_builder() -> async_graphql::SchemaBuilder<Query, EmptyMutation, EmptyS
 /// The schema in SDL: what `stockroute export-schema` prints and what
 /// `schema.graphql` at the top of the repository must equal.
 pub fn sdl() -> String {
-    schema_builder().finish().sdl()
+    schema_builder().finish().sdl_with_options(
+        SDLExportOptions::new()
+            .prefer_single_line_descriptions()
+            .use_space_ident()
+            .indent_width(2),
+    )
 }

@@ -1,0 +1,239 @@
+//! Starting the app on a fresh database and talking GraphQL to it.
+
+use std::net::SocketAddr;
+
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use serde_json::{Value, json};
+use stockroute::{
+    auth::{self, KeyRole},
+    config::{Config, DatabaseUrl},
+    db,
+    startup::Application,
+};
+use tokio::sync::oneshot;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Declares tests that run on both backends. Each body gets `app`, a running
+/// [`TestApp`] with the demo data loaded.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($(async fn $name:ident($app:ident) $body:block)*) => {
+        mod sqlite {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let $app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await;
+                    $body
+                }
+            )*
+        }
+        mod postgres {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let $app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await;
+                    $body
+                }
+            )*
+        }
+    };
+}
+
+/// A database that exists for one test only.
+pub struct TestDatabase {
+    pub url: DatabaseUrl,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDatabase {
+    pub fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("a temporary directory");
+                let url = format!("sqlite://{}/stockroute.db?mode=rwc", dir.path().display());
+                TestDatabase {
+                    url: url.parse().expect("a valid SQLite URL"),
+                    cleanup: Cleanup::Sqlite(dir),
+                }
+            }
+            Backend::Postgres => {
+                let server = std::env::var("TEST_DATABASE_URL").expect(
+                    "TEST_DATABASE_URL is not set: point it at a PostgreSQL server, e.g. \
+                     postgres://postgres@127.0.0.1:5432/postgres, or skip these tests with \
+                     `cargo test -- --skip postgres::`",
+                );
+                let mut url = url::Url::parse(&server).expect("TEST_DATABASE_URL is a URL");
+                let name = format!("stockroute_test_{}", uuid::Uuid::new_v4().simple());
+                url.set_path(&format!("/{name}"));
+                TestDatabase {
+                    // db::connect creates the database on first use.
+                    url: url.as_str().parse().expect("a valid PostgreSQL URL"),
+                    cleanup: Cleanup::Postgres {
+                        admin_url: server,
+                        name,
+                    },
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Cleanup::Postgres { admin_url, name } = &self.cleanup else {
+            return;
+        };
+        let (admin_url, database) = (admin_url.clone(), name.clone());
+        // Drop runs inside the test's runtime; the cleanup needs its own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for cleanup");
+            runtime.block_on(async {
+                let admin = Database::connect(&admin_url).await?;
+                admin
+                    .execute_unprepared(&format!(
+                        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                        db::quote_identifier(&database)
+                    ))
+                    .await?;
+                admin.close().await
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop test database {name}: {dropped:?}");
+        }
+    }
+}
+
+/// The running service and a way to talk to it. Stops the server on drop.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub db: DatabaseConnection,
+    pub backend: Backend,
+    pub client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    // Declared last: dropped after the server and pool are told to stop.
+    pub database: TestDatabase,
+}
+
+impl TestApp {
+    /// Starts the service with the demo data on a fresh database.
+    pub async fn spawn(backend: Backend) -> Self {
+        let database = TestDatabase::new(backend);
+        let mut config = Config::for_database(database.url.clone());
+        config.demo = true;
+        let app = Application::build(config)
+            .await
+            .expect("the application starts");
+        let addr = app.local_addr();
+        let db = app.database().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            addr,
+            db,
+            backend,
+            client: reqwest::Client::new(),
+            stop: Some(stop),
+            database,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Runs a query without a key and returns the whole JSON response.
+    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        self.post_graphql(None, query, variables).await
+    }
+
+    /// Runs a query with `Authorization: Bearer <key>`.
+    pub async fn graphql_as(&self, key: &str, query: &str, variables: Value) -> Value {
+        self.post_graphql(Some(key), query, variables).await
+    }
+
+    async fn post_graphql(&self, key: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        let response = request.send().await.expect("the server answers");
+        assert!(
+            response.status().is_success(),
+            "HTTP {} for {query}",
+            response.status()
+        );
+        response.json().await.expect("a JSON body")
+    }
+
+    /// Creates an API key directly in the database and returns its secret.
+    pub async fn create_key(&self, role: KeyRole, name: &str) -> String {
+        auth::create_key(&self.db, role, Some(name.to_owned()))
+            .await
+            .expect("the key is created")
+            .secret
+    }
+
+    /// One integer from a SQL query, e.g. a count.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(self.db.get_database_backend(), sql))
+            .await
+            .expect("the query runs")
+            .expect("one row");
+        row.try_get_by_index::<i64>(0).expect("an integer")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The `extensions.code` of the first error, if any.
+pub fn error_code(response: &Value) -> Option<&str> {
+    response["errors"][0]["extensions"]["code"].as_str()
+}
+
+/// The message of the first error, if any.
+pub fn error_message(response: &Value) -> &str {
+    response["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+/// Asserts that a response succeeded and returns its `data`.
+pub fn data(response: &Value) -> &Value {
+    assert!(
+        response.get("errors").is_none(),
+        "unexpected errors: {response:#}"
+    );
+    &response["data"]
+}

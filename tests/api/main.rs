@@ -1,0 +1,19 @@
+//! Black-box tests: each starts the real service on a free port against a
+//! fresh database and talks to it over HTTP (or runs the real binary).
+//!
+//! Tests written with `on_both_backends!` run once on SQLite (`…::sqlite::…`)
+//! and once on PostgreSQL (`…::postgres::…`). The PostgreSQL ones need
+//! `TEST_DATABASE_URL` (a server where they may create databases) and fail,
+//! rather than skip, without it; run `cargo test -- --skip postgres::` for a
+//! SQLite-only run.
+
+mod helpers;
+
+mod auth;
+mod catalogue;
+mod cli;
+mod demo_data;
+mod health;
+mod migrations;
+mod schema;
+mod transport;

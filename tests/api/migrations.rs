@@ -1,0 +1,45 @@
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectionTrait, Statement};
+use stockroute::demo::{self, SeedOutcome};
+
+use crate::on_both_backends;
+
+on_both_backends! {
+    async fn migrating_all_the_way_down_and_up_again_gives_a_working_schema(app) {
+        Migrator::down(&app.db, None).await.expect("every migration rolls back");
+        let gone = app
+            .db
+            .execute_raw(Statement::from_string(app.db.get_database_backend(), "SELECT COUNT(*) FROM products"))
+            .await;
+        assert!(gone.is_err(), "the tables are gone after a full rollback");
+        assert!(Migrator::get_pending_migrations(&app.db).await.unwrap().len() >= 6);
+
+        Migrator::up(&app.db, None).await.expect("every migration applies again");
+        assert!(Migrator::get_pending_migrations(&app.db).await.unwrap().is_empty());
+        assert!(matches!(demo::seed(&app.db).await.unwrap(), SeedOutcome::Loaded { .. }));
+        assert!(app.scalar("SELECT COUNT(*) FROM inventory").await > 0);
+    }
+
+    async fn the_stock_level_constraints_refuse_overselling_even_from_raw_sql(app) {
+        let backend = app.db.get_database_backend();
+        let oversell = app
+            .db
+            .execute_raw(Statement::from_string(backend, "UPDATE inventory SET reserved = quantity + 1"))
+            .await;
+        assert!(oversell.is_err(), "CHECK quantity >= reserved holds");
+        let negative = app
+            .db
+            .execute_raw(Statement::from_string(backend, "UPDATE inventory SET reserved = -1, quantity = 0"))
+            .await;
+        assert!(negative.is_err(), "CHECK reserved >= 0 holds");
+        let duplicate = app
+            .db
+            .execute_raw(Statement::from_string(
+                backend,
+                "INSERT INTO inventory (product_id, warehouse_id, quantity, reserved, version, updated_at)
+                 SELECT product_id, warehouse_id, 1, 0, 0, updated_at FROM inventory LIMIT 1",
+            ))
+            .await;
+        assert!(duplicate.is_err(), "one stock level per product and warehouse");
+    }
+}
