@@ -126,7 +126,6 @@ impl Drop for TestDatabase {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub db: DatabaseConnection,
-    pub backend: Backend,
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     // Declared last: dropped after the server and pool are told to stop.
@@ -151,7 +150,6 @@ impl TestApp {
         TestApp {
             addr,
             db,
-            backend,
             client: reqwest::Client::new(),
             stop: Some(stop),
             database,
