@@ -1,6 +1,6 @@
 //! The HTTP surface: `/graphql` (POST, and websocket for subscriptions),
-//! GraphiQL at `/`, `/healthz` (the process is up) and `/readyz` (the
-//! database answers).
+//! GraphiQL at `/`, `/healthz` (the process is up), `/readyz` (the
+//! database answers) and `/metrics` (Prometheus text format).
 
 use async_graphql::{
     Data,
@@ -20,7 +20,13 @@ use sea_orm::DatabaseConnection;
 use crate::{
     auth::{self, Caller},
     db,
-    graphql::{ApiError, AppSchema, error},
+    graphql::{
+        ApiError, AppSchema,
+        batching::{self, FetchQueue},
+        error,
+        loaders::Loaders,
+    },
+    metrics::Metrics,
 };
 
 /// What every handler shares.
@@ -28,6 +34,7 @@ use crate::{
 pub struct AppState {
     pub db: DatabaseConnection,
     pub schema: AppSchema,
+    pub metrics: Metrics,
 }
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
@@ -36,6 +43,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/graphql", get(graphql_websocket).post(graphql))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
 }
@@ -52,6 +60,17 @@ async fn graphiql() -> Html<String> {
 
 async fn healthz() -> &'static str {
     "ok"
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
@@ -91,7 +110,12 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         Ok(caller) => caller,
         Err(e) => return Json(error::error_response(ApiError::from(e))).into_response(),
     };
-    let response = state.schema.execute(request.data(caller)).await;
+    let queue = FetchQueue::default();
+    let request = request
+        .data(caller)
+        .data(Loaders::for_request(&state.db, &queue));
+    let response = batching::drive(state.schema.execute(request), queue).await;
+    state.metrics.record_graphql(response.is_err());
     Json(error::ensure_codes(response)).into_response()
 }
 

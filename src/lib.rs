@@ -7,12 +7,15 @@
 //!   is missing), backend tuning, and running the migrations.
 //! - [`entities`]: the SeaORM entities, one per table.
 //! - [`geography`]: validated locations and the one geodesic distance helper.
-//! - [`inventory`]: the service layer: catalogue reads and, later, the stock
-//!   transactions. Knows nothing of GraphQL.
+//! - [`inventory`]: the service layer: catalogue and availability reads,
+//!   batched stock-level reads, and, later, the stock transactions. Knows
+//!   nothing of GraphQL.
 //! - [`auth`]: API keys (hashed at rest) and the roles they grant.
 //! - [`demo`]: the demo catalogue and stock a newcomer sees first.
 //! - [`graphql`]: the schema: thin resolvers, guards, error mapping.
-//! - [`http`]: the axum router: GraphQL, GraphiQL, health and readiness.
+//! - [`http`]: the axum router: GraphQL, GraphiQL, health, readiness and
+//!   metrics.
+//! - [`metrics`]: counters served at `/metrics` for Prometheus.
 //! - [`startup`]: [`startup::Application`], which binds, serves and stops.
 //! - [`cli`]: the `stockroute` command line (serve, migrate, seed, keys).
 
@@ -26,5 +29,6 @@ pub mod geography;
 pub mod graphql;
 pub mod http;
 pub mod inventory;
+pub mod metrics;
 pub mod startup;
 pub mod telemetry;

@@ -12,6 +12,7 @@ use crate::{
     db, demo,
     graphql::build_schema,
     http::{AppState, router},
+    metrics::Metrics,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -57,12 +58,17 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let url = &config.database_url;
-        let db = db::connect(url)
+        let mut db = db::connect(url)
             .await
             .map_err(|source| StartupError::Connect {
                 url: url.redacted(),
                 source,
             })?;
+        // Every statement is counted, whatever code path runs it: /metrics
+        // shows it, and the tests use it to prove reads batch.
+        let metrics = Metrics::default();
+        let statements = metrics.clone();
+        db.set_metric_callback(move |info| statements.record_statement(info.elapsed, info.failed));
         db::migrate(&db).await.map_err(StartupError::Migrate)?;
         if config.demo {
             match demo::seed(&db).await.map_err(StartupError::Seed)? {
@@ -94,7 +100,11 @@ impl Application {
         Ok(Application {
             listener,
             addr,
-            state: AppState { db, schema },
+            state: AppState {
+                db,
+                schema,
+                metrics,
+            },
             backend: url.backend(),
             max_body_bytes: config.max_body_bytes,
             shutdown: Shutdown::new(),
@@ -108,6 +118,10 @@ impl Application {
 
     pub fn database(&self) -> &DatabaseConnection {
         &self.state.db
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.state.metrics
     }
 
     /// The signal background tasks listen to.

@@ -6,7 +6,10 @@
 use async_graphql::SimpleObject;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
-use super::{ApiError, types::Product};
+use super::{
+    ApiError,
+    types::{Product, StockLevel},
+};
 
 #[derive(SimpleObject)]
 pub struct PageInfo {
@@ -56,6 +59,7 @@ macro_rules! connection {
 }
 
 connection!(ProductConnection, ProductEdge, Product);
+connection!(StockLevelConnection, StockLevelEdge, StockLevel);
 
 pub fn encode_cursor(kind: &str, key: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("{kind}:{key}"))
@@ -71,6 +75,13 @@ pub fn decode_cursor(kind: &str, cursor: &str) -> Result<String, ApiError> {
         .and_then(|rest| rest.strip_prefix(':'))
         .map(str::to_owned)
         .ok_or_else(refuse)
+}
+
+/// The numeric key inside a cursor of this kind.
+pub fn decode_id_cursor(kind: &str, cursor: &str) -> Result<i32, ApiError> {
+    decode_cursor(kind, cursor)?
+        .parse()
+        .map_err(|_| ApiError::BadUserInput(format!("after: `{cursor}` is not a {kind} cursor")))
 }
 
 #[cfg(test)]

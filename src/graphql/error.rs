@@ -8,7 +8,7 @@ use async_graphql::{ErrorExtensions, Response};
 
 use crate::{auth::AuthError, geography::LocationError, inventory::InventoryError};
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum ApiError {
     /// An argument breaks a rule; the message names it.
     #[error("{0}")]

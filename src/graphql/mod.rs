@@ -3,9 +3,11 @@
 //! into the output types of [`types`]. Errors are mapped to
 //! `extensions.code` in [`error`], and roles are checked by [`guard`].
 
+pub mod batching;
 pub mod connection;
 pub mod error;
 pub mod guard;
+pub mod loaders;
 pub mod query;
 pub mod types;
 
@@ -26,7 +28,10 @@ pub const MAX_COMPLEXITY: usize = 1_000;
 
 /// The schema with its limits, serving data from `db`.
 pub fn build_schema(db: DatabaseConnection) -> AppSchema {
-    schema_builder().data(db).finish()
+    schema_builder()
+        .data(loaders::Loaders::shared(&db))
+        .data(db)
+        .finish()
 }
 
 fn schema_builder() -> async_graphql::SchemaBuilder<Query, EmptyMutation, EmptySubscription> {

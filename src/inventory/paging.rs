@@ -26,7 +26,7 @@ impl PageSize {
 }
 
 /// One page of items in sort order.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub has_next_page: bool,

@@ -235,3 +235,38 @@ pub fn data(response: &Value) -> &Value {
     );
     &response["data"]
 }
+
+impl TestApp {
+    /// The server's count of database statements so far, from `/metrics`.
+    pub async fn db_statements(&self) -> u64 {
+        let text = self
+            .client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("the server answers")
+            .text()
+            .await
+            .expect("a text body");
+        text.lines()
+            .find_map(|line| line.strip_prefix("stockroute_db_statements_total "))
+            .and_then(|n| n.trim().parse().ok())
+            .expect("the statement counter is exported")
+    }
+
+    /// Every SKU in the catalogue, in SKU order.
+    pub async fn all_skus(&self) -> Vec<String> {
+        let response = self
+            .graphql(
+                "{ products(first: 100) { edges { node { sku } } } }",
+                json!({}),
+            )
+            .await;
+        data(&response)["products"]["edges"]
+            .as_array()
+            .expect("edges")
+            .iter()
+            .map(|e| e["node"]["sku"].as_str().expect("sku").to_owned())
+            .collect()
+    }
+}

@@ -10,6 +10,7 @@
 mod helpers;
 
 mod auth;
+mod availability;
 mod catalogue;
 mod cli;
 mod demo_data;

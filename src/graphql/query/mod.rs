@@ -1,9 +1,14 @@
 //! The root query type, merged from one object per area.
 
+mod availability;
 mod catalogue;
 mod viewer;
 
 use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
-pub struct Query(catalogue::CatalogueQuery, viewer::ViewerQuery);
+pub struct Query(
+    catalogue::CatalogueQuery,
+    availability::AvailabilityQuery,
+    viewer::ViewerQuery,
+);

@@ -1,11 +1,15 @@
 //! GraphQL output and input types, converted from entities and domain values.
 
+mod availability;
 mod geo;
 mod product;
+mod stock_level;
 mod viewer;
 mod warehouse;
 
+pub use availability::{Availability, WarehouseAvailability};
 pub use geo::{GeoPoint, LocationInput};
 pub use product::Product;
+pub use stock_level::StockLevel;
 pub use viewer::{RoleName, Viewer};
 pub use warehouse::{ShippingRate, Warehouse};

@@ -1,6 +1,11 @@
-use async_graphql::{ID, Object};
+use async_graphql::{Context, ID, Object};
 
-use crate::entities::product;
+use super::{Availability, LocationInput, StockLevel};
+use crate::{
+    entities::product,
+    graphql::{Coded, loaders::Loaders},
+    inventory::availability::summarize,
+};
 
 /// A product in the catalogue.
 pub struct Product(pub product::Model);
@@ -23,6 +28,44 @@ impl Product {
     /// Shipping weight of one unit, in grams.
     async fn weight_grams(&self) -> i32 {
         self.0.weight_grams
+    }
+
+    /// Summed over all active warehouses. With shipTo, warehouses come
+    /// nearest first and carry distanceKm.
+    async fn availability(
+        &self,
+        ctx: &Context<'_>,
+        ship_to: Option<LocationInput>,
+    ) -> async_graphql::Result<Availability> {
+        let ship_to = ship_to.map(|to| to.parse("shipTo")).transpose().coded()?;
+        let loaders = ctx.data::<Loaders>()?;
+        let levels = loaders
+            .stock_levels_by_product
+            .load_one(self.0.id)
+            .await
+            .coded()?
+            .unwrap_or_default();
+        let warehouses = loaders
+            .warehouses
+            .load_many(levels.iter().map(|l| l.warehouse_id))
+            .await
+            .coded()?;
+        summarize(&self.0.sku, &levels, &warehouses, ship_to)
+            .coded()
+            .map(Availability)
+    }
+
+    /// This product's stock in every warehouse that has a level for it,
+    /// active or not, in warehouse order.
+    async fn stock_levels(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<StockLevel>> {
+        let loaders = ctx.data::<Loaders>()?;
+        let levels = loaders
+            .stock_levels_by_product
+            .load_one(self.0.id)
+            .await
+            .coded()?
+            .unwrap_or_default();
+        Ok(levels.into_iter().map(StockLevel).collect())
     }
 }
 

@@ -1,9 +1,18 @@
-use async_graphql::{ID, Object, SimpleObject};
+use async_graphql::{Context, ID, Object, SimpleObject};
 
-use super::{GeoPoint, LocationInput};
+use super::{GeoPoint, LocationInput, StockLevel};
 use crate::{
-    entities::warehouse, geography::distance_km, graphql::Coded, inventory::catalogue::location_of,
+    entities::warehouse,
+    geography::distance_km,
+    graphql::{
+        Coded,
+        connection::{StockLevelConnection, decode_id_cursor, encode_cursor},
+        loaders::{Loaders, WarehousePage},
+    },
+    inventory::{Page, PageSize, catalogue::location_of},
 };
+
+const STOCK_LEVEL_CURSOR: &str = "stocklevel";
 
 /// A warehouse that holds stock and ships orders.
 pub struct Warehouse(pub warehouse::Model);
@@ -61,6 +70,43 @@ impl Warehouse {
         let from = from.parse("from").coded()?;
         let here = location_of(&self.0).coded()?;
         Ok(distance_km(from, here))
+    }
+
+    /// The stock levels held here, `first` (1..100) at a time.
+    async fn stock_levels(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 50)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<StockLevelConnection> {
+        PageSize::new(first).coded()?;
+        let after_id = after
+            .map(|cursor| decode_id_cursor(STOCK_LEVEL_CURSOR, &cursor))
+            .transpose()
+            .coded()?;
+        let loaders = ctx.data::<Loaders>()?;
+        let page = loaders
+            .stock_level_pages
+            .load_one(WarehousePage {
+                warehouse_id: self.0.id,
+                first,
+                after_id,
+            })
+            .await
+            .coded()?
+            .unwrap_or(Page {
+                items: Vec::new(),
+                has_next_page: false,
+            });
+        Ok(StockLevelConnection::new(
+            page.items.into_iter().map(|level| {
+                (
+                    encode_cursor(STOCK_LEVEL_CURSOR, &level.id.to_string()),
+                    StockLevel(level),
+                )
+            }),
+            page.has_next_page,
+        ))
     }
 }
 

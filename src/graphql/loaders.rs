@@ -1,0 +1,164 @@
+//! DataLoaders: every relation reached from a list is fetched for the whole
+//! list with one `IN (...)` statement.
+//!
+//! Each HTTP request gets its own loaders, driven by [`super::batching`] so
+//! that one level of nesting is one batch, and cached for the request so a
+//! row reached twice is read once. The schema also holds a time-batched,
+//! uncached set for executions outside an HTTP request (subscriptions,
+//! in-process `execute`); request data takes precedence over it.
+
+use std::{collections::HashMap, time::Duration};
+
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use futures_util::future::BoxFuture;
+use sea_orm::DatabaseConnection;
+
+use super::{ApiError, batching::FetchQueue};
+use crate::{
+    entities::{product, stock_level, warehouse},
+    inventory::{Page, PageSize, stock_levels},
+};
+
+pub struct ProductById(DatabaseConnection);
+pub struct WarehouseById(DatabaseConnection);
+pub struct StockLevelsByProduct(DatabaseConnection);
+pub struct StockLevelPageByWarehouse(DatabaseConnection);
+
+/// Which page of a warehouse's stock levels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct WarehousePage {
+    pub warehouse_id: i32,
+    pub first: i32,
+    pub after_id: Option<i32>,
+}
+
+/// The loaders, ready to be put in the schema's or a request's data.
+pub struct Loaders {
+    pub products: DataLoader<ProductById, HashMapCache>,
+    pub warehouses: DataLoader<WarehouseById, HashMapCache>,
+    pub stock_levels_by_product: DataLoader<StockLevelsByProduct, HashMapCache>,
+    pub stock_level_pages: DataLoader<StockLevelPageByWarehouse, HashMapCache>,
+}
+
+impl Loaders {
+    /// Loaders for one request whose fetches run from `queue`, when the
+    /// request is blocked on them; see [`super::batching`].
+    pub fn for_request(db: &DatabaseConnection, queue: &FetchQueue) -> Self {
+        Self::build(db, queue.spawner(), Duration::ZERO, true)
+    }
+
+    /// Loaders for executions that no request drives: batched by async-graphql's
+    /// time window, and uncached, since they live as long as the schema.
+    pub fn shared(db: &DatabaseConnection) -> Self {
+        let spawner = |fetch: BoxFuture<'static, ()>| {
+            tokio::spawn(fetch);
+        };
+        Self::build(db, spawner, Duration::from_millis(1), false)
+    }
+
+    fn build<S>(db: &DatabaseConnection, spawner: S, delay: Duration, cache: bool) -> Self
+    where
+        S: Fn(BoxFuture<'static, ()>) + Clone + Send + Sync + 'static,
+    {
+        fn loader<T: Send + Sync + 'static, S>(
+            inner: T,
+            spawner: &S,
+            delay: Duration,
+            cache: bool,
+        ) -> DataLoader<T, HashMapCache>
+        where
+            S: Fn(BoxFuture<'static, ()>) + Clone + Send + Sync + 'static,
+        {
+            let loader = DataLoader::with_cache(inner, spawner.clone(), HashMapCache::default())
+                .delay(delay);
+            loader.enable_all_cache(cache);
+            loader
+        }
+        Loaders {
+            products: loader(ProductById(db.clone()), &spawner, delay, cache),
+            warehouses: loader(WarehouseById(db.clone()), &spawner, delay, cache),
+            stock_levels_by_product: loader(
+                StockLevelsByProduct(db.clone()),
+                &spawner,
+                delay,
+                cache,
+            ),
+            stock_level_pages: loader(
+                StockLevelPageByWarehouse(db.clone()),
+                &spawner,
+                delay,
+                cache,
+            ),
+        }
+    }
+}
+
+impl Loader<i32> for ProductById {
+    type Value = product::Model;
+    type Error = ApiError;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Self::Value>, Self::Error> {
+        let rows = stock_levels::products_by_id(&self.0, ids).await?;
+        Ok(rows.into_iter().map(|p| (p.id, p)).collect())
+    }
+}
+
+impl Loader<i32> for WarehouseById {
+    type Value = warehouse::Model;
+    type Error = ApiError;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Self::Value>, Self::Error> {
+        let rows = stock_levels::warehouses_by_id(&self.0, ids).await?;
+        Ok(rows.into_iter().map(|w| (w.id, w)).collect())
+    }
+}
+
+impl Loader<i32> for StockLevelsByProduct {
+    type Value = Vec<stock_level::Model>;
+    type Error = ApiError;
+
+    async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Self::Value>, Self::Error> {
+        let mut grouped: HashMap<i32, Vec<stock_level::Model>> = HashMap::new();
+        for level in stock_levels::levels_of_products(&self.0, ids).await? {
+            grouped.entry(level.product_id).or_default().push(level);
+        }
+        Ok(grouped)
+    }
+}
+
+impl Loader<WarehousePage> for StockLevelPageByWarehouse {
+    type Value = Page<stock_level::Model>;
+    type Error = ApiError;
+
+    async fn load(
+        &self,
+        keys: &[WarehousePage],
+    ) -> Result<HashMap<WarehousePage, Self::Value>, Self::Error> {
+        // Keys asking for the same page shape share one statement; in
+        // practice a list of warehouses asks for the same `first`/`after`.
+        let mut shapes: HashMap<(i32, Option<i32>), Vec<i32>> = HashMap::new();
+        for key in keys {
+            shapes
+                .entry((key.first, key.after_id))
+                .or_default()
+                .push(key.warehouse_id);
+        }
+        let mut pages = HashMap::with_capacity(keys.len());
+        for ((first, after_id), warehouse_ids) in shapes {
+            let size = PageSize::new(first)?;
+            let found =
+                stock_levels::pages_by_warehouse(&self.0, &warehouse_ids, size, after_id).await?;
+            for (warehouse_id, page) in found {
+                pages.insert(
+                    WarehousePage {
+                        warehouse_id,
+                        first,
+                        after_id,
+                    },
+                    page,
+                );
+            }
+        }
+        Ok(pages)
+    }
+}

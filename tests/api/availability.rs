@@ -1,0 +1,246 @@
+use serde_json::{Value, json};
+use stockroute::demo::{HOT_SKU, HOT_SKU_UNITS};
+
+use crate::{
+    helpers::{data, error_code, error_message},
+    on_both_backends,
+};
+
+const AVAILABILITY: &str = "query($skus: [String!]!, $shipTo: LocationInput) {
+    availability(skus: $skus, shipTo: $shipTo) {
+        sku onHand reserved available inStock
+        warehouses { available distanceKm warehouse { code active } }
+    }
+}";
+
+fn berlin() -> Value {
+    json!({ "latitude": 52.52, "longitude": 13.405 })
+}
+
+on_both_backends! {
+    async fn totals_equal_the_sum_of_the_active_warehouses(app) {
+        let skus = app.all_skus().await;
+        let response = app.graphql(AVAILABILITY, json!({ "skus": skus })).await;
+        let entries = data(&response)["availability"].as_array().unwrap().clone();
+        assert_eq!(entries.len(), skus.len());
+        for entry in &entries {
+            let listed: i64 = entry["warehouses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|w| {
+                    assert_eq!(w["warehouse"]["active"], true);
+                    assert!(w["available"].as_i64().unwrap() > 0);
+                    w["available"].as_i64().unwrap()
+                })
+                .sum();
+            assert_eq!(entry["available"].as_i64().unwrap(), listed, "{entry}");
+            assert_eq!(
+                entry["available"].as_i64().unwrap(),
+                entry["onHand"].as_i64().unwrap() - entry["reserved"].as_i64().unwrap()
+            );
+            assert_eq!(entry["inStock"], listed > 0);
+            let sku = entry["sku"].as_str().unwrap();
+            let on_hand = app
+                .scalar(&format!(
+                    "SELECT COALESCE(SUM(i.quantity), 0) FROM inventory i
+                     JOIN products p ON p.id = i.product_id
+                     JOIN warehouses w ON w.id = i.warehouse_id
+                     WHERE p.sku = '{sku}' AND w.active"
+                ))
+                .await;
+            assert_eq!(entry["onHand"].as_i64().unwrap(), on_hand, "{sku}");
+        }
+        assert!(entries.iter().any(|e| e["inStock"] == false), "the demo has sold-out SKUs");
+    }
+
+    async fn entries_come_in_request_order_one_per_requested_sku(app) {
+        let skus = ["PACK-22L-RED", HOT_SKU, "TENT-2P-GRN", HOT_SKU];
+        let response = app.graphql(AVAILABILITY, json!({ "skus": skus })).await;
+        let answered: Vec<&str> = data(&response)["availability"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["sku"].as_str().unwrap())
+            .collect();
+        assert_eq!(answered, skus);
+        let hot = &data(&response)["availability"][1];
+        assert_eq!(hot["available"], HOT_SKU_UNITS);
+        let empty = app.graphql(AVAILABILITY, json!({ "skus": [] })).await;
+        assert_eq!(data(&empty)["availability"], json!([]));
+    }
+
+    async fn with_a_destination_warehouses_come_nearest_first_with_distances(app) {
+        let response = app
+            .graphql(AVAILABILITY, json!({ "skus": ["TENT-2P-GRN"], "shipTo": berlin() }))
+            .await;
+        let warehouses = data(&response)["availability"][0]["warehouses"].as_array().unwrap().clone();
+        assert!(warehouses.len() >= 10, "this SKU is everywhere");
+        let distances: Vec<f64> = warehouses.iter().map(|w| w["distanceKm"].as_f64().unwrap()).collect();
+        assert!(distances.windows(2).all(|p| p[0] <= p[1]), "{distances:?}");
+        assert_eq!(warehouses[0]["warehouse"]["code"], "BER1");
+
+        let anywhere = app.graphql(AVAILABILITY, json!({ "skus": ["TENT-2P-GRN"] })).await;
+        let listed = data(&anywhere)["availability"][0]["warehouses"].as_array().unwrap().clone();
+        let codes: Vec<&str> = listed.iter().map(|w| w["warehouse"]["code"].as_str().unwrap()).collect();
+        let mut sorted = codes.clone();
+        sorted.sort();
+        assert_eq!(codes, sorted, "without a destination, by code");
+        assert!(listed.iter().all(|w| w["distanceKm"].is_null()));
+    }
+
+    async fn stock_in_an_inactive_warehouse_is_never_offered(app) {
+        let response = app
+            .graphql(
+                "{ product(sku: \"TENT-2P-GRN\") {
+                    stockLevels { quantity warehouse { code active } }
+                    availability { onHand warehouses { warehouse { code } } }
+                } }",
+                json!({}),
+            )
+            .await;
+        let product = &data(&response)["product"];
+        let levels = product["stockLevels"].as_array().unwrap();
+        let closed: i64 = levels
+            .iter()
+            .filter(|l| l["warehouse"]["active"] == false)
+            .map(|l| l["quantity"].as_i64().unwrap())
+            .sum();
+        let total: i64 = levels.iter().map(|l| l["quantity"].as_i64().unwrap()).sum();
+        assert!(closed > 0, "the demo keeps stock in the closed Dublin warehouse");
+        assert_eq!(product["availability"]["onHand"].as_i64().unwrap(), total - closed);
+        assert!(product["availability"]["warehouses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|w| w["warehouse"]["code"] != "DUB1"));
+    }
+
+    async fn product_availability_agrees_with_the_top_level_query(app) {
+        let nested = app
+            .graphql(
+                "query($to: LocationInput) { products(first: 100) { edges { node {
+                    sku availability(shipTo: $to) { onHand reserved available warehouses { available distanceKm warehouse { code } } }
+                } } } }",
+                json!({ "to": berlin() }),
+            )
+            .await;
+        let skus = app.all_skus().await;
+        let top = app.graphql(AVAILABILITY, json!({ "skus": skus, "shipTo": berlin() })).await;
+        for (edge, entry) in data(&nested)["products"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(data(&top)["availability"].as_array().unwrap())
+        {
+            let mine = &edge["node"]["availability"];
+            assert_eq!(edge["node"]["sku"], entry["sku"]);
+            assert_eq!(mine["onHand"], entry["onHand"]);
+            assert_eq!(mine["available"], entry["available"]);
+            let codes = |v: &Value| -> Vec<String> {
+                v["warehouses"].as_array().unwrap().iter().map(|w| w["warehouse"]["code"].to_string()).collect()
+            };
+            assert_eq!(codes(mine), codes(entry));
+        }
+    }
+
+    async fn unknown_skus_too_many_skus_and_bad_destinations_are_bad_user_input(app) {
+        let unknown = app.graphql(AVAILABILITY, json!({ "skus": [HOT_SKU, "NO-SUCH-SKU"] })).await;
+        assert_eq!(error_code(&unknown), Some("BAD_USER_INPUT"));
+        assert!(error_message(&unknown).contains("NO-SUCH-SKU"), "{unknown}");
+
+        let many: Vec<String> = (0..101).map(|_| HOT_SKU.to_owned()).collect();
+        let too_many = app.graphql(AVAILABILITY, json!({ "skus": many })).await;
+        assert_eq!(error_code(&too_many), Some("BAD_USER_INPUT"));
+        assert!(error_message(&too_many).contains("100"), "{too_many}");
+
+        let bad_to = app
+            .graphql(AVAILABILITY, json!({ "skus": [HOT_SKU], "shipTo": { "latitude": -91, "longitude": 0 } }))
+            .await;
+        assert_eq!(error_code(&bad_to), Some("BAD_USER_INPUT"));
+        assert!(error_message(&bad_to).contains("shipTo.latitude"), "{bad_to}");
+    }
+
+    async fn walking_a_warehouses_stock_levels_yields_each_once(app) {
+        let query = "query($after: String) { warehouse(code: \"BER1\") {
+            stockLevels(first: 4, after: $after) {
+                edges { cursor node { quantity reserved available version updatedAt product { sku } warehouse { code } } }
+                pageInfo { hasNextPage endCursor }
+            } } }";
+        let mut skus: Vec<String> = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let response = app.graphql(query, json!({ "after": after })).await;
+            let page = &data(&response)["warehouse"]["stockLevels"];
+            for edge in page["edges"].as_array().unwrap() {
+                assert_eq!(edge["node"]["warehouse"]["code"], "BER1");
+                skus.push(edge["node"]["product"]["sku"].as_str().unwrap().to_owned());
+            }
+            if page["pageInfo"]["hasNextPage"] == false {
+                break;
+            }
+            after = page["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+        }
+        let expected = app
+            .scalar("SELECT COUNT(*) FROM inventory i JOIN warehouses w ON w.id = i.warehouse_id WHERE w.code = 'BER1'")
+            .await;
+        assert_eq!(skus.len() as i64, expected);
+        let mut unique = skus.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), skus.len());
+
+        for (first, after) in [(0, None), (101, None), (5, Some("bogus"))] {
+            let bad = app
+                .graphql(
+                    "query($first: Int!, $after: String) { warehouse(code: \"BER1\") { stockLevels(first: $first, after: $after) { edges { cursor } } } }",
+                    json!({ "first": first, "after": after }),
+                )
+                .await;
+            assert_eq!(error_code(&bad), Some("BAD_USER_INPUT"), "first {first} after {after:?}");
+        }
+    }
+
+    async fn the_statements_a_request_runs_do_not_grow_with_its_size(app) {
+        let nested = "query($skus: [String!]!, $to: LocationInput) {
+            availability(skus: $skus, shipTo: $to) {
+                sku available
+                warehouses { available distanceKm warehouse { code
+                    stockLevels(first: 5) { edges { node { quantity product { sku stockLevels { warehouse { code } } } } } }
+                } }
+            }
+        }";
+        let products = "query($first: Int!, $to: LocationInput) { products(first: $first) { edges { node {
+            sku availability(shipTo: $to) { available warehouses { warehouse { code } } }
+            stockLevels { available product { sku } warehouse { code stockLevels(first: 3) { edges { node { quantity } } } } }
+        } } } }";
+        let all = app.all_skus().await;
+        let mut hundred = all.clone();
+        while hundred.len() < 100 {
+            hundred.push(all[hundred.len() % all.len()].clone());
+        }
+
+        let mut counts = Vec::new();
+        for (query, variables) in [
+            (nested, json!({ "skus": ["TENT-2P-GRN"], "to": berlin() })),
+            (nested, json!({ "skus": hundred, "to": berlin() })),
+            (products, json!({ "first": 1, "to": berlin() })),
+            (products, json!({ "first": 100, "to": berlin() })),
+        ] {
+            let before = app.db_statements().await;
+            let response = app.graphql(query, variables).await;
+            data(&response);
+            counts.push(app.db_statements().await - before);
+        }
+        assert_eq!(counts[0], counts[1], "availability: 1 SKU vs 100 SKUs ran {counts:?}");
+        assert_eq!(counts[2], counts[3], "products: 1 vs all ran {counts:?}");
+        assert!(counts.iter().all(|&c| c <= 8), "{counts:?}");
+    }
+
+    async fn metrics_are_served_for_prometheus(app) {
+        app.graphql("{ viewer { role } }", json!({})).await;
+        let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        assert!(text.contains("# TYPE stockroute_graphql_requests_total counter"));
+        assert!(text.contains("stockroute_db_statements_total"));
+    }
+}
