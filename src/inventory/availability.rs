@@ -2,11 +2,14 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
+    sea_query::{Expr, ExprTrait, JoinType, Query},
+};
 
 use super::{InventoryError, catalogue::location_of};
 use crate::{
-    entities::{product, stock_level, warehouse},
+    entities::{stock_level, warehouse},
     geography::{Location, distance_km},
 };
 
@@ -42,11 +45,29 @@ pub struct WarehouseAvailability {
     pub distance_km: Option<f64>,
 }
 
+/// The counts of one stock level that availability needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LevelCounts {
+    pub warehouse_id: i32,
+    pub quantity: i32,
+    pub reserved: i32,
+}
+
+impl From<&stock_level::Model> for LevelCounts {
+    fn from(level: &stock_level::Model) -> Self {
+        LevelCounts {
+            warehouse_id: level.warehouse_id,
+            quantity: level.quantity,
+            reserved: level.reserved,
+        }
+    }
+}
+
 /// Sums one product's stock levels. Levels in warehouses that are inactive
 /// or not in `warehouses` count for nothing: they cannot ship.
 pub fn summarize<'a>(
     sku: &str,
-    levels: impl IntoIterator<Item = &'a stock_level::Model>,
+    levels: impl IntoIterator<Item = &'a LevelCounts>,
     warehouses: &HashMap<i32, warehouse::Model>,
     ship_to: Option<Location>,
 ) -> Result<Availability, InventoryError> {
@@ -60,16 +81,17 @@ pub fn summarize<'a>(
         let Some(warehouse) = warehouses.get(&level.warehouse_id).filter(|w| w.active) else {
             continue;
         };
+        let available = level.quantity - level.reserved;
         summary.on_hand += i64::from(level.quantity);
         summary.reserved += i64::from(level.reserved);
-        if level.available() > 0 {
+        if available > 0 {
             let distance_km = match ship_to {
                 Some(to) => Some(distance_km(to, location_of(warehouse)?)),
                 None => None,
             };
             summary.warehouses.push(WarehouseAvailability {
                 warehouse: warehouse.clone(),
-                available: level.available(),
+                available,
                 distance_km,
             });
         }
@@ -85,7 +107,7 @@ pub fn summarize<'a>(
 }
 
 /// Availability of each requested SKU, in request order (a SKU asked twice
-/// is answered twice). Three statements, however many SKUs: products,
+/// is answered twice). Two statements, however many SKUs: the products with
 /// their stock levels, and the warehouses holding them.
 pub async fn availability_for_skus(
     db: &DatabaseConnection,
@@ -101,16 +123,43 @@ pub async fn availability_for_skus(
     if skus.is_empty() {
         return Ok(Vec::new());
     }
-    let products = product::Entity::find()
-        .filter(product::Column::Sku.is_in(skus.iter().map(String::as_str)))
+    // One statement for the counts: each requested product with its levels
+    // (a product without any still answers, so that unknown SKUs show).
+    let mut query = Query::select();
+    query
+        .column(("p", "sku"))
+        .column(("i", "warehouse_id"))
+        .column(("i", "quantity"))
+        .column(("i", "reserved"))
+        .from_as("products", "p")
+        .join_as(
+            JoinType::LeftJoin,
+            "inventory",
+            "i",
+            Expr::col(("i", "product_id")).equals(("p", "id")),
+        )
+        .and_where(Expr::col(("p", "sku")).is_in(skus.iter().map(String::as_str)));
+    let rows = SkuLevel::find_by_statement(db.get_database_backend().build(&query))
         .all(db)
         .await?;
-    let by_sku: HashMap<&str, &product::Model> =
-        products.iter().map(|p| (p.sku.as_str(), p)).collect();
+
+    let mut levels_by_sku: HashMap<&str, Vec<LevelCounts>> = HashMap::new();
+    for row in &rows {
+        let levels = levels_by_sku.entry(row.sku.as_str()).or_default();
+        if let (Some(warehouse_id), Some(quantity), Some(reserved)) =
+            (row.warehouse_id, row.quantity, row.reserved)
+        {
+            levels.push(LevelCounts {
+                warehouse_id,
+                quantity,
+                reserved,
+            });
+        }
+    }
     let mut unknown: Vec<&str> = skus
         .iter()
         .map(String::as_str)
-        .filter(|sku| !by_sku.contains_key(sku))
+        .filter(|sku| !levels_by_sku.contains_key(sku))
         .collect();
     if !unknown.is_empty() {
         unknown.dedup();
@@ -120,35 +169,37 @@ pub async fn availability_for_skus(
         ));
     }
 
-    let levels = stock_level::Entity::find()
-        .filter(stock_level::Column::ProductId.is_in(products.iter().map(|p| p.id)))
-        .all(db)
-        .await?;
-    let mut warehouse_ids: Vec<i32> = levels.iter().map(|l| l.warehouse_id).collect();
+    // And one for the warehouses that hold them.
+    let mut warehouse_ids: Vec<i32> = levels_by_sku
+        .values()
+        .flatten()
+        .map(|l| l.warehouse_id)
+        .collect();
     warehouse_ids.sort_unstable();
     warehouse_ids.dedup();
-    let warehouses: HashMap<i32, warehouse::Model> = warehouse::Entity::find()
-        .filter(warehouse::Column::Id.is_in(warehouse_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|w| (w.id, w))
-        .collect();
-    let mut levels_by_product: HashMap<i32, Vec<stock_level::Model>> = HashMap::new();
-    for level in levels {
-        levels_by_product
-            .entry(level.product_id)
-            .or_default()
-            .push(level);
-    }
+    let warehouses: HashMap<i32, warehouse::Model> = if warehouse_ids.is_empty() {
+        HashMap::new()
+    } else {
+        warehouse::Entity::find()
+            .filter(warehouse::Column::Id.is_in(warehouse_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|w| (w.id, w))
+            .collect()
+    };
 
     skus.iter()
-        .map(|sku| {
-            let product = by_sku[sku.as_str()];
-            let levels = levels_by_product.get(&product.id).into_iter().flatten();
-            summarize(sku, levels, &warehouses, ship_to)
-        })
+        .map(|sku| summarize(sku, &levels_by_sku[sku.as_str()], &warehouses, ship_to))
         .collect()
+}
+
+#[derive(FromQueryResult)]
+struct SkuLevel {
+    sku: String,
+    warehouse_id: Option<i32>,
+    quantity: Option<i32>,
+    reserved: Option<i32>,
 }
 
 #[cfg(test)]
@@ -173,15 +224,11 @@ mod tests {
         }
     }
 
-    fn level(warehouse_id: i32, quantity: i32, reserved: i32) -> stock_level::Model {
-        stock_level::Model {
-            id: warehouse_id,
-            product_id: 1,
+    fn level(warehouse_id: i32, quantity: i32, reserved: i32) -> LevelCounts {
+        LevelCounts {
             warehouse_id,
             quantity,
             reserved,
-            version: 0,
-            updated_at: Utc::now(),
         }
     }
 

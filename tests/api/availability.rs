@@ -1,3 +1,4 @@
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use stockroute::demo::{HOT_SKU, HOT_SKU_UNITS};
 
@@ -161,7 +162,7 @@ on_both_backends! {
         assert!(error_message(&bad_to).contains("shipTo.latitude"), "{bad_to}");
     }
 
-    async fn walking_a_warehouses_stock_levels_yields_each_once(app) {
+    async fn walking_a_warehouses_stock_levels_yields_each_once_while_stock_changes(app) {
         let query = "query($after: String) { warehouse(code: \"BER1\") {
             stockLevels(first: 4, after: $after) {
                 edges { cursor node { quantity reserved available version updatedAt product { sku } warehouse { code } } }
@@ -180,6 +181,11 @@ on_both_backends! {
                 break;
             }
             after = page["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+            // Stock moves between pages; the walk must not skip or repeat.
+            app.db
+                .execute_unprepared("UPDATE inventory SET quantity = quantity + 3, version = version + 1")
+                .await
+                .unwrap();
         }
         let expected = app
             .scalar("SELECT COUNT(*) FROM inventory i JOIN warehouses w ON w.id = i.warehouse_id WHERE w.code = 'BER1'")

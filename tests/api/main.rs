@@ -18,3 +18,4 @@ mod health;
 mod migrations;
 mod schema;
 mod transport;
+mod websocket;

@@ -4,7 +4,7 @@ use super::{Availability, LocationInput, StockLevel};
 use crate::{
     entities::product,
     graphql::{Coded, loaders::Loaders},
-    inventory::availability::summarize,
+    inventory::availability::{LevelCounts, summarize},
 };
 
 /// A product in the catalogue.
@@ -50,7 +50,8 @@ impl Product {
             .load_many(levels.iter().map(|l| l.warehouse_id))
             .await
             .coded()?;
-        summarize(&self.0.sku, &levels, &warehouses, ship_to)
+        let counts: Vec<LevelCounts> = levels.iter().map(LevelCounts::from).collect();
+        summarize(&self.0.sku, &counts, &warehouses, ship_to)
             .coded()
             .map(Availability)
     }
