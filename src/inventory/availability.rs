@@ -1,9 +1,9 @@
 //! What can be sold: stock summed over the active warehouses, and where it is.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, hash_map::Entry};
 
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
+    ConnectionTrait, DatabaseConnection, FromQueryResult,
     sea_query::{Expr, ExprTrait, JoinType, Query},
 };
 
@@ -69,8 +69,8 @@ pub fn summarize<'a>(
     sku: &str,
     levels: impl IntoIterator<Item = &'a LevelCounts>,
     warehouses: &HashMap<i32, warehouse::Model>,
-    ship_to: Option<Location>,
-) -> Result<Availability, InventoryError> {
+    distances: Option<&HashMap<i32, f64>>,
+) -> Availability {
     let mut summary = Availability {
         sku: sku.to_owned(),
         on_hand: 0,
@@ -85,10 +85,7 @@ pub fn summarize<'a>(
         summary.on_hand += i64::from(level.quantity);
         summary.reserved += i64::from(level.reserved);
         if available > 0 {
-            let distance_km = match ship_to {
-                Some(to) => Some(distance_km(to, location_of(warehouse)?)),
-                None => None,
-            };
+            let distance_km = distances.and_then(|d| d.get(&warehouse.id).copied());
             summary.warehouses.push(WarehouseAvailability {
                 warehouse: warehouse.clone(),
                 available,
@@ -103,12 +100,11 @@ pub fn summarize<'a>(
         };
         by_distance.then_with(|| a.warehouse.code.cmp(&b.warehouse.code))
     });
-    Ok(summary)
+    summary
 }
 
 /// Availability of each requested SKU, in request order (a SKU asked twice
-/// is answered twice). Two statements, however many SKUs: the products with
-/// their stock levels, and the warehouses holding them.
+/// is answered twice), in one statement however many SKUs.
 pub async fn availability_for_skus(
     db: &DatabaseConnection,
     skus: &[String],
@@ -123,14 +119,15 @@ pub async fn availability_for_skus(
     if skus.is_empty() {
         return Ok(Vec::new());
     }
-    // One statement for the counts: each requested product with its levels
-    // (a product without any still answers, so that unknown SKUs show).
+    // One statement: each requested product with its levels and their
+    // warehouses (a product without levels still answers, so that unknown
+    // SKUs show). Storefronts send this on every page view, so it is one
+    // round trip rather than one per table.
     let mut query = Query::select();
     query
         .column(("p", "sku"))
-        .column(("i", "warehouse_id"))
-        .column(("i", "quantity"))
-        .column(("i", "reserved"))
+        .columns([("i", "quantity"), ("i", "reserved")])
+        .columns(WAREHOUSE_COLUMNS.map(|c| ("w", c)))
         .from_as("products", "p")
         .join_as(
             JoinType::LeftJoin,
@@ -138,28 +135,38 @@ pub async fn availability_for_skus(
             "i",
             Expr::col(("i", "product_id")).equals(("p", "id")),
         )
+        .join_as(
+            JoinType::LeftJoin,
+            "warehouses",
+            "w",
+            Expr::col(("w", "id")).equals(("i", "warehouse_id")),
+        )
         .and_where(Expr::col(("p", "sku")).is_in(skus.iter().map(String::as_str)));
-    let rows = SkuLevel::find_by_statement(db.get_database_backend().build(&query))
-        .all(db)
+    let rows = db
+        .query_all_raw(db.get_database_backend().build(&query))
         .await?;
 
-    let mut levels_by_sku: HashMap<&str, Vec<LevelCounts>> = HashMap::new();
+    let mut levels_by_sku: HashMap<String, Vec<LevelCounts>> = HashMap::new();
+    let mut warehouses: HashMap<i32, warehouse::Model> = HashMap::new();
     for row in &rows {
-        let levels = levels_by_sku.entry(row.sku.as_str()).or_default();
-        if let (Some(warehouse_id), Some(quantity), Some(reserved)) =
-            (row.warehouse_id, row.quantity, row.reserved)
-        {
-            levels.push(LevelCounts {
-                warehouse_id,
-                quantity,
-                reserved,
-            });
+        let sku: String = row.try_get("", "sku")?;
+        let levels = levels_by_sku.entry(sku).or_default();
+        let Some(warehouse_id) = row.try_get::<Option<i32>>("", "id")? else {
+            continue;
+        };
+        levels.push(LevelCounts {
+            warehouse_id,
+            quantity: row.try_get("", "quantity")?,
+            reserved: row.try_get("", "reserved")?,
+        });
+        if let Entry::Vacant(slot) = warehouses.entry(warehouse_id) {
+            slot.insert(warehouse::Model::from_query_result(row, "")?);
         }
     }
     let mut unknown: Vec<&str> = skus
         .iter()
         .map(String::as_str)
-        .filter(|sku| !levels_by_sku.contains_key(sku))
+        .filter(|sku| !levels_by_sku.contains_key(*sku))
         .collect();
     if !unknown.is_empty() {
         unknown.dedup();
@@ -169,37 +176,41 @@ pub async fn availability_for_skus(
         ));
     }
 
-    // And one for the warehouses that hold them.
-    let mut warehouse_ids: Vec<i32> = levels_by_sku
-        .values()
-        .flatten()
-        .map(|l| l.warehouse_id)
-        .collect();
-    warehouse_ids.sort_unstable();
-    warehouse_ids.dedup();
-    let warehouses: HashMap<i32, warehouse::Model> = if warehouse_ids.is_empty() {
-        HashMap::new()
-    } else {
-        warehouse::Entity::find()
-            .filter(warehouse::Column::Id.is_in(warehouse_ids))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|w| (w.id, w))
-            .collect()
+    // A warehouse's distance is the same for every SKU it holds.
+    let distances = match ship_to {
+        Some(to) => Some(distances_from(to, warehouses.values())?),
+        None => None,
     };
-
-    skus.iter()
-        .map(|sku| summarize(sku, &levels_by_sku[sku.as_str()], &warehouses, ship_to))
-        .collect()
+    Ok(skus
+        .iter()
+        .map(|sku| summarize(sku, &levels_by_sku[sku], &warehouses, distances.as_ref()))
+        .collect())
 }
 
-#[derive(FromQueryResult)]
-struct SkuLevel {
-    sku: String,
-    warehouse_id: Option<i32>,
-    quantity: Option<i32>,
-    reserved: Option<i32>,
+/// The warehouse columns, named as the entity reads them.
+const WAREHOUSE_COLUMNS: [&str; 11] = [
+    "id",
+    "code",
+    "name",
+    "city",
+    "latitude",
+    "longitude",
+    "active",
+    "base_cents",
+    "cents_per_100km",
+    "cents_per_kg",
+    "created_at",
+];
+
+/// Geodesic distance from `to` to each warehouse, by warehouse id.
+pub fn distances_from<'a>(
+    to: Location,
+    warehouses: impl IntoIterator<Item = &'a warehouse::Model>,
+) -> Result<HashMap<i32, f64>, InventoryError> {
+    warehouses
+        .into_iter()
+        .map(|w| Ok((w.id, distance_km(to, location_of(w)?))))
+        .collect()
 }
 
 #[cfg(test)]
@@ -251,7 +262,8 @@ mod tests {
         ];
         let potsdam = Location::new(52.39, 13.06).unwrap();
 
-        let near = summarize("X", &levels, &warehouses, Some(potsdam)).unwrap();
+        let distances = distances_from(potsdam, warehouses.values()).unwrap();
+        let near = summarize("X", &levels, &warehouses, Some(&distances));
         assert_eq!((near.on_hand, near.reserved, near.available()), (18, 7, 11));
         assert!(near.in_stock());
         let codes: Vec<&str> = near
@@ -266,7 +278,7 @@ mod tests {
         );
         assert!(near.warehouses[0].distance_km.unwrap() < 50.0);
 
-        let anywhere = summarize("X", &levels, &warehouses, None).unwrap();
+        let anywhere = summarize("X", &levels, &warehouses, None);
         let codes: Vec<&str> = anywhere
             .warehouses
             .iter()
@@ -287,7 +299,8 @@ mod tests {
         .collect();
         let levels = [level(1, 1, 0), level(2, 1, 0)];
         let here = Location::new(0.0, 0.0).unwrap();
-        let summary = summarize("X", &levels, &warehouses, Some(here)).unwrap();
+        let distances = distances_from(here, warehouses.values()).unwrap();
+        let summary = summarize("X", &levels, &warehouses, Some(&distances));
         assert_eq!(summary.warehouses[0].warehouse.code, "A");
     }
 }

@@ -4,7 +4,7 @@ use super::{Availability, LocationInput, StockLevel};
 use crate::{
     entities::product,
     graphql::{Coded, loaders::Loaders},
-    inventory::availability::{LevelCounts, summarize},
+    inventory::availability::{LevelCounts, distances_from, summarize},
 };
 
 /// A product in the catalogue.
@@ -51,9 +51,16 @@ impl Product {
             .await
             .coded()?;
         let counts: Vec<LevelCounts> = levels.iter().map(LevelCounts::from).collect();
-        summarize(&self.0.sku, &counts, &warehouses, ship_to)
-            .coded()
-            .map(Availability)
+        let distances = ship_to
+            .map(|to| distances_from(to, warehouses.values()))
+            .transpose()
+            .coded()?;
+        Ok(Availability(summarize(
+            &self.0.sku,
+            &counts,
+            &warehouses,
+            distances.as_ref(),
+        )))
     }
 
     /// This product's stock in every warehouse that has a level for it,
