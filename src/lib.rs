@@ -30,5 +30,6 @@ pub mod graphql;
 pub mod http;
 pub mod inventory;
 pub mod metrics;
+pub mod planner;
 pub mod startup;
 pub mod telemetry;

@@ -1,0 +1,197 @@
+//! The fulfilment planner: which warehouses ship an order.
+//!
+//! Pure: no database, no async, no GraphQL. It takes the order lines, the
+//! destination, the warehouses with their shipping rates, and a snapshot of
+//! what each holds, and returns a [`Plan`]: shipments with their lines,
+//! distance, weight and cost, or the shortages that make the order
+//! impossible. Every plan says why, in sentences a support agent can read.
+//!
+//! - NEAREST ([`nearest`]): the nearest warehouse that holds the whole order;
+//!   else each line from the nearest warehouse that has it, splitting a line
+//!   no single warehouse holds nearest first.
+//! - BALANCED ([`balanced`]): units from where the most stock remains after
+//!   the order, so levels even out.
+//! - CHEAPEST and SPLIT ([`search`]): exact branch and bound over warehouse
+//!   subsets (minimum total cost; fewest shipments, then cost), within a
+//!   search budget; past it, the best plan found, marked as not proven.
+//!
+//! Ties break by distance, then warehouse code, so the same input always
+//! gives the same plan. Money is integer cents; distances are geodesic km
+//! from [`crate::geography`], the one place they are computed.
+
+mod balanced;
+mod explain;
+mod instance;
+mod nearest;
+mod search;
+
+#[cfg(test)]
+mod tests;
+
+use crate::geography::Location;
+
+pub use search::SearchBudget;
+
+/// How to choose the warehouses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Strategy {
+    Nearest,
+    Cheapest,
+    Balanced,
+    Split,
+}
+
+impl Strategy {
+    pub const ALL: [Strategy; 4] = [
+        Strategy::Nearest,
+        Strategy::Cheapest,
+        Strategy::Balanced,
+        Strategy::Split,
+    ];
+}
+
+/// The cost of one shipment from a warehouse, in cents:
+/// `base + round(km * per100Km / 100) + perKg * ceil(grams / 1000)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShippingRate {
+    pub base_cents: i64,
+    pub cents_per_100km: i64,
+    pub cents_per_kg: i64,
+}
+
+impl ShippingRate {
+    /// The part of a shipment's cost that does not depend on its weight.
+    pub fn fixed_cents(&self, distance_km: f64) -> i64 {
+        self.base_cents + (distance_km * self.cents_per_100km as f64 / 100.0).round() as i64
+    }
+
+    pub fn weight_cents(&self, weight_grams: u64) -> i64 {
+        self.cents_per_kg * weight_grams.div_ceil(1000) as i64
+    }
+
+    pub fn cost_cents(&self, distance_km: f64, weight_grams: u64) -> i64 {
+        self.fixed_cents(distance_km) + self.weight_cents(weight_grams)
+    }
+}
+
+/// A warehouse as the planner sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Site {
+    pub id: i32,
+    pub code: String,
+    /// How explanations name it: the city, or the warehouse name.
+    pub label: String,
+    pub location: Location,
+    pub rate: ShippingRate,
+    pub active: bool,
+}
+
+/// One line of an order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderLine {
+    pub sku: String,
+    pub quantity: u32,
+    pub unit_weight_grams: u32,
+}
+
+/// Units of a SKU available at a site.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Offer {
+    pub sku: String,
+    pub site_id: i32,
+    pub available: u32,
+}
+
+/// Everything a plan is made from.
+#[derive(Clone, Copy, Debug)]
+pub struct PlanRequest<'a> {
+    pub lines: &'a [OrderLine],
+    pub destination: Location,
+    pub sites: &'a [Site],
+    pub offers: &'a [Offer],
+    pub strategy: Strategy,
+    /// A plan with more shipments is not allowed.
+    pub max_shipments: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShipmentLine {
+    pub sku: String,
+    pub quantity: u32,
+}
+
+/// What one warehouse sends.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Shipment {
+    pub site_id: i32,
+    pub code: String,
+    pub distance_km: f64,
+    pub weight_grams: u64,
+    pub cost_cents: i64,
+    pub lines: Vec<ShipmentLine>,
+}
+
+/// A line the stock cannot cover.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shortage {
+    pub sku: String,
+    pub requested: u32,
+    /// Summed over the active warehouses.
+    pub available: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    pub strategy: Strategy,
+    pub feasible: bool,
+    /// Nearest first.
+    pub shipments: Vec<Shipment>,
+    pub total_cost_cents: i64,
+    pub total_distance_km: f64,
+    pub shortages: Vec<Shortage>,
+    /// Whether the plan is proven best for its strategy's objective (always
+    /// true for NEAREST and BALANCED, whose rules define the plan).
+    pub proven: bool,
+    pub explanation: Vec<String>,
+}
+
+impl Plan {
+    pub fn shipment_count(&self) -> usize {
+        self.shipments.len()
+    }
+}
+
+/// Plans an order with the default search budget.
+pub fn plan(request: &PlanRequest<'_>) -> Plan {
+    plan_with_budget(request, SearchBudget::default())
+}
+
+pub fn plan_with_budget(request: &PlanRequest<'_>, budget: SearchBudget) -> Plan {
+    let instance = instance::Instance::new(request);
+    if let Some(shortages) = instance.shortages() {
+        return explain::short_of_stock(request.strategy, shortages);
+    }
+    let cap = request.max_shipments.map(|n| n as usize);
+    let chosen = match request.strategy {
+        Strategy::Nearest => nearest::plan(&instance),
+        Strategy::Balanced => balanced::plan(&instance),
+        Strategy::Cheapest => search::cheapest(&instance, cap, budget),
+        Strategy::Split => search::fewest(&instance, cap, budget),
+    };
+    let chosen = match (chosen, cap) {
+        // A rule-based plan over the cap falls back to the cheapest plan
+        // within it, and says so.
+        (Some(found), Some(cap)) if found.shipments() > cap => {
+            search::cheapest(&instance, Some(cap), budget).map(|within| within.instead_of(found))
+        }
+        (found, _) => found,
+    };
+    match chosen {
+        Some(chosen) => explain::feasible(&instance, request.strategy, chosen),
+        None => explain::over_cap(
+            request.strategy,
+            cap.unwrap_or(0),
+            search::fewest(&instance, None, budget).map(|f| f.shipments()),
+        ),
+    }
+}

@@ -1,0 +1,440 @@
+//! CHEAPEST and SPLIT: exact branch and bound over warehouse subsets.
+//!
+//! A plan is a set of shipping warehouses plus how each line's units are
+//! spread over them. The outer search enumerates subsets; each warehouse in a
+//! subset pays its fixed cost (base fee and distance term), so subsets are
+//! tried cheapest-fixed-cost first and cut off as soon as their fixed costs
+//! plus a lower bound on the weight charge reach the best plan so far. The
+//! inner search spreads units over one subset, exactly: the weight charge
+//! rounds up per started kilogram per shipment, so moving a unit can save a
+//! kilogram, and a greedy fill is not always optimal.
+//!
+//! Both searches count their nodes against a [`SearchBudget`]. Within it the
+//! answer is proven optimal; past it the best plan found is returned and
+//! marked as not proven (the explanation says so).
+
+use super::instance::{Allocation, Chosen, Instance, Reason};
+
+/// How much searching one plan may do. The default keeps the worst case in
+/// the tens of milliseconds on one core.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SearchBudget {
+    pub nodes: u64,
+}
+
+impl Default for SearchBudget {
+    fn default() -> Self {
+        SearchBudget { nodes: 400_000 }
+    }
+}
+
+struct Counter {
+    left: u64,
+    exhausted: bool,
+}
+
+impl Counter {
+    fn new(budget: SearchBudget) -> Self {
+        Counter {
+            left: budget.nodes,
+            exhausted: false,
+        }
+    }
+
+    /// Spends one node; false once the budget is gone.
+    fn spend(&mut self) -> bool {
+        if self.left == 0 {
+            self.exhausted = true;
+            return false;
+        }
+        self.left -= 1;
+        true
+    }
+}
+
+/// The plan of minimum total cost with at most `cap` shipments.
+pub(super) fn cheapest(
+    instance: &Instance<'_>,
+    cap: Option<usize>,
+    budget: SearchBudget,
+) -> Option<Chosen> {
+    let n = instance.candidates.len();
+    let cap = cap.unwrap_or(n).min(n);
+    let mut counter = Counter::new(budget);
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&c| (instance.candidates[c].fixed_cents, c));
+    let suffix = SuffixCapacity::new(instance, &order);
+    let weight_floor = weight_floor(instance);
+    let best = {
+        let mut search = Outer {
+            instance,
+            order: &order,
+            suffix: &suffix,
+            cap,
+            weight_floor,
+            best: None,
+            counter: &mut counter,
+        };
+        search.extend(0, &mut Vec::new(), 0);
+        search.best
+    };
+    let proven = !counter.exhausted;
+    let (_, allocation) = best?;
+    Some(Chosen::new(
+        instance,
+        allocation,
+        Reason::Cheapest { proven },
+    ))
+}
+
+/// The plan with the fewest shipments (at most `cap`), and among those the
+/// cheapest.
+pub(super) fn fewest(
+    instance: &Instance<'_>,
+    cap: Option<usize>,
+    budget: SearchBudget,
+) -> Option<Chosen> {
+    let n = instance.candidates.len();
+    let cap = cap.unwrap_or(n).min(n);
+    let mut counter = Counter::new(budget);
+    let order: Vec<usize> = (0..n).collect();
+    let suffix = SuffixCapacity::new(instance, &order);
+    for size in 1..=cap {
+        let mut best: Option<(i64, Allocation)> = None;
+        let mut subset = Vec::new();
+        exact_size(
+            instance,
+            &suffix,
+            size,
+            0,
+            &mut subset,
+            &mut best,
+            &mut counter,
+        );
+        if let Some((_, allocation)) = best {
+            let proven = !counter.exhausted;
+            return Some(Chosen::new(instance, allocation, Reason::Fewest { proven }));
+        }
+        if counter.exhausted {
+            break;
+        }
+    }
+    if !counter.exhausted {
+        return None;
+    }
+    // Out of budget before any size worked: cover greedily, then spread the
+    // units over that cover as cheaply as the remaining search allows.
+    let cover = greedy_cover(instance)?;
+    if cover.len() > cap {
+        return None;
+    }
+    let mut spare = Counter::new(SearchBudget { nodes: 50_000 });
+    let (_, allocation) = Inner::solve(instance, &cover, i64::MAX, &mut spare)?;
+    Some(Chosen::new(
+        instance,
+        allocation,
+        Reason::Fewest { proven: false },
+    ))
+}
+
+/// Every subset of exactly `size` candidates that covers the order.
+fn exact_size(
+    instance: &Instance<'_>,
+    suffix: &SuffixCapacity,
+    size: usize,
+    start: usize,
+    subset: &mut Vec<usize>,
+    best: &mut Option<(i64, Allocation)>,
+    counter: &mut Counter,
+) {
+    if subset.len() == size {
+        if covers(instance, subset) {
+            let bound = best.as_ref().map_or(i64::MAX, |(cost, _)| *cost);
+            if let Some(found) = Inner::solve(instance, subset, bound, counter) {
+                *best = Some(found);
+            }
+        }
+        return;
+    }
+    let n = instance.candidates.len();
+    for c in start..n {
+        if n - c < size - subset.len() || !counter.spend() {
+            return;
+        }
+        subset.push(c);
+        // Skip branches that cannot cover the order even with every later
+        // candidate added.
+        if suffix.can_cover(instance, subset, c + 1) {
+            exact_size(instance, suffix, size, c + 1, subset, best, counter);
+        }
+        subset.pop();
+    }
+}
+
+struct Outer<'i, 'a> {
+    instance: &'i Instance<'a>,
+    order: &'i [usize],
+    suffix: &'i SuffixCapacity,
+    cap: usize,
+    weight_floor: i64,
+    best: Option<(i64, Allocation)>,
+    counter: &'i mut Counter,
+}
+
+impl Outer<'_, '_> {
+    fn bound(&self) -> i64 {
+        self.best.as_ref().map_or(i64::MAX, |(cost, _)| *cost)
+    }
+
+    /// Tries every subset that adds candidates from `order[from..]` to
+    /// `subset`, cheapest fixed cost first.
+    fn extend(&mut self, from: usize, subset: &mut Vec<usize>, fixed: i64) {
+        if subset.len() == self.cap {
+            return;
+        }
+        for i in from..self.order.len() {
+            let c = self.order[i];
+            let with = fixed + self.instance.candidates[c].fixed_cents;
+            // Later candidates cost at least as much: nothing after can win.
+            if with + self.weight_floor >= self.bound() || !self.counter.spend() {
+                return;
+            }
+            subset.push(c);
+            if covers(self.instance, subset) {
+                let mut sorted = subset.clone();
+                sorted.sort_unstable();
+                if let Some(found) =
+                    Inner::solve(self.instance, &sorted, self.bound(), self.counter)
+                {
+                    self.best = Some(found);
+                }
+            }
+            if self.suffix.can_cover(self.instance, subset, i + 1) {
+                self.extend(i + 1, subset, with);
+            }
+            subset.pop();
+        }
+    }
+}
+
+/// What the candidates from a position of the search order on can supply
+/// of each line: `capacity[position][line]`.
+struct SuffixCapacity {
+    order: Vec<usize>,
+    capacity: Vec<Vec<u64>>,
+}
+
+impl SuffixCapacity {
+    fn new(instance: &Instance<'_>, order: &[usize]) -> Self {
+        let lines = instance.lines.len();
+        let mut capacity = vec![vec![0u64; lines]; order.len() + 1];
+        for i in (0..order.len()).rev() {
+            let (here, after) = capacity.split_at_mut(i + 1);
+            for (l, cell) in here[i].iter_mut().enumerate() {
+                *cell = after[0][l] + u64::from(instance.usable(l, order[i]));
+            }
+        }
+        SuffixCapacity {
+            order: order.to_vec(),
+            capacity,
+        }
+    }
+
+    /// Whether `subset` plus every candidate at search position `from` or
+    /// later can cover every line.
+    fn can_cover(&self, instance: &Instance<'_>, subset: &[usize], from: usize) -> bool {
+        let from = from.min(self.order.len());
+        instance.lines.iter().enumerate().all(|(l, line)| {
+            let held: u64 = subset
+                .iter()
+                .map(|&c| u64::from(instance.usable(l, c)))
+                .sum();
+            held + self.capacity[from][l] >= u64::from(line.quantity)
+        })
+    }
+}
+
+fn covers(instance: &Instance<'_>, subset: &[usize]) -> bool {
+    instance.lines.iter().enumerate().all(|(l, line)| {
+        subset
+            .iter()
+            .map(|&c| u64::from(instance.usable(l, c)))
+            .sum::<u64>()
+            >= u64::from(line.quantity)
+    })
+}
+
+/// A lower bound on the weight charge of any plan: every unit pays at least
+/// the lowest per-gram rate among the candidates that hold its SKU.
+fn weight_floor(instance: &Instance<'_>) -> i64 {
+    instance
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(l, line)| {
+            let cheapest = (0..instance.candidates.len())
+                .filter(|&c| instance.stock[l][c] > 0)
+                .map(|c| instance.candidates[c].cents_per_kg)
+                .min()
+                .unwrap_or(0);
+            (instance.line_grams(l, line.quantity) as i64 * cheapest) / 1000
+        })
+        .sum()
+}
+
+/// Repeatedly takes the candidate that covers the most of what is still
+/// missing (ties: nearer first) until the order is covered.
+fn greedy_cover(instance: &Instance<'_>) -> Option<Vec<usize>> {
+    let mut missing: Vec<u32> = instance.lines.iter().map(|l| l.quantity).collect();
+    let mut cover = Vec::new();
+    while missing.iter().any(|&m| m > 0) {
+        let gain = |c: usize| -> u64 {
+            missing
+                .iter()
+                .enumerate()
+                .map(|(l, &m)| u64::from(instance.stock[l][c].min(m)))
+                .sum()
+        };
+        let best = (0..instance.candidates.len())
+            .filter(|c| !cover.contains(c))
+            .max_by_key(|&c| (gain(c), std::cmp::Reverse(c)))?;
+        if gain(best) == 0 {
+            return None;
+        }
+        for (l, m) in missing.iter_mut().enumerate() {
+            *m -= instance.stock[l][best].min(*m);
+        }
+        cover.push(best);
+    }
+    cover.sort_unstable();
+    Some(cover)
+}
+
+/// The cheapest way to spread every line's units over one subset.
+struct Inner<'i, 'a> {
+    instance: &'i Instance<'a>,
+    /// The subset's candidates, cheapest per kilogram first.
+    sites: Vec<usize>,
+    /// Lines, heaviest first: big decisions early prune more.
+    lines: Vec<usize>,
+    grams: Vec<u64>,
+    units: Vec<Vec<u32>>,
+    /// Grams still to place, per position in `lines`.
+    grams_after: Vec<u64>,
+    best_cost: i64,
+    best: Option<Vec<Vec<u32>>>,
+    counter: &'i mut Counter,
+}
+
+impl<'i, 'a> Inner<'i, 'a> {
+    /// The cheapest allocation over `subset` that costs less than `bound`.
+    fn solve(
+        instance: &'i Instance<'a>,
+        subset: &[usize],
+        bound: i64,
+        counter: &'i mut Counter,
+    ) -> Option<(i64, Allocation)> {
+        let mut sites = subset.to_vec();
+        sites.sort_by_key(|&c| (instance.candidates[c].cents_per_kg, c));
+        let mut lines: Vec<usize> = (0..instance.lines.len()).collect();
+        lines.sort_by_key(|&l| {
+            (
+                std::cmp::Reverse(instance.line_grams(l, instance.lines[l].quantity)),
+                l,
+            )
+        });
+        let mut grams_after = vec![0u64; lines.len() + 1];
+        for i in (0..lines.len()).rev() {
+            let l = lines[i];
+            grams_after[i] =
+                grams_after[i + 1] + instance.line_grams(l, instance.lines[l].quantity);
+        }
+        let mut inner = Inner {
+            instance,
+            units: vec![vec![0; instance.candidates.len()]; instance.lines.len()],
+            grams: vec![0; instance.candidates.len()],
+            sites,
+            lines,
+            grams_after,
+            best_cost: bound,
+            best: None,
+            counter,
+        };
+        inner.line(0);
+        let units = inner.best?;
+        Some((inner.best_cost, Allocation { units }))
+    }
+
+    fn cost_so_far(&self) -> i64 {
+        self.sites
+            .iter()
+            .filter(|&&c| self.grams[c] > 0)
+            .map(|&c| {
+                let candidate = &self.instance.candidates[c];
+                candidate.fixed_cents + candidate.site.rate.weight_cents(self.grams[c])
+            })
+            .sum()
+    }
+
+    /// A lower bound on the cost of any completion: what is paid so far,
+    /// plus the grams that do not fit in already-paid kilograms at the
+    /// subset's lowest rate.
+    fn lower_bound(&self, position: usize) -> i64 {
+        let paid_slack: u64 = self
+            .sites
+            .iter()
+            .filter(|&&c| self.grams[c] > 0)
+            .map(|&c| self.grams[c].div_ceil(1000) * 1000 - self.grams[c])
+            .sum();
+        let rest = self.grams_after[position].saturating_sub(paid_slack);
+        let lowest_rate = self.instance.candidates[self.sites[0]].cents_per_kg;
+        self.cost_so_far() + (rest as i64 * lowest_rate) / 1000
+    }
+
+    fn line(&mut self, position: usize) {
+        if !self.counter.spend() || self.lower_bound(position) >= self.best_cost {
+            return;
+        }
+        if position == self.lines.len() {
+            self.best_cost = self.cost_so_far();
+            self.best = Some(self.units.clone());
+            return;
+        }
+        let l = self.lines[position];
+        let quantity = self.instance.lines[l].quantity;
+        self.spread(position, l, 0, quantity);
+    }
+
+    /// Places `missing` units of line `l` on `sites[from..]`, trying the
+    /// largest share on the cheapest site first.
+    fn spread(&mut self, position: usize, l: usize, from: usize, missing: u32) {
+        if missing == 0 {
+            self.line(position + 1);
+            return;
+        }
+        if from == self.sites.len() {
+            return;
+        }
+        let c = self.sites[from];
+        let later: u64 = self.sites[from + 1..]
+            .iter()
+            .map(|&s| u64::from(self.instance.usable(l, s)))
+            .sum();
+        let most = self.instance.usable(l, c).min(missing);
+        let least = u64::from(missing).saturating_sub(later) as u32;
+        if least > most {
+            return;
+        }
+        let unit_grams = u64::from(self.instance.lines[l].unit_weight_grams);
+        for take in (least..=most).rev() {
+            self.units[l][c] = take;
+            self.grams[c] += u64::from(take) * unit_grams;
+            self.spread(position, l, from + 1, missing - take);
+            self.grams[c] -= u64::from(take) * unit_grams;
+            self.units[l][c] = 0;
+            if self.counter.exhausted {
+                return;
+            }
+        }
+    }
+}
