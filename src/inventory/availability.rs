@@ -7,7 +7,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, JoinType, Query},
 };
 
-use super::{InventoryError, catalogue::location_of};
+use super::{InventoryError, WAREHOUSE_COLUMNS, catalogue::location_of};
 use crate::{
     entities::{stock_level, warehouse},
     geography::{Location, distance_km},
@@ -186,21 +186,6 @@ pub async fn availability_for_skus(
         .map(|sku| summarize(sku, &levels_by_sku[sku], &warehouses, distances.as_ref()))
         .collect())
 }
-
-/// The warehouse columns, named as the entity reads them.
-const WAREHOUSE_COLUMNS: [&str; 11] = [
-    "id",
-    "code",
-    "name",
-    "city",
-    "latitude",
-    "longitude",
-    "active",
-    "base_cents",
-    "cents_per_100km",
-    "cents_per_kg",
-    "created_at",
-];
 
 /// Geodesic distance from `to` to each warehouse, by warehouse id.
 pub fn distances_from<'a>(

@@ -7,7 +7,24 @@ pub mod availability;
 pub mod catalogue;
 mod error;
 mod paging;
+pub mod planning;
 pub mod stock_levels;
 
 pub use error::InventoryError;
 pub use paging::{Page, PageSize};
+
+/// The `warehouses` columns, named as the entity reads them, for statements
+/// that join warehouses onto other rows.
+const WAREHOUSE_COLUMNS: [&str; 11] = [
+    "id",
+    "code",
+    "name",
+    "city",
+    "latitude",
+    "longitude",
+    "active",
+    "base_cents",
+    "cents_per_100km",
+    "cents_per_kg",
+    "created_at",
+];

@@ -195,6 +195,17 @@ impl TestApp {
             .secret
     }
 
+    /// One text value from a SQL query.
+    pub async fn scalar_text(&self, sql: &str) -> String {
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(self.db.get_database_backend(), sql))
+            .await
+            .expect("the query runs")
+            .expect("one row");
+        row.try_get_by_index::<String>(0).expect("a text value")
+    }
+
     /// One integer from a SQL query, e.g. a count.
     pub async fn scalar(&self, sql: &str) -> i64 {
         let row = self

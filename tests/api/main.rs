@@ -16,6 +16,7 @@ mod cli;
 mod demo_data;
 mod health;
 mod migrations;
+mod planning;
 mod schema;
 mod transport;
 mod websocket;

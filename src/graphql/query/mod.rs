@@ -2,6 +2,7 @@
 
 mod availability;
 mod catalogue;
+mod planning;
 mod viewer;
 
 use async_graphql::MergedObject;
@@ -10,5 +11,6 @@ use async_graphql::MergedObject;
 pub struct Query(
     catalogue::CatalogueQuery,
     availability::AvailabilityQuery,
+    planning::PlanningQuery,
     viewer::ViewerQuery,
 );

@@ -1,16 +1,10 @@
 use async_graphql::Object;
 
-use super::Warehouse;
+use super::{Warehouse, saturating_int};
 use crate::inventory::availability as model;
 
 /// What can be sold of one SKU, summed over the active warehouses.
 pub struct Availability(pub model::Availability);
-
-/// Counts are summed in 64 bits; a GraphQL Int is 32. A total beyond it is
-/// reported as the largest Int rather than wrapping to a negative number.
-fn clamp(total: i64) -> i32 {
-    i32::try_from(total).unwrap_or(if total < 0 { i32::MIN } else { i32::MAX })
-}
 
 #[Object]
 impl Availability {
@@ -20,17 +14,17 @@ impl Availability {
 
     /// On hand in active warehouses.
     async fn on_hand(&self) -> i32 {
-        clamp(self.0.on_hand)
+        saturating_int(self.0.on_hand)
     }
 
     /// Held by active reservations in active warehouses.
     async fn reserved(&self) -> i32 {
-        clamp(self.0.reserved)
+        saturating_int(self.0.reserved)
     }
 
     /// onHand - reserved.
     async fn available(&self) -> i32 {
-        clamp(self.0.available())
+        saturating_int(self.0.available())
     }
 
     async fn in_stock(&self) -> bool {
@@ -65,16 +59,5 @@ impl WarehouseAvailability {
     /// Geodesic distance to the destination; set when one was given.
     async fn distance_km(&self) -> Option<f64> {
         self.0.distance_km
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::clamp;
-
-    #[test]
-    fn totals_beyond_an_int_saturate() {
-        assert_eq!(clamp(5), 5);
-        assert_eq!(clamp(i64::from(i32::MAX) + 10), i32::MAX);
     }
 }

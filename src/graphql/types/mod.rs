@@ -2,6 +2,8 @@
 
 mod availability;
 mod geo;
+mod int;
+mod plan;
 mod product;
 mod stock_level;
 mod viewer;
@@ -9,6 +11,11 @@ mod warehouse;
 
 pub use availability::{Availability, WarehouseAvailability};
 pub use geo::{GeoPoint, LocationInput};
+pub use int::saturating_int;
+pub use plan::{
+    FulfilmentPlan, FulfilmentStrategy, OrderLineInput, PlanInput, Shipment, ShipmentLine,
+    Shortage, parse_order,
+};
 pub use product::Product;
 pub use stock_level::StockLevel;
 pub use viewer::{RoleName, Viewer};

@@ -1,0 +1,54 @@
+use std::sync::Arc;
+
+use async_graphql::{Context, Object};
+use sea_orm::DatabaseConnection;
+
+use crate::{
+    graphql::{
+        Coded,
+        types::{FulfilmentPlan, LocationInput, OrderLineInput, PlanInput, parse_order},
+    },
+    inventory::planning::snapshot,
+    planner::Strategy,
+};
+
+#[derive(Default)]
+pub struct PlanningQuery;
+
+#[Object]
+impl PlanningQuery {
+    /// A dry run on current stock: which warehouses would ship this order
+    /// under the strategy, at what cost, and why. Reserves nothing. An order
+    /// the stock cannot cover is not an error: `feasible` is false and
+    /// `shortages` says what is missing.
+    async fn plan_fulfilment(
+        &self,
+        ctx: &Context<'_>,
+        input: PlanInput,
+    ) -> async_graphql::Result<FulfilmentPlan> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let order = parse_order(input.lines, input.ship_to, input.max_shipments).coded()?;
+        let snapshot = Arc::new(snapshot(db, &order).await.coded()?);
+        let plan = snapshot.plan(&order, input.strategy.into());
+        Ok(FulfilmentPlan { plan, snapshot })
+    }
+
+    /// One plan per strategy for the same order and stock, to compare.
+    async fn compare_strategies(
+        &self,
+        ctx: &Context<'_>,
+        lines: Vec<OrderLineInput>,
+        ship_to: LocationInput,
+    ) -> async_graphql::Result<Vec<FulfilmentPlan>> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let order = parse_order(lines, ship_to, None).coded()?;
+        let snapshot = Arc::new(snapshot(db, &order).await.coded()?);
+        Ok(Strategy::ALL
+            .into_iter()
+            .map(|strategy| FulfilmentPlan {
+                plan: snapshot.plan(&order, strategy),
+                snapshot: snapshot.clone(),
+            })
+            .collect())
+    }
+}

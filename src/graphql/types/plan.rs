@@ -1,0 +1,227 @@
+use std::sync::Arc;
+
+use async_graphql::{Enum, InputObject, Object, SimpleObject};
+
+use super::{LocationInput, Product, Warehouse, saturating_int};
+use crate::{
+    graphql::{ApiError, Coded},
+    inventory::planning::{Order, RequestedLine, Snapshot},
+    planner,
+};
+
+/// How the planner picks the warehouses that ship an order.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FulfilmentStrategy {
+    /// Shortest distance; one warehouse for the whole order when one can.
+    Nearest,
+    /// Lowest total shipping cost under the warehouses' ShippingRate.
+    Cheapest,
+    /// Draw from the warehouses with the most stock, to even levels out.
+    Balanced,
+    /// Fewest shipments that cover the order, then lowest cost.
+    Split,
+}
+
+impl From<FulfilmentStrategy> for planner::Strategy {
+    fn from(strategy: FulfilmentStrategy) -> Self {
+        match strategy {
+            FulfilmentStrategy::Nearest => planner::Strategy::Nearest,
+            FulfilmentStrategy::Cheapest => planner::Strategy::Cheapest,
+            FulfilmentStrategy::Balanced => planner::Strategy::Balanced,
+            FulfilmentStrategy::Split => planner::Strategy::Split,
+        }
+    }
+}
+
+impl From<planner::Strategy> for FulfilmentStrategy {
+    fn from(strategy: planner::Strategy) -> Self {
+        match strategy {
+            planner::Strategy::Nearest => FulfilmentStrategy::Nearest,
+            planner::Strategy::Cheapest => FulfilmentStrategy::Cheapest,
+            planner::Strategy::Balanced => FulfilmentStrategy::Balanced,
+            planner::Strategy::Split => FulfilmentStrategy::Split,
+        }
+    }
+}
+
+#[derive(InputObject, Clone, Debug)]
+pub struct OrderLineInput {
+    pub sku: String,
+    /// 1..1000000; a SKU appears once per order.
+    pub quantity: i32,
+}
+
+#[derive(InputObject, Clone, Debug)]
+pub struct PlanInput {
+    /// 1..100 lines.
+    pub lines: Vec<OrderLineInput>,
+    pub ship_to: LocationInput,
+    #[graphql(default_with = "FulfilmentStrategy::Nearest")]
+    pub strategy: FulfilmentStrategy,
+    /// Optional cap; an order that cannot meet it is infeasible.
+    pub max_shipments: Option<i32>,
+}
+
+/// Checks an order's shape; errors name the field at fault.
+pub fn parse_order(
+    lines: Vec<OrderLineInput>,
+    ship_to: LocationInput,
+    max_shipments: Option<i32>,
+) -> Result<Order, ApiError> {
+    let ship_to = ship_to.parse("shipTo")?;
+    let lines = lines
+        .into_iter()
+        .map(|l| RequestedLine {
+            sku: l.sku,
+            quantity: l.quantity,
+        })
+        .collect();
+    Ok(Order::new(lines, ship_to, max_shipments)?)
+}
+
+/// A plan for an order: which warehouses ship what, at what cost, and why.
+pub struct FulfilmentPlan {
+    pub plan: planner::Plan,
+    pub snapshot: Arc<Snapshot>,
+}
+
+#[Object]
+impl FulfilmentPlan {
+    async fn strategy(&self) -> FulfilmentStrategy {
+        self.plan.strategy.into()
+    }
+
+    /// False when the stock cannot cover the order (see shortages) or no plan
+    /// meets maxShipments (see explanation).
+    async fn feasible(&self) -> bool {
+        self.plan.feasible
+    }
+
+    /// Nearest first.
+    async fn shipments(&self) -> Vec<Shipment> {
+        self.plan
+            .shipments
+            .iter()
+            .map(|s| Shipment {
+                shipment: s.clone(),
+                snapshot: self.snapshot.clone(),
+            })
+            .collect()
+    }
+
+    async fn shipment_count(&self) -> i32 {
+        saturating_int(self.plan.shipment_count() as i64)
+    }
+
+    async fn total_cost_cents(&self) -> i32 {
+        saturating_int(self.plan.total_cost_cents)
+    }
+
+    /// Summed over shipments.
+    async fn total_distance_km(&self) -> f64 {
+        self.plan.total_distance_km
+    }
+
+    /// Empty when feasible.
+    async fn shortages(&self) -> Vec<Shortage> {
+        self.plan
+            .shortages
+            .iter()
+            .map(|s| Shortage {
+                sku: s.sku.clone(),
+                requested: saturating_int(i64::from(s.requested)),
+                available: saturating_int(s.available as i64),
+            })
+            .collect()
+    }
+
+    /// Why these warehouses, in plain words.
+    async fn explanation(&self) -> &[String] {
+        &self.plan.explanation
+    }
+
+    /// Whether the plan is proven best for its strategy. CHEAPEST and SPLIT
+    /// search exactly within a budget; past it they return the best plan
+    /// found and this is false.
+    async fn optimal(&self) -> bool {
+        self.plan.proven
+    }
+}
+
+/// What one warehouse sends.
+pub struct Shipment {
+    shipment: planner::Shipment,
+    snapshot: Arc<Snapshot>,
+}
+
+#[Object]
+impl Shipment {
+    async fn warehouse(&self) -> async_graphql::Result<Warehouse> {
+        self.snapshot
+            .warehouses
+            .get(&self.shipment.site_id)
+            .cloned()
+            .map(Warehouse)
+            .ok_or(ApiError::Internal)
+            .coded()
+    }
+
+    async fn distance_km(&self) -> f64 {
+        self.shipment.distance_km
+    }
+
+    async fn weight_grams(&self) -> i32 {
+        saturating_int(self.shipment.weight_grams as i64)
+    }
+
+    async fn cost_cents(&self) -> i32 {
+        saturating_int(self.shipment.cost_cents)
+    }
+
+    async fn lines(&self) -> Vec<ShipmentLine> {
+        self.shipment
+            .lines
+            .iter()
+            .map(|l| ShipmentLine {
+                sku: l.sku.clone(),
+                quantity: l.quantity,
+                snapshot: self.snapshot.clone(),
+            })
+            .collect()
+    }
+}
+
+pub struct ShipmentLine {
+    sku: String,
+    quantity: u32,
+    snapshot: Arc<Snapshot>,
+}
+
+#[Object]
+impl ShipmentLine {
+    async fn sku(&self) -> &str {
+        &self.sku
+    }
+
+    async fn product(&self) -> async_graphql::Result<Product> {
+        self.snapshot
+            .products
+            .get(&self.sku)
+            .cloned()
+            .map(Product)
+            .ok_or(ApiError::Internal)
+            .coded()
+    }
+
+    async fn quantity(&self) -> i32 {
+        saturating_int(i64::from(self.quantity))
+    }
+}
+
+/// A line the stock of the active warehouses cannot cover.
+#[derive(SimpleObject)]
+pub struct Shortage {
+    pub sku: String,
+    pub requested: i32,
+    pub available: i32,
+}

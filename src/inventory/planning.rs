@@ -1,0 +1,264 @@
+//! Planning an order on current stock: validating the order, reading a
+//! snapshot of what the active warehouses hold, and handing both to the
+//! pure [`crate::planner`].
+
+use std::collections::{HashMap, HashSet};
+
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
+    sea_query::{Expr, ExprTrait, JoinType, Query},
+};
+
+use super::{InventoryError, WAREHOUSE_COLUMNS, catalogue::location_of};
+use crate::{
+    entities::{product, warehouse},
+    geography::Location,
+    planner::{self, Offer, OrderLine, Plan, PlanRequest, ShippingRate, Site, Strategy},
+};
+
+pub const MAX_LINES: usize = 100;
+pub const MAX_QUANTITY: i32 = 1_000_000;
+
+/// A line as the client sent it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestedLine {
+    pub sku: String,
+    pub quantity: i32,
+}
+
+/// An order whose shape has been checked: 1 to 100 lines, each SKU once,
+/// quantities 1 to 1,000,000. Whether the SKUs exist is checked on read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Order {
+    pub lines: Vec<RequestedLine>,
+    pub ship_to: Location,
+    pub max_shipments: Option<u32>,
+}
+
+impl Order {
+    pub fn new(
+        lines: Vec<RequestedLine>,
+        ship_to: Location,
+        max_shipments: Option<i32>,
+    ) -> Result<Self, InventoryError> {
+        if lines.is_empty() || lines.len() > MAX_LINES {
+            return Err(InventoryError::invalid(
+                "lines",
+                format!("an order has 1 to {MAX_LINES} lines, got {}", lines.len()),
+            ));
+        }
+        let mut seen = HashSet::new();
+        for (i, line) in lines.iter().enumerate() {
+            if !(1..=MAX_QUANTITY).contains(&line.quantity) {
+                return Err(InventoryError::invalid(
+                    format!("lines[{i}].quantity"),
+                    format!(
+                        "must be between 1 and {MAX_QUANTITY}, got {}",
+                        line.quantity
+                    ),
+                ));
+            }
+            if !seen.insert(line.sku.as_str()) {
+                return Err(InventoryError::invalid(
+                    format!("lines[{i}].sku"),
+                    format!(
+                        "`{}` appears more than once; send one line per SKU",
+                        line.sku
+                    ),
+                ));
+            }
+        }
+        let max_shipments = match max_shipments {
+            None => None,
+            Some(n) if n >= 1 => Some(n as u32),
+            Some(n) => {
+                return Err(InventoryError::invalid(
+                    "maxShipments",
+                    format!("must be at least 1, got {n}"),
+                ));
+            }
+        };
+        Ok(Order {
+            lines,
+            ship_to,
+            max_shipments,
+        })
+    }
+}
+
+/// What the planner was given, kept so that a plan's warehouses and
+/// products can be shown without reading them again.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    pub products: HashMap<String, product::Model>,
+    pub warehouses: HashMap<i32, warehouse::Model>,
+    sites: Vec<Site>,
+    offers: Vec<Offer>,
+}
+
+impl Snapshot {
+    /// Plans `order` over this snapshot.
+    pub fn plan(&self, order: &Order, strategy: Strategy) -> Plan {
+        let lines: Vec<OrderLine> = order
+            .lines
+            .iter()
+            .map(|line| OrderLine {
+                sku: line.sku.clone(),
+                quantity: line.quantity as u32,
+                unit_weight_grams: self
+                    .products
+                    .get(&line.sku)
+                    .map_or(0, |p| u32::try_from(p.weight_grams).unwrap_or(0)),
+            })
+            .collect();
+        planner::plan(&PlanRequest {
+            lines: &lines,
+            destination: order.ship_to,
+            sites: &self.sites,
+            offers: &self.offers,
+            strategy,
+            max_shipments: order.max_shipments,
+        })
+    }
+}
+
+#[derive(FromQueryResult)]
+struct AvailableUnits {
+    product_id: i32,
+    available: i32,
+}
+
+/// Reads the order's products and what the active warehouses have
+/// available of them: two statements. An unknown SKU is an error naming it.
+pub async fn snapshot(db: &DatabaseConnection, order: &Order) -> Result<Snapshot, InventoryError> {
+    let skus: Vec<&str> = order.lines.iter().map(|l| l.sku.as_str()).collect();
+    let products: HashMap<String, product::Model> = product::Entity::find()
+        .filter(product::Column::Sku.is_in(skus.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.sku.clone(), p))
+        .collect();
+    if let Some((i, line)) = order
+        .lines
+        .iter()
+        .enumerate()
+        .find(|(_, l)| !products.contains_key(&l.sku))
+    {
+        return Err(InventoryError::invalid(
+            format!("lines[{i}].sku"),
+            format!("unknown SKU `{}`", line.sku),
+        ));
+    }
+
+    let mut query = Query::select();
+    query
+        .column(("i", "product_id"))
+        .expr_as(
+            Expr::col(("i", "quantity")).sub(Expr::col(("i", "reserved"))),
+            "available",
+        )
+        .columns(WAREHOUSE_COLUMNS.map(|c| ("w", c)))
+        .from_as("inventory", "i")
+        .join_as(
+            JoinType::InnerJoin,
+            "warehouses",
+            "w",
+            Expr::col(("w", "id")).equals(("i", "warehouse_id")),
+        )
+        .and_where(Expr::col(("i", "product_id")).is_in(products.values().map(|p| p.id)))
+        .and_where(Expr::col(("w", "active")).eq(true))
+        .and_where(Expr::col(("i", "quantity")).gt(Expr::col(("i", "reserved"))));
+    let rows = db
+        .query_all_raw(db.get_database_backend().build(&query))
+        .await?;
+
+    let sku_of: HashMap<i32, &str> = products.values().map(|p| (p.id, p.sku.as_str())).collect();
+    let mut warehouses: HashMap<i32, warehouse::Model> = HashMap::new();
+    let mut offers = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let units = AvailableUnits::from_query_result(row, "")?;
+        let warehouse = warehouse::Model::from_query_result(row, "")?;
+        offers.push(Offer {
+            sku: sku_of[&units.product_id].to_owned(),
+            site_id: warehouse.id,
+            available: u32::try_from(units.available).unwrap_or(0),
+        });
+        warehouses.entry(warehouse.id).or_insert(warehouse);
+    }
+    let mut sites = Vec::with_capacity(warehouses.len());
+    for warehouse in warehouses.values() {
+        sites.push(Site {
+            id: warehouse.id,
+            code: warehouse.code.clone(),
+            label: warehouse
+                .city
+                .clone()
+                .unwrap_or_else(|| warehouse.name.clone()),
+            location: location_of(warehouse)?,
+            rate: ShippingRate {
+                base_cents: i64::from(warehouse.base_cents),
+                cents_per_100km: i64::from(warehouse.cents_per_100km),
+                cents_per_kg: i64::from(warehouse.cents_per_kg),
+            },
+            active: warehouse.active,
+        });
+    }
+    Ok(Snapshot {
+        products,
+        warehouses,
+        sites,
+        offers,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(sku: &str, quantity: i32) -> RequestedLine {
+        RequestedLine {
+            sku: sku.into(),
+            quantity,
+        }
+    }
+
+    fn here() -> Location {
+        Location::new(0.0, 0.0).unwrap()
+    }
+
+    fn field_of(result: Result<Order, InventoryError>) -> String {
+        match result {
+            Err(InventoryError::InvalidInput { field, .. }) => field,
+            other => panic!("expected invalid input, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_order_names_the_field_it_breaks() {
+        assert_eq!(field_of(Order::new(vec![], here(), None)), "lines");
+        let many = (0..101).map(|i| line(&format!("S{i}"), 1)).collect();
+        assert_eq!(field_of(Order::new(many, here(), None)), "lines");
+        assert_eq!(
+            field_of(Order::new(vec![line("A", 0)], here(), None)),
+            "lines[0].quantity"
+        );
+        assert_eq!(
+            field_of(Order::new(
+                vec![line("A", 1), line("B", 1_000_001)],
+                here(),
+                None
+            )),
+            "lines[1].quantity"
+        );
+        assert_eq!(
+            field_of(Order::new(vec![line("A", 1), line("A", 2)], here(), None)),
+            "lines[1].sku"
+        );
+        assert_eq!(
+            field_of(Order::new(vec![line("A", 1)], here(), Some(0))),
+            "maxShipments"
+        );
+        assert!(Order::new(vec![line("A", 1_000_000)], here(), Some(1)).is_ok());
+    }
+}
