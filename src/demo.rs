@@ -25,15 +25,16 @@ pub const HOT_SKU_WAREHOUSE: &str = "BER1";
 /// `createdBy` and `referenceId` of the demo's RESTOCK movements.
 pub const DEMO_ACTOR: &str = "demo-seed";
 
-struct DemoWarehouse {
-    code: &'static str,
-    name: &'static str,
-    city: &'static str,
-    latitude: f64,
-    longitude: f64,
-    active: bool,
+/// A warehouse of the demo network.
+pub struct DemoWarehouse {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub city: &'static str,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub active: bool,
     /// base fee, cents per 100 km, cents per kg
-    rate: (i32, i32, i32),
+    pub rate: (i32, i32, i32),
 }
 
 const fn wh(
@@ -55,7 +56,8 @@ const fn wh(
     }
 }
 
-const WAREHOUSES: &[DemoWarehouse] = &[
+/// The demo's warehouse network.
+pub const WAREHOUSES: &[DemoWarehouse] = &[
     wh(
         "BER1",
         "Berlin Spandau DC",
@@ -244,13 +246,15 @@ struct PlannedStock {
     quantity: i32,
 }
 
-struct DemoProduct {
-    sku: String,
-    name: String,
-    weight_grams: i32,
+/// A product of the demo catalogue.
+pub struct DemoProduct {
+    pub sku: String,
+    pub name: String,
+    pub weight_grams: i32,
 }
 
-fn demo_products() -> Vec<DemoProduct> {
+/// The demo catalogue.
+pub fn demo_products() -> Vec<DemoProduct> {
     let mut products: Vec<DemoProduct> = PRODUCT_LINES
         .iter()
         .flat_map(|(stem, name, grams)| {
@@ -350,6 +354,22 @@ fn plan_stock(products: &[DemoProduct]) -> Vec<PlannedStock> {
         });
     }
     plan
+}
+
+/// The demo stock as (SKU, warehouse code, units on hand), for tools that
+/// want the demo without a database (the planner report).
+pub fn demo_stock() -> Vec<(String, &'static str, i32)> {
+    let products = demo_products();
+    plan_stock(&products)
+        .into_iter()
+        .map(|s| {
+            (
+                products[s.product].sku.clone(),
+                WAREHOUSES[s.warehouse].code,
+                s.quantity,
+            )
+        })
+        .collect()
 }
 
 /// Loads the demo data in one transaction when the catalogue is empty.

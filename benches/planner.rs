@@ -1,0 +1,40 @@
+//! How long the planner takes, per strategy, on orders of 5 lines over 50
+//! warehouses, 20 over 200 and 50 over 400: `cargo bench --bench planner`.
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use stockroute::planner::{PlanRequest, Strategy, plan};
+
+#[path = "support/orders.rs"]
+mod orders;
+
+fn planner(c: &mut Criterion) {
+    let mut group = c.benchmark_group("planner");
+    for (lines, warehouses) in [(5, 50), (20, 200), (50, 400)] {
+        // A few instances per size, so that one lucky layout does not decide.
+        let instances: Vec<orders::Instance> = (0..8)
+            .map(|seed| orders::instance(seed, lines, warehouses))
+            .collect();
+        for strategy in Strategy::ALL {
+            let id = BenchmarkId::new(format!("{strategy:?}"), format!("{lines}x{warehouses}"));
+            group.bench_with_input(id, &instances, |b, instances| {
+                let mut next = 0;
+                b.iter(|| {
+                    let instance = &instances[next % instances.len()];
+                    next += 1;
+                    plan(&PlanRequest {
+                        lines: &instance.lines,
+                        destination: instance.destination,
+                        sites: &instance.sites,
+                        offers: &instance.offers,
+                        strategy,
+                        max_shipments: None,
+                    })
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, planner);
+criterion_main!(benches);
