@@ -24,7 +24,7 @@ pub struct SearchBudget {
 
 impl Default for SearchBudget {
     fn default() -> Self {
-        SearchBudget { nodes: 400_000 }
+        SearchBudget { nodes: 150_000 }
     }
 }
 
@@ -75,7 +75,7 @@ pub(super) fn cheapest(
             best: None,
             counter: &mut counter,
         };
-        search.extend(0, &mut Vec::new(), 0);
+        search.extend(0, &mut Cover::new(instance), 0);
         search.best
     };
     let proven = !counter.exhausted;
@@ -101,13 +101,13 @@ pub(super) fn fewest(
     let suffix = SuffixCapacity::new(instance, &order);
     for size in 1..=cap {
         let mut best: Option<(i64, Allocation)> = None;
-        let mut subset = Vec::new();
+        let mut cover = Cover::new(instance);
         exact_size(
             instance,
             &suffix,
             size,
             0,
-            &mut subset,
+            &mut cover,
             &mut best,
             &mut counter,
         );
@@ -143,14 +143,14 @@ fn exact_size(
     suffix: &SuffixCapacity,
     size: usize,
     start: usize,
-    subset: &mut Vec<usize>,
+    cover: &mut Cover,
     best: &mut Option<(i64, Allocation)>,
     counter: &mut Counter,
 ) {
-    if subset.len() == size {
-        if covers(instance, subset) {
+    if cover.subset.len() == size {
+        if cover.complete(instance) {
             let bound = best.as_ref().map_or(i64::MAX, |(cost, _)| *cost);
-            if let Some(found) = Inner::solve(instance, subset, bound, counter) {
+            if let Some(found) = Inner::solve(instance, &cover.subset, bound, counter) {
                 *best = Some(found);
             }
         }
@@ -158,16 +158,56 @@ fn exact_size(
     }
     let n = instance.candidates.len();
     for c in start..n {
-        if n - c < size - subset.len() || !counter.spend() {
+        if n - c < size - cover.subset.len() || !counter.spend() {
             return;
         }
-        subset.push(c);
+        cover.push(instance, c);
         // Skip branches that cannot cover the order even with every later
         // candidate added.
-        if suffix.can_cover(instance, subset, c + 1) {
-            exact_size(instance, suffix, size, c + 1, subset, best, counter);
+        if suffix.can_cover(instance, cover, c + 1) {
+            exact_size(instance, suffix, size, c + 1, cover, best, counter);
         }
-        subset.pop();
+        cover.pop(instance);
+    }
+}
+
+/// A subset being built, with what it holds of each line, kept as
+/// candidates come and go so that checking coverage costs one pass over the
+/// lines.
+struct Cover {
+    subset: Vec<usize>,
+    held: Vec<u64>,
+}
+
+impl Cover {
+    fn new(instance: &Instance<'_>) -> Self {
+        Cover {
+            subset: Vec::new(),
+            held: vec![0; instance.lines.len()],
+        }
+    }
+
+    fn push(&mut self, instance: &Instance<'_>, candidate: usize) {
+        for (l, held) in self.held.iter_mut().enumerate() {
+            *held += u64::from(instance.usable(l, candidate));
+        }
+        self.subset.push(candidate);
+    }
+
+    fn pop(&mut self, instance: &Instance<'_>) {
+        if let Some(candidate) = self.subset.pop() {
+            for (l, held) in self.held.iter_mut().enumerate() {
+                *held -= u64::from(instance.usable(l, candidate));
+            }
+        }
+    }
+
+    fn complete(&self, instance: &Instance<'_>) -> bool {
+        instance
+            .lines
+            .iter()
+            .zip(&self.held)
+            .all(|(line, &held)| held >= u64::from(line.quantity))
     }
 }
 
@@ -188,8 +228,8 @@ impl Outer<'_, '_> {
 
     /// Tries every subset that adds candidates from `order[from..]` to
     /// `subset`, cheapest fixed cost first.
-    fn extend(&mut self, from: usize, subset: &mut Vec<usize>, fixed: i64) {
-        if subset.len() == self.cap {
+    fn extend(&mut self, from: usize, cover: &mut Cover, fixed: i64) {
+        if cover.subset.len() == self.cap {
             return;
         }
         for i in from..self.order.len() {
@@ -199,9 +239,9 @@ impl Outer<'_, '_> {
             if with + self.weight_floor >= self.bound() || !self.counter.spend() {
                 return;
             }
-            subset.push(c);
-            if covers(self.instance, subset) {
-                let mut sorted = subset.clone();
+            cover.push(self.instance, c);
+            if cover.complete(self.instance) {
+                let mut sorted = cover.subset.clone();
                 sorted.sort_unstable();
                 if let Some(found) =
                     Inner::solve(self.instance, &sorted, self.bound(), self.counter)
@@ -209,10 +249,10 @@ impl Outer<'_, '_> {
                     self.best = Some(found);
                 }
             }
-            if self.suffix.can_cover(self.instance, subset, i + 1) {
-                self.extend(i + 1, subset, with);
+            if self.suffix.can_cover(self.instance, cover, i + 1) {
+                self.extend(i + 1, cover, with);
             }
-            subset.pop();
+            cover.pop(self.instance);
         }
     }
 }
@@ -240,28 +280,17 @@ impl SuffixCapacity {
         }
     }
 
-    /// Whether `subset` plus every candidate at search position `from` or
+    /// Whether `cover` plus every candidate at search position `from` or
     /// later can cover every line.
-    fn can_cover(&self, instance: &Instance<'_>, subset: &[usize], from: usize) -> bool {
+    fn can_cover(&self, instance: &Instance<'_>, cover: &Cover, from: usize) -> bool {
         let from = from.min(self.order.len());
-        instance.lines.iter().enumerate().all(|(l, line)| {
-            let held: u64 = subset
-                .iter()
-                .map(|&c| u64::from(instance.usable(l, c)))
-                .sum();
-            held + self.capacity[from][l] >= u64::from(line.quantity)
-        })
-    }
-}
-
-fn covers(instance: &Instance<'_>, subset: &[usize]) -> bool {
-    instance.lines.iter().enumerate().all(|(l, line)| {
-        subset
+        instance
+            .lines
             .iter()
-            .map(|&c| u64::from(instance.usable(l, c)))
-            .sum::<u64>()
-            >= u64::from(line.quantity)
-    })
+            .zip(&cover.held)
+            .zip(&self.capacity[from])
+            .all(|((line, &held), &later)| held + later >= u64::from(line.quantity))
+    }
 }
 
 /// A lower bound on the weight charge of any plan: every unit pays at least
