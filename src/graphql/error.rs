@@ -66,6 +66,10 @@ impl From<InventoryError> for ApiError {
                 tracing::error!(error = %e, "database error");
                 ApiError::Internal
             }
+            InventoryError::Internal(e) => {
+                tracing::error!(error = %e, "internal error");
+                ApiError::Internal
+            }
         }
     }
 }

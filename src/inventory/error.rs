@@ -13,6 +13,9 @@ pub enum InventoryError {
     Conflict(String),
     #[error("database error: {0}")]
     Database(#[from] DbErr),
+    /// A failure of ours that is neither the caller's nor the database's.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl InventoryError {

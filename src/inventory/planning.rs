@@ -2,7 +2,10 @@
 //! snapshot of what the active warehouses hold, and handing both to the
 //! pure [`crate::planner`].
 
-use std::collections::{HashMap, HashSet};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
@@ -120,6 +123,24 @@ impl Snapshot {
             max_shipments: order.max_shipments,
         })
     }
+}
+
+/// Plans `order` once per strategy off the async workers: a large order can
+/// keep the search busy for tens of milliseconds, and a request thread must
+/// not stall other requests that long.
+pub async fn plan_off_thread(
+    snapshot: Arc<Snapshot>,
+    order: Order,
+    strategies: Vec<Strategy>,
+) -> Result<Vec<Plan>, InventoryError> {
+    tokio::task::spawn_blocking(move || {
+        strategies
+            .into_iter()
+            .map(|strategy| snapshot.plan(&order, strategy))
+            .collect()
+    })
+    .await
+    .map_err(|e| InventoryError::Internal(format!("the planner failed: {e}")))
 }
 
 #[derive(FromQueryResult)]

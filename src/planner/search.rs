@@ -15,8 +15,9 @@
 
 use super::instance::{Allocation, Chosen, Instance, Reason};
 
-/// How much searching one plan may do. The default keeps the worst case in
-/// the tens of milliseconds on one core.
+/// How much searching one plan may do, in search nodes: deterministic, so
+/// the same input always gives the same plan. The default keeps a 50-line
+/// order over 400 warehouses under 20 ms on one core (see README).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SearchBudget {
     pub nodes: u64,
@@ -24,7 +25,7 @@ pub struct SearchBudget {
 
 impl Default for SearchBudget {
     fn default() -> Self {
-        SearchBudget { nodes: 150_000 }
+        SearchBudget { nodes: 50_000 }
     }
 }
 

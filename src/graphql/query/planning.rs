@@ -8,7 +8,10 @@ use crate::{
         Coded,
         types::{FulfilmentPlan, LocationInput, OrderLineInput, PlanInput, parse_order},
     },
-    inventory::planning::snapshot,
+    inventory::{
+        InventoryError,
+        planning::{plan_off_thread, snapshot},
+    },
     planner::Strategy,
 };
 
@@ -29,7 +32,15 @@ impl PlanningQuery {
         let db = ctx.data::<DatabaseConnection>()?;
         let order = parse_order(input.lines, input.ship_to, input.max_shipments).coded()?;
         let snapshot = Arc::new(snapshot(db, &order).await.coded()?);
-        let plan = snapshot.plan(&order, input.strategy.into());
+        let strategy = input.strategy.into();
+        let plans = plan_off_thread(snapshot.clone(), order, vec![strategy])
+            .await
+            .coded()?;
+        let plan = plans
+            .into_iter()
+            .next()
+            .ok_or_else(|| InventoryError::Internal("the planner returned no plan".into()))
+            .coded()?;
         Ok(FulfilmentPlan { plan, snapshot })
     }
 
@@ -43,10 +54,13 @@ impl PlanningQuery {
         let db = ctx.data::<DatabaseConnection>()?;
         let order = parse_order(lines, ship_to, None).coded()?;
         let snapshot = Arc::new(snapshot(db, &order).await.coded()?);
-        Ok(Strategy::ALL
+        let plans = plan_off_thread(snapshot.clone(), order, Strategy::ALL.to_vec())
+            .await
+            .coded()?;
+        Ok(plans
             .into_iter()
-            .map(|strategy| FulfilmentPlan {
-                plan: snapshot.plan(&order, strategy),
+            .map(|plan| FulfilmentPlan {
+                plan,
                 snapshot: snapshot.clone(),
             })
             .collect())
