@@ -8,8 +8,10 @@
 //! - [`entities`]: the SeaORM entities, one per table.
 //! - [`geography`]: validated locations and the one geodesic distance helper.
 //! - [`inventory`]: the service layer: catalogue and availability reads,
-//!   batched stock-level reads, and, later, the stock transactions. Knows
-//!   nothing of GraphQL.
+//!   batched stock-level reads, order validation and stock snapshots for
+//!   planning, and, later, the stock transactions. Knows nothing of GraphQL.
+//! - [`planner`]: the pure fulfilment planner: which warehouses ship an
+//!   order under NEAREST, CHEAPEST, BALANCED or SPLIT, and why.
 //! - [`auth`]: API keys (hashed at rest) and the roles they grant.
 //! - [`demo`]: the demo catalogue and stock a newcomer sees first.
 //! - [`graphql`]: the schema: thin resolvers, guards, error mapping.

@@ -73,7 +73,7 @@ pub(super) fn cheapest(
             suffix: &suffix,
             cap,
             weight_floor,
-            best: None,
+            best: incumbent(instance, cap),
             counter: &mut counter,
         };
         search.extend(0, &mut Cover::new(instance), 0);
@@ -310,6 +310,57 @@ fn weight_floor(instance: &Instance<'_>) -> i64 {
             (instance.line_grams(l, line.quantity) as i64 * cheapest) / 1000
         })
         .sum()
+}
+
+/// A good plan to start the exact search from: the cheaper of two greedy
+/// covers, each spread as cheaply as a small side budget allows. A tight
+/// first bound lets the search cut most subsets at once; it never changes
+/// what the search proves, since the incumbent is itself a real plan.
+fn incumbent(instance: &Instance<'_>, cap: usize) -> Option<(i64, Allocation)> {
+    let mut side = Counter::new(SearchBudget { nodes: 5_000 });
+    let mut best: Option<(i64, Allocation)> = None;
+    for cover in [greedy_cover(instance), cost_effective_cover(instance)]
+        .into_iter()
+        .flatten()
+    {
+        if cover.len() > cap {
+            continue;
+        }
+        let bound = best.as_ref().map_or(i64::MAX, |(cost, _)| *cost);
+        if let Some(found) = Inner::solve(instance, &cover, bound, &mut side) {
+            best = Some(found);
+        }
+    }
+    best
+}
+
+/// Repeatedly takes the candidate whose fixed cost per unit it still covers
+/// is lowest (ties: nearer first) until the order is covered.
+fn cost_effective_cover(instance: &Instance<'_>) -> Option<Vec<usize>> {
+    let mut missing: Vec<u32> = instance.lines.iter().map(|l| l.quantity).collect();
+    let mut cover = Vec::new();
+    while missing.iter().any(|&m| m > 0) {
+        let gain = |c: usize| -> u64 {
+            missing
+                .iter()
+                .enumerate()
+                .map(|(l, &m)| u64::from(instance.stock[l][c].min(m)))
+                .sum()
+        };
+        let best = (0..instance.candidates.len())
+            .filter(|&c| !cover.contains(&c) && gain(c) > 0)
+            .min_by(|&a, &b| {
+                let per_unit =
+                    |c: usize| instance.candidates[c].fixed_cents as f64 / gain(c) as f64;
+                per_unit(a).total_cmp(&per_unit(b)).then(a.cmp(&b))
+            })?;
+        for (l, m) in missing.iter_mut().enumerate() {
+            *m -= instance.stock[l][best].min(*m);
+        }
+        cover.push(best);
+    }
+    cover.sort_unstable();
+    Some(cover)
 }
 
 /// Repeatedly takes the candidate that covers the most of what is still

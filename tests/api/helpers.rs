@@ -197,24 +197,23 @@ impl TestApp {
 
     /// One text value from a SQL query.
     pub async fn scalar_text(&self, sql: &str) -> String {
-        let row = self
-            .db
-            .query_one_raw(Statement::from_string(self.db.get_database_backend(), sql))
-            .await
-            .expect("the query runs")
-            .expect("one row");
-        row.try_get_by_index::<String>(0).expect("a text value")
+        self.first_value(sql).await
     }
 
     /// One integer from a SQL query, e.g. a count.
     pub async fn scalar(&self, sql: &str) -> i64 {
+        self.first_value(sql).await
+    }
+
+    async fn first_value<T: sea_orm::TryGetable>(&self, sql: &str) -> T {
         let row = self
             .db
             .query_one_raw(Statement::from_string(self.db.get_database_backend(), sql))
             .await
             .expect("the query runs")
             .expect("one row");
-        row.try_get_by_index::<i64>(0).expect("an integer")
+        row.try_get_by_index::<T>(0)
+            .expect("a value of the expected type")
     }
 }
 

@@ -2,7 +2,7 @@ use async_graphql::{Context, ID, Object};
 
 use super::{Availability, LocationInput, StockLevel};
 use crate::{
-    entities::product,
+    entities::{product, stock_level},
     graphql::{Coded, loaders::Loaders},
     inventory::availability::{LevelCounts, distances_from, summarize},
 };
@@ -38,14 +38,9 @@ impl Product {
         ship_to: Option<LocationInput>,
     ) -> async_graphql::Result<Availability> {
         let ship_to = ship_to.map(|to| to.parse("shipTo")).transpose().coded()?;
-        let loaders = ctx.data::<Loaders>()?;
-        let levels = loaders
-            .stock_levels_by_product
-            .load_one(self.0.id)
-            .await
-            .coded()?
-            .unwrap_or_default();
-        let warehouses = loaders
+        let levels = self.levels(ctx).await?;
+        let warehouses = ctx
+            .data::<Loaders>()?
             .warehouses
             .load_many(levels.iter().map(|l| l.warehouse_id))
             .await
@@ -66,14 +61,25 @@ impl Product {
     /// This product's stock in every warehouse that has a level for it,
     /// active or not, in warehouse order.
     async fn stock_levels(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<StockLevel>> {
-        let loaders = ctx.data::<Loaders>()?;
-        let levels = loaders
+        Ok(self
+            .levels(ctx)
+            .await?
+            .into_iter()
+            .map(StockLevel)
+            .collect())
+    }
+}
+
+impl Product {
+    /// This product's stock levels, through the request's loader.
+    async fn levels(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<stock_level::Model>> {
+        Ok(ctx
+            .data::<Loaders>()?
             .stock_levels_by_product
             .load_one(self.0.id)
             .await
             .coded()?
-            .unwrap_or_default();
-        Ok(levels.into_iter().map(StockLevel).collect())
+            .unwrap_or_default())
     }
 }
 
