@@ -123,14 +123,18 @@ pub(super) fn fewest(
     if !counter.exhausted {
         return None;
     }
-    // Out of budget before any size worked: cover greedily, then spread the
-    // units over that cover as cheaply as the remaining search allows.
-    let cover = greedy_cover(instance)?;
-    if cover.len() > cap {
-        return None;
-    }
-    let mut spare = Counter::new(SearchBudget { nodes: 50_000 });
-    let (_, allocation) = Inner::solve(instance, &cover, i64::MAX, &mut spare)?;
+    // Out of budget before any size worked: of the two greedy covers, the
+    // smaller, then the cheaper once its units are spread.
+    let mut side = Counter::new(SearchBudget { nodes: 10_000 });
+    let (_, _, allocation) = [greedy_cover(instance), cost_effective_cover(instance)]
+        .into_iter()
+        .flatten()
+        .filter(|cover| cover.len() <= cap)
+        .filter_map(|cover| {
+            Inner::solve(instance, &cover, i64::MAX, &mut side)
+                .map(|(cost, allocation)| (cover.len(), cost, allocation))
+        })
+        .min_by_key(|(size, cost, _)| (*size, *cost))?;
     Some(Chosen::new(
         instance,
         allocation,
@@ -335,37 +339,22 @@ fn incumbent(instance: &Instance<'_>, cap: usize) -> Option<(i64, Allocation)> {
 }
 
 /// Repeatedly takes the candidate whose fixed cost per unit it still covers
-/// is lowest (ties: nearer first) until the order is covered.
+/// is lowest until the order is covered.
 fn cost_effective_cover(instance: &Instance<'_>) -> Option<Vec<usize>> {
-    let mut missing: Vec<u32> = instance.lines.iter().map(|l| l.quantity).collect();
-    let mut cover = Vec::new();
-    while missing.iter().any(|&m| m > 0) {
-        let gain = |c: usize| -> u64 {
-            missing
-                .iter()
-                .enumerate()
-                .map(|(l, &m)| u64::from(instance.stock[l][c].min(m)))
-                .sum()
-        };
-        let best = (0..instance.candidates.len())
-            .filter(|&c| !cover.contains(&c) && gain(c) > 0)
-            .min_by(|&a, &b| {
-                let per_unit =
-                    |c: usize| instance.candidates[c].fixed_cents as f64 / gain(c) as f64;
-                per_unit(a).total_cmp(&per_unit(b)).then(a.cmp(&b))
-            })?;
-        for (l, m) in missing.iter_mut().enumerate() {
-            *m -= instance.stock[l][best].min(*m);
-        }
-        cover.push(best);
-    }
-    cover.sort_unstable();
-    Some(cover)
+    cover_by(instance, |c, gain| {
+        instance.candidates[c].fixed_cents as f64 / gain as f64
+    })
 }
 
 /// Repeatedly takes the candidate that covers the most of what is still
-/// missing (ties: nearer first) until the order is covered.
+/// missing until the order is covered.
 fn greedy_cover(instance: &Instance<'_>) -> Option<Vec<usize>> {
+    cover_by(instance, |_, gain| -(gain as f64))
+}
+
+/// A greedy cover: each round adds the candidate with the lowest `score`
+/// (given the units it would add; ties go to the nearer candidate).
+fn cover_by(instance: &Instance<'_>, score: impl Fn(usize, u64) -> f64) -> Option<Vec<usize>> {
     let mut missing: Vec<u32> = instance.lines.iter().map(|l| l.quantity).collect();
     let mut cover = Vec::new();
     while missing.iter().any(|&m| m > 0) {
@@ -376,12 +365,15 @@ fn greedy_cover(instance: &Instance<'_>) -> Option<Vec<usize>> {
                 .map(|(l, &m)| u64::from(instance.stock[l][c].min(m)))
                 .sum()
         };
-        let best = (0..instance.candidates.len())
+        let (best, _) = (0..instance.candidates.len())
             .filter(|c| !cover.contains(c))
-            .max_by_key(|&c| (gain(c), std::cmp::Reverse(c)))?;
-        if gain(best) == 0 {
-            return None;
-        }
+            .map(|c| (c, gain(c)))
+            .filter(|&(_, gain)| gain > 0)
+            .min_by(|&(a, gain_a), &(b, gain_b)| {
+                score(a, gain_a)
+                    .total_cmp(&score(b, gain_b))
+                    .then(a.cmp(&b))
+            })?;
         for (l, m) in missing.iter_mut().enumerate() {
             *m -= instance.stock[l][best].min(*m);
         }
