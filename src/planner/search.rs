@@ -154,8 +154,12 @@ fn exact_size(
 ) {
     if cover.subset.len() == size {
         if cover.complete(instance) {
-            let bound = best.as_ref().map_or(i64::MAX, |(cost, _)| *cost);
-            if let Some(found) = Inner::solve(instance, &cover.subset, bound, counter) {
+            let bound = best
+                .as_ref()
+                .map_or(i64::MAX, |(cost, _)| cost.saturating_add(1));
+            if let Some(found) = Inner::solve(instance, &cover.subset, bound, counter)
+                && beats(instance, &found, best.as_ref())
+            {
                 *best = Some(found);
             }
         }
@@ -240,16 +244,18 @@ impl Outer<'_, '_> {
         for i in from..self.order.len() {
             let c = self.order[i];
             let with = fixed + self.instance.candidates[c].fixed_cents;
-            // Later candidates cost at least as much: nothing after can win.
-            if with + self.weight_floor >= self.bound() || !self.counter.spend() {
+            // Later candidates cost at least as much: nothing after can win
+            // (or tie: equal costs are still compared, for the tie-break).
+            if with + self.weight_floor > self.bound() || !self.counter.spend() {
                 return;
             }
             cover.push(self.instance, c);
             if cover.complete(self.instance) {
                 let mut sorted = cover.subset.clone();
                 sorted.sort_unstable();
-                if let Some(found) =
-                    Inner::solve(self.instance, &sorted, self.bound(), self.counter)
+                let bound = self.bound().saturating_add(1);
+                if let Some(found) = Inner::solve(self.instance, &sorted, bound, self.counter)
+                    && beats(self.instance, &found, self.best.as_ref())
                 {
                     self.best = Some(found);
                 }
@@ -314,6 +320,34 @@ fn weight_floor(instance: &Instance<'_>) -> i64 {
             (instance.line_grams(l, line.quantity) as i64 * cheapest) / 1000
         })
         .sum()
+}
+
+/// Whether `found` should replace `best`: it costs less, or as much with
+/// shipments nearer in total, then from warehouses earlier in tie-break
+/// order (distance, then code).
+fn beats(
+    instance: &Instance<'_>,
+    found: &(i64, Allocation),
+    best: Option<&(i64, Allocation)>,
+) -> bool {
+    let Some(best) = best else {
+        return true;
+    };
+    let tie_key = |allocation: &Allocation| {
+        let used = allocation.used(instance);
+        let distance: f64 = used
+            .iter()
+            .map(|&c| instance.candidates[c].distance_km)
+            .sum();
+        (distance, used)
+    };
+    let ((found_km, found_used), (best_km, best_used)) = (tie_key(&found.1), tie_key(&best.1));
+    found
+        .0
+        .cmp(&best.0)
+        .then(found_km.total_cmp(&best_km))
+        .then(found_used.cmp(&best_used))
+        .is_lt()
 }
 
 /// A good plan to start the exact search from: the cheaper of two greedy

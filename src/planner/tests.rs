@@ -334,6 +334,23 @@ fn ties_break_by_distance_then_code() {
     }
 }
 
+#[test]
+fn equal_cost_plans_prefer_the_nearer_warehouse() {
+    // Both cost 200: FAR by its base fee, NEAR by its weight charge; the
+    // search meets FAR first (lower fixed cost) but NEAR is nearer.
+    let sites = [
+        site(1, "NEAR", 1.0, (200, 0, 0)),
+        site(2, "FAR", 3.0, (100, 0, 100)),
+    ];
+    let lines = [line("X", 1, 1000)];
+    let offers = [offer("X", 1, 1), offer("X", 2, 1)];
+    for strategy in [Strategy::Cheapest, Strategy::Split] {
+        let plan = run(strategy, &lines, &sites, &offers, None);
+        assert_eq!(plan.total_cost_cents, 200);
+        assert_eq!(codes(&plan), ["NEAR"], "{strategy:?}");
+    }
+}
+
 // ---------------------------------------------------------------- property tests
 
 /// Every way of taking each line's units from the active sites.
