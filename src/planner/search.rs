@@ -100,18 +100,35 @@ pub(super) fn fewest(
     let mut counter = Counter::new(budget);
     let order: Vec<usize> = (0..n).collect();
     let suffix = SuffixCapacity::new(instance, &order);
+    let floor = weight_floor(instance);
+    // The greedy covers, spread: incumbents for the size they happen to have.
+    let mut side = Counter::new(SearchBudget { nodes: 10_000 });
+    let greedy: Vec<(usize, (i64, Allocation))> =
+        [greedy_cover(instance), cost_effective_cover(instance)]
+            .into_iter()
+            .flatten()
+            .filter_map(|cover| {
+                Inner::solve(instance, &cover, i64::MAX, &mut side)
+                    .map(|found| (cover.len(), found))
+            })
+            .collect();
     for size in 1..=cap {
         let mut best: Option<(i64, Allocation)> = None;
+        for (_, found) in greedy.iter().filter(|(len, _)| *len == size) {
+            if beats(instance, found, best.as_ref()) {
+                best = Some(found.clone());
+            }
+        }
         let mut cover = Cover::new(instance);
-        exact_size(
+        let mut search = SizedSearch {
             instance,
-            &suffix,
+            suffix: &suffix,
             size,
-            0,
-            &mut cover,
-            &mut best,
-            &mut counter,
-        );
+            floor,
+            best: &mut best,
+            counter: &mut counter,
+        };
+        search.extend(0, &mut cover, 0);
         if let Some((_, allocation)) = best {
             let proven = !counter.exhausted;
             return Some(Chosen::new(instance, allocation, Reason::Fewest { proven }));
@@ -124,17 +141,11 @@ pub(super) fn fewest(
         return None;
     }
     // Out of budget before any size worked: of the two greedy covers, the
-    // smaller, then the cheaper once its units are spread.
-    let mut side = Counter::new(SearchBudget { nodes: 10_000 });
-    let (_, _, allocation) = [greedy_cover(instance), cost_effective_cover(instance)]
+    // smaller, then the cheaper.
+    let (_, (_, allocation)) = greedy
         .into_iter()
-        .flatten()
-        .filter(|cover| cover.len() <= cap)
-        .filter_map(|cover| {
-            Inner::solve(instance, &cover, i64::MAX, &mut side)
-                .map(|(cost, allocation)| (cover.len(), cost, allocation))
-        })
-        .min_by_key(|(size, cost, _)| (*size, *cost))?;
+        .filter(|(len, _)| *len <= cap)
+        .min_by_key(|(len, (cost, _))| (*len, *cost))?;
     Some(Chosen::new(
         instance,
         allocation,
@@ -142,41 +153,51 @@ pub(super) fn fewest(
     ))
 }
 
-/// Every subset of exactly `size` candidates that covers the order.
-fn exact_size(
-    instance: &Instance<'_>,
-    suffix: &SuffixCapacity,
+/// Every subset of exactly `size` candidates that covers the order, cut
+/// where the fixed costs alone already exceed the best plan of this size.
+struct SizedSearch<'i, 'a, 'b> {
+    instance: &'i Instance<'a>,
+    suffix: &'i SuffixCapacity,
     size: usize,
-    start: usize,
-    cover: &mut Cover,
-    best: &mut Option<(i64, Allocation)>,
-    counter: &mut Counter,
-) {
-    if cover.subset.len() == size {
-        if cover.complete(instance) {
-            let bound = best
-                .as_ref()
-                .map_or(i64::MAX, |(cost, _)| cost.saturating_add(1));
-            if let Some(found) = Inner::solve(instance, &cover.subset, bound, counter)
-                && beats(instance, &found, best.as_ref())
-            {
-                *best = Some(found);
-            }
-        }
-        return;
+    floor: i64,
+    best: &'b mut Option<(i64, Allocation)>,
+    counter: &'b mut Counter,
+}
+
+impl SizedSearch<'_, '_, '_> {
+    fn bound(&self) -> i64 {
+        self.best.as_ref().map_or(i64::MAX, |(cost, _)| *cost)
     }
-    let n = instance.candidates.len();
-    for c in start..n {
-        if n - c < size - cover.subset.len() || !counter.spend() {
+
+    fn extend(&mut self, start: usize, cover: &mut Cover, fixed: i64) {
+        if cover.subset.len() == self.size {
+            if cover.complete(self.instance) {
+                let bound = self.bound().saturating_add(1);
+                if let Some(found) = Inner::solve(self.instance, &cover.subset, bound, self.counter)
+                    && beats(self.instance, &found, self.best.as_ref())
+                {
+                    *self.best = Some(found);
+                }
+            }
             return;
         }
-        cover.push(instance, c);
-        // Skip branches that cannot cover the order even with every later
-        // candidate added.
-        if suffix.can_cover(instance, cover, c + 1) {
-            exact_size(instance, suffix, size, c + 1, cover, best, counter);
+        let n = self.instance.candidates.len();
+        for c in start..n {
+            if n - c < self.size - cover.subset.len() || !self.counter.spend() {
+                return;
+            }
+            let with = fixed + self.instance.candidates[c].fixed_cents;
+            if with + self.floor > self.bound() {
+                continue;
+            }
+            cover.push(self.instance, c);
+            // Skip branches that cannot cover the order even with every
+            // later candidate added.
+            if self.suffix.can_cover(self.instance, cover, c + 1) {
+                self.extend(c + 1, cover, with);
+            }
+            cover.pop(self.instance);
         }
-        cover.pop(instance);
     }
 }
 
