@@ -25,3 +25,54 @@ on_both_backends! {
         assert_eq!(health.status(), 200);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_stops_on_its_shutdown_signal_and_tells_background_tasks() {
+    use std::time::Duration;
+
+    use stockroute::{config::Config, startup::Application};
+
+    use crate::helpers::{Backend, TestDatabase};
+
+    let database = TestDatabase::new(Backend::Sqlite);
+    let app = Application::build(Config::for_database(database.url.clone()))
+        .await
+        .unwrap();
+    let addr = app.local_addr();
+    let mut background = app.shutdown().subscribe();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let health = client
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("the server stops promptly")
+        .unwrap()
+        .unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(1),
+        background.wait_for(|stopping| *stopping),
+    )
+    .await
+    .expect("background tasks are told")
+    .unwrap();
+    assert!(
+        client
+            .get(format!("http://{addr}/healthz"))
+            .send()
+            .await
+            .is_err()
+    );
+}
