@@ -70,6 +70,14 @@ struct ServeArgs {
     /// The largest request body accepted on /graphql, in bytes.
     #[arg(long, env = "STOCKROUTE_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
+    /// Connections in the database pool (1 to 1000).
+    #[arg(
+        long,
+        env = "STOCKROUTE_POOL_SIZE",
+        default_value_t = db::DEFAULT_POOL_SIZE,
+        value_parser = clap::value_parser!(u32).range(1..=1000)
+    )]
+    pool_size: u32,
 }
 
 #[derive(Subcommand, Debug)]
@@ -170,6 +178,7 @@ async fn serve(url: DatabaseUrl, args: ServeArgs) -> Result<(), String> {
         addr: args.addr,
         demo: args.demo,
         max_body_bytes: args.max_body_bytes,
+        pool_size: args.pool_size,
     };
     let app = Application::build(config)
         .await
@@ -178,7 +187,7 @@ async fn serve(url: DatabaseUrl, args: ServeArgs) -> Result<(), String> {
 }
 
 async fn open(url: &DatabaseUrl) -> Result<DatabaseConnection, String> {
-    db::connect(url)
+    db::connect(url, db::DEFAULT_POOL_SIZE)
         .await
         .map_err(|e| format!("cannot open the database {}: {e}", url.redacted()))
 }

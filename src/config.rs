@@ -122,6 +122,8 @@ pub struct Config {
     pub demo: bool,
     /// The largest request body accepted on `/graphql`.
     pub max_body_bytes: usize,
+    /// Connections in the database pool.
+    pub pool_size: u32,
 }
 
 impl Config {
@@ -133,6 +135,7 @@ impl Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             demo: false,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            pool_size: crate::db::DEFAULT_POOL_SIZE,
         }
     }
 }

@@ -58,12 +58,13 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let url = &config.database_url;
-        let mut db = db::connect(url)
-            .await
-            .map_err(|source| StartupError::Connect {
-                url: url.redacted(),
-                source,
-            })?;
+        let mut db =
+            db::connect(url, config.pool_size)
+                .await
+                .map_err(|source| StartupError::Connect {
+                    url: url.redacted(),
+                    source,
+                })?;
         // Every statement is counted, whatever code path runs it: /metrics
         // shows it, and the tests use it to prove reads batch.
         let metrics = Metrics::default();
