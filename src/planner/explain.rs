@@ -170,16 +170,7 @@ pub(super) fn short_of_stock(strategy: Strategy, shortages: Vec<Shortage>) -> Pl
             )
         })
         .collect();
-    Plan {
-        strategy,
-        feasible: false,
-        shipments: Vec::new(),
-        total_cost_cents: 0,
-        total_distance_km: 0.0,
-        shortages,
-        proven: true,
-        explanation,
-    }
+    infeasible(strategy, shortages, true, explanation)
 }
 
 pub(super) fn over_cap(strategy: Strategy, cap: usize, fewest: Option<usize>) -> Plan {
@@ -194,15 +185,24 @@ pub(super) fn over_cap(strategy: Strategy, cap: usize, fewest: Option<usize>) ->
             plural(cap, "shipment", "shipments")
         ),
     };
+    infeasible(strategy, Vec::new(), fewest.is_some(), vec![why])
+}
+
+fn infeasible(
+    strategy: Strategy,
+    shortages: Vec<Shortage>,
+    proven: bool,
+    explanation: Vec<String>,
+) -> Plan {
     Plan {
         strategy,
         feasible: false,
         shipments: Vec::new(),
         total_cost_cents: 0,
         total_distance_km: 0.0,
-        shortages: Vec::new(),
-        proven: fewest.is_some(),
-        explanation: vec![why],
+        shortages,
+        proven,
+        explanation,
     }
 }
 
