@@ -3,11 +3,12 @@
 # demo data, against the release build on PostgreSQL, at $CONNECTIONS
 # connections for $DURATION seconds; then, in the same run and at the same
 # concurrency, pgbench running the raw SQL the endpoint needs (the per-SKU
-# sums and the per-warehouse rows). Prints requests/s and p50/p99 for both
-# and their ratio.
+# sums and the per-warehouse rows). After a warm-up, $ROUNDS rounds alternate
+# the two; prints requests/s and p50/p99 per round, their medians, and the
+# ratio of the median rates.
 #
-#   bash benches/availability.sh              # defaults: 64 connections, 20 s
-#   CONNECTIONS=32 DURATION=10 bash benches/availability.sh
+#   bash benches/availability.sh              # defaults: 64 connections, 3 rounds of 20 s
+#   CONNECTIONS=32 DURATION=10 ROUNDS=5 bash benches/availability.sh
 #
 # Needs a PostgreSQL server ($PG_SERVER, default the local one, trust auth);
 # installs wrk from Debian's packages when it is missing.
@@ -16,6 +17,7 @@ cd "$(dirname "$0")/.."
 
 CONNECTIONS=${CONNECTIONS:-64}
 DURATION=${DURATION:-20}
+ROUNDS=${ROUNDS:-3}
 THREADS=${THREADS:-2}
 PORT=${PORT:-18090}
 PG_SERVER=${PG_SERVER:-postgres://postgres@127.0.0.1:5432}
@@ -78,27 +80,54 @@ SELECT p.sku, w.code, w.latitude, w.longitude, i.quantity - i.reserved
  WHERE w.active AND i.quantity > i.reserved AND p.sku IN ($sql_skus);
 SQL
 
-echo "== stockroute: availability(20 SKUs, shipTo), $CONNECTIONS connections, ${DURATION}s"
-wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/availability.lua" \
-  "http://127.0.0.1:$PORT/graphql" | tee "$WORK/wrk.txt"
-
-echo "== pgbench: the same reads as raw SQL, $CONNECTIONS clients, ${DURATION}s"
-(cd "$WORK" && pgbench -n -M prepared -c "$CONNECTIONS" -j "$THREADS" -T "$DURATION" \
-  -f availability.sql --log --log-prefix=pgb "$PG_SERVER/$DB" | tee pgbench.txt)
-
 to_ms() { # wrk prints 1.23ms / 456.78us / 1.02s
   awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); print v/1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v); print v } else { sub(/s$/,"",v); print v*1000 } }'
 }
-ours_rps=$(awk '/^Requests\/sec:/ { print $2 }' "$WORK/wrk.txt")
-ours_p50=$(awk '$1 == "50%" { print $2 }' "$WORK/wrk.txt" | to_ms)
-ours_p99=$(awk '$1 == "99%" { print $2 }' "$WORK/wrk.txt" | to_ms)
-pg_rps=$(awk '/^tps = / { print $3 }' "$WORK/pgbench.txt")
-sort -n -k3 "$WORK"/pgb.* | awk '{ print $3 / 1000 }' >"$WORK/pg_latencies"
-n=$(wc -l <"$WORK/pg_latencies")
-pg_p50=$(sed -n "$(( (n * 50 + 99) / 100 ))p" "$WORK/pg_latencies")
-pg_p99=$(sed -n "$(( (n * 99 + 99) / 100 ))p" "$WORK/pg_latencies")
+# One wrk run; prints "requests/s p50 p99".
+run_wrk() {
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1s" --latency -s "$WORK/availability.lua" \
+    "http://127.0.0.1:$PORT/graphql" >"$WORK/wrk.txt"
+  echo "$(awk '/^Requests\/sec:/ { print $2 }' "$WORK/wrk.txt")" \
+    "$(awk '$1 == "50%" { print $2 }' "$WORK/wrk.txt" | to_ms)" \
+    "$(awk '$1 == "99%" { print $2 }' "$WORK/wrk.txt" | to_ms)"
+}
+# One pgbench run; prints "transactions/s p50 p99" (latencies from its log).
+run_pgbench() {
+  rm -f "$WORK"/pgb.*
+  (cd "$WORK" && pgbench -n -M prepared -c "$CONNECTIONS" -j "$THREADS" -T "$1" \
+    -f availability.sql --log --log-prefix=pgb "$PG_SERVER/$DB" >pgbench.txt 2>&1)
+  sort -n -k3 "$WORK"/pgb.* | awk '{ print $3 / 1000 }' >"$WORK/pg_latencies"
+  local n
+  n=$(wc -l <"$WORK/pg_latencies")
+  echo "$(awk '/^tps = / { print $3 }' "$WORK/pgbench.txt")" \
+    "$(sed -n "$(( (n * 50 + 99) / 100 ))p" "$WORK/pg_latencies")" \
+    "$(sed -n "$(( (n * 99 + 99) / 100 ))p" "$WORK/pg_latencies")"
+}
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-printf '\n%-22s %12s %10s %10s\n' "" "requests/s" "p50 ms" "p99 ms"
-printf '%-22s %12.0f %10.2f %10.2f\n' "stockroute (GraphQL)" "$ours_rps" "$ours_p50" "$ours_p99"
-printf '%-22s %12.0f %10.2f %10.2f\n' "pgbench (raw SQL)" "$pg_rps" "$pg_p50" "$pg_p99"
-awk -v a="$ours_rps" -v b="$pg_rps" 'BEGIN { printf "ratio stockroute / pgbench: %.2f (goal >= 0.70)\n", a / b }'
+# Both sides warm up (connections, caches, prepared statements) before any
+# round counts; then the rounds alternate, so that drift in the machine
+# affects both alike.
+echo "== warming up: 5 s each"
+run_wrk 5 >/dev/null
+run_pgbench 5 >/dev/null
+printf '\n%-8s %-22s %12s %10s %10s\n' "round" "" "requests/s" "p50 ms" "p99 ms"
+: >"$WORK/ours"
+: >"$WORK/theirs"
+for round in $(seq 1 "$ROUNDS"); do
+  read -r rps p50 p99 <<<"$(run_wrk "$DURATION")"
+  echo "$rps $p50 $p99" >>"$WORK/ours"
+  printf '%-8s %-22s %12.0f %10.2f %10.2f\n' "$round" "stockroute (GraphQL)" "$rps" "$p50" "$p99"
+  read -r rps p50 p99 <<<"$(run_pgbench "$DURATION")"
+  echo "$rps $p50 $p99" >>"$WORK/theirs"
+  printf '%-8s %-22s %12.0f %10.2f %10.2f\n' "$round" "pgbench (raw SQL)" "$rps" "$p50" "$p99"
+done
+for side in ours theirs; do
+  name=$([ "$side" = ours ] && echo "stockroute (GraphQL)" || echo "pgbench (raw SQL)")
+  printf '%-8s %-22s %12.0f %10.2f %10.2f\n' "median" "$name" \
+    "$(cut -d' ' -f1 "$WORK/$side" | median)" \
+    "$(cut -d' ' -f2 "$WORK/$side" | median)" \
+    "$(cut -d' ' -f3 "$WORK/$side" | median)"
+done
+awk -v a="$(cut -d' ' -f1 "$WORK/ours" | median)" -v b="$(cut -d' ' -f1 "$WORK/theirs" | median)" \
+  'BEGIN { printf "ratio of the medians, stockroute / pgbench: %.2f (goal >= 0.70)\n", a / b }'
