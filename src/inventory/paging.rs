@@ -8,6 +8,8 @@ pub struct PageSize(u64);
 
 impl PageSize {
     pub const MAX: i32 = 100;
+    /// What a page holds when the client does not say.
+    pub const DEFAULT: i32 = 50;
 
     pub fn new(first: i32) -> Result<Self, InventoryError> {
         if (1..=Self::MAX).contains(&first) {

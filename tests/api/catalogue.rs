@@ -62,6 +62,18 @@ on_both_backends! {
         assert_eq!(data(&full)["products"]["edges"].as_array().unwrap().len(), 61);
     }
 
+    async fn an_absent_or_null_page_size_means_fifty(app) {
+        for variables in [json!({}), json!({ "first": null })] {
+            let response = app.graphql(PRODUCTS_PAGE, variables.clone()).await;
+            let edges = data(&response)["products"]["edges"].as_array().unwrap().len();
+            assert_eq!(edges, 50, "{variables}");
+        }
+        let levels = app
+            .graphql("{ warehouse(code: \"BER1\") { stockLevels(first: null) { edges { cursor } } } }", json!({}))
+            .await;
+        assert!(!data(&levels)["warehouse"]["stockLevels"]["edges"].as_array().unwrap().is_empty());
+    }
+
     async fn a_cursor_the_api_did_not_issue_is_bad_user_input(app) {
         for after in ["garbage", "", "bW92ZW1lbnQ6MQ"] {
             let response = app.graphql(PRODUCTS_PAGE, json!({ "first": 5, "after": after })).await;

@@ -35,11 +35,11 @@ impl CatalogueQuery {
     async fn products(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 50)] first: i32,
+        #[graphql(default = 50)] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<ProductConnection> {
         let db = ctx.data::<DatabaseConnection>()?;
-        let size = PageSize::new(first).coded()?;
+        let size = PageSize::new(first.unwrap_or(PageSize::DEFAULT)).coded()?;
         let after = after
             .map(|cursor| decode_cursor(PRODUCT_CURSOR, &cursor))
             .transpose()

@@ -76,9 +76,11 @@ impl Warehouse {
     async fn stock_levels(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 50)] first: i32,
+        #[graphql(default = 50)] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<StockLevelConnection> {
+        // An explicit null means the default, as the contract's `Int = 50` allows.
+        let first = first.unwrap_or(PageSize::DEFAULT);
         PageSize::new(first).coded()?;
         let after_id = after
             .map(|cursor| decode_id_cursor(STOCK_LEVEL_CURSOR, &cursor))
