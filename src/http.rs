@@ -23,6 +23,7 @@ use crate::{
     graphql::{
         ApiError, AppSchema,
         batching::{self, FetchQueue},
+        documents::DocumentCache,
         error,
         loaders::Loaders,
     },
@@ -35,6 +36,7 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub schema: AppSchema,
     pub metrics: Metrics,
+    pub documents: DocumentCache,
 }
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
@@ -86,7 +88,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 /// coded GraphQL error. Batches are refused: one expensive request per
 /// round trip is enough.
 async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+    let mut request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(e) => {
             let message = if body.first() == Some(&b'[') {
@@ -110,6 +112,7 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         Ok(caller) => caller,
         Err(e) => return Json(error::error_response(ApiError::from(e))).into_response(),
     };
+    state.documents.prepare(&mut request);
     let queue = FetchQueue::default();
     let request = request
         .data(caller)

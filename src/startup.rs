@@ -105,6 +105,7 @@ impl Application {
                 db,
                 schema,
                 metrics,
+                documents: Default::default(),
             },
             backend: url.backend(),
             max_body_bytes: config.max_body_bytes,

@@ -5,6 +5,7 @@
 
 pub mod batching;
 pub mod connection;
+pub mod documents;
 pub mod error;
 pub mod guard;
 pub mod loaders;
