@@ -98,7 +98,8 @@ impl Loader<i32> for ProductById {
     type Error = ApiError;
 
     async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Self::Value>, Self::Error> {
-        let rows = stock_levels::products_by_id(&self.0, ids).await?;
+        let rows =
+            stock_levels::rows_by_id::<product::Entity>(&self.0, product::Column::Id, ids).await?;
         Ok(rows.into_iter().map(|p| (p.id, p)).collect())
     }
 }
@@ -108,7 +109,9 @@ impl Loader<i32> for WarehouseById {
     type Error = ApiError;
 
     async fn load(&self, ids: &[i32]) -> Result<HashMap<i32, Self::Value>, Self::Error> {
-        let rows = stock_levels::warehouses_by_id(&self.0, ids).await?;
+        let rows =
+            stock_levels::rows_by_id::<warehouse::Entity>(&self.0, warehouse::Column::Id, ids)
+                .await?;
         Ok(rows.into_iter().map(|w| (w.id, w)).collect())
     }
 }

@@ -8,7 +8,7 @@ use sea_orm::{
 };
 
 use super::{InventoryError, Page, PageSize};
-use crate::entities::{product, stock_level, warehouse};
+use crate::entities::stock_level;
 
 /// Every stock level of these products, in (product, warehouse) order.
 pub async fn levels_of_products(
@@ -23,22 +23,15 @@ pub async fn levels_of_products(
         .await?)
 }
 
-pub async fn products_by_id(
+/// The rows of `E` whose `id` column is one of `ids`: one `IN (...)`
+/// statement, in no particular order (loaders key the result by id).
+pub async fn rows_by_id<E: EntityTrait>(
     db: &DatabaseConnection,
+    id: E::Column,
     ids: &[i32],
-) -> Result<Vec<product::Model>, InventoryError> {
-    Ok(product::Entity::find()
-        .filter(product::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await?)
-}
-
-pub async fn warehouses_by_id(
-    db: &DatabaseConnection,
-    ids: &[i32],
-) -> Result<Vec<warehouse::Model>, InventoryError> {
-    Ok(warehouse::Entity::find()
-        .filter(warehouse::Column::Id.is_in(ids.iter().copied()))
+) -> Result<Vec<E::Model>, InventoryError> {
+    Ok(E::find()
+        .filter(id.is_in(ids.iter().copied()))
         .all(db)
         .await?)
 }
