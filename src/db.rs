@@ -1,12 +1,17 @@
 //! Connecting to the database and keeping its schema current.
 
-use std::time::Duration;
+use std::{ops::Deref, sync::Arc, time::Duration};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, Statement,
-    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, RuntimeErr, Statement, TransactionTrait,
+    sqlx::{
+        self,
+        sqlite::{SqliteJournalMode, SqliteSynchronous},
+    },
 };
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::config::{Backend, DatabaseUrl};
 
@@ -82,6 +87,97 @@ async fn ensure_postgres_database(url: &DatabaseUrl) -> Result<(), DbErr> {
         }
     }
     admin.close().await
+}
+
+/// The database as the service layer writes to it: reads go straight to the
+/// pool, write transactions take their turn first where the backend has
+/// one writer.
+#[derive(Clone)]
+pub struct Store {
+    connection: DatabaseConnection,
+    /// SQLite only. Its writers exclude each other anyway; queueing them here
+    /// serves them in arrival order, where SQLite's busy handler would have
+    /// them poll with sleeps, let late arrivals overtake, and fail with
+    /// "database is locked" once the timeout runs out.
+    turn: Option<Arc<Mutex<()>>>,
+}
+
+impl Store {
+    pub fn new(connection: DatabaseConnection) -> Self {
+        let turn = (connection.get_database_backend() == DbBackend::Sqlite)
+            .then(|| Arc::new(Mutex::new(())));
+        Store { connection, turn }
+    }
+
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.connection
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.connection.get_database_backend()
+    }
+
+    /// Begins a transaction that will write, after the writers ahead of it.
+    pub async fn begin_write(&self) -> Result<WriteTransaction, DbErr> {
+        let turn = match &self.turn {
+            Some(turn) => Some(turn.clone().lock_owned().await),
+            None => None,
+        };
+        let transaction = self.connection.begin().await?;
+        Ok(WriteTransaction {
+            transaction,
+            _turn: turn,
+        })
+    }
+}
+
+/// A transaction from [`Store::begin_write`]; use it as a connection.
+/// Dropping it uncommitted rolls back.
+pub struct WriteTransaction {
+    transaction: DatabaseTransaction,
+    // Declared last: the next writer's turn starts after the transaction is
+    // over.
+    _turn: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTransaction {
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.transaction.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        self.transaction.rollback().await
+    }
+}
+
+impl Deref for WriteTransaction {
+    type Target = DatabaseTransaction;
+
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.transaction
+    }
+}
+
+/// Whether `error` says "try the transaction again": a PostgreSQL deadlock
+/// or serialization failure, or SQLite busy or locked (which a writer from
+/// another process can still cause).
+pub fn is_transient(error: &DbErr) -> bool {
+    let (DbErr::Exec(RuntimeErr::SqlxError(error))
+    | DbErr::Query(RuntimeErr::SqlxError(error))
+    | DbErr::Conn(RuntimeErr::SqlxError(error))) = error
+    else {
+        return false;
+    };
+    let sqlx::Error::Database(error) = error.as_ref() else {
+        return false;
+    };
+    matches!(
+        error.code().as_deref(),
+        // PostgreSQL: serialization_failure, deadlock_detected.
+        Some("40001" | "40P01")
+        // SQLite: BUSY, LOCKED, BUSY_RECOVERY, BUSY_SNAPSHOT.
+        | Some("5" | "6" | "261" | "517")
+    )
 }
 
 /// Quotes a PostgreSQL identifier so that any database name is taken literally.

@@ -11,6 +11,7 @@ mod m20261126_000003_create_inventory;
 mod m20261126_000004_create_reservations;
 mod m20261126_000005_create_inventory_movements;
 mod m20261126_000006_create_api_keys;
+mod m20261126_000007_widen_shipment_weight;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_create_reservations::Migration),
             Box::new(m20261126_000005_create_inventory_movements::Migration),
             Box::new(m20261126_000006_create_api_keys::Migration),
+            Box::new(m20261126_000007_widen_shipment_weight::Migration),
         ]
     }
 }

@@ -12,7 +12,7 @@ pub struct Model {
     pub reservation_id: Uuid,
     pub warehouse_id: i32,
     pub distance_km: f64,
-    pub weight_grams: i32,
+    pub weight_grams: i64,
     pub cost_cents: i64,
     #[sea_orm(belongs_to, from = "reservation_id", to = "id")]
     pub reservation: BelongsTo<super::reservation::Entity>,
