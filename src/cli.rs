@@ -1,6 +1,6 @@
 //! The `stockroute` command line. With no subcommand it serves.
 
-use std::{net::SocketAddr, process::ExitCode};
+use std::{net::SocketAddr, process::ExitCode, time::Duration};
 
 use clap::{ArgAction, Args, Parser, Subcommand, builder::BoolishValueParser};
 use migration::{Migrator, MigratorTrait};
@@ -8,7 +8,10 @@ use sea_orm::DatabaseConnection;
 
 use crate::{
     auth::{self, KeyRole},
-    config::{Config, DEFAULT_ADDR, DEFAULT_DATABASE_URL, DEFAULT_MAX_BODY_BYTES, DatabaseUrl},
+    config::{
+        Config, DEFAULT_ADDR, DEFAULT_DATABASE_URL, DEFAULT_MAX_BODY_BYTES, DatabaseUrl,
+        parse_duration,
+    },
     db, demo, graphql,
     startup::Application,
     telemetry,
@@ -78,6 +81,14 @@ struct ServeArgs {
         value_parser = clap::value_parser!(u32).range(1..=1000)
     )]
     pool_size: u32,
+    /// How often expired holds are returned to stock, e.g. 500ms, 1s, 1m.
+    #[arg(
+        long,
+        env = "STOCKROUTE_SWEEP_INTERVAL",
+        default_value = "1s",
+        value_parser = parse_duration
+    )]
+    sweep_interval: Duration,
 }
 
 #[derive(Subcommand, Debug)]
@@ -179,6 +190,7 @@ async fn serve(url: DatabaseUrl, args: ServeArgs) -> Result<(), String> {
         demo: args.demo,
         max_body_bytes: args.max_body_bytes,
         pool_size: args.pool_size,
+        sweep_interval: args.sweep_interval,
     };
     let app = Application::build(config)
         .await

@@ -124,6 +124,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Connections in the database pool.
     pub pool_size: u32,
+    /// How often expired holds are looked for and returned to stock.
+    pub sweep_interval: Duration,
 }
 
 impl Config {
@@ -136,6 +138,7 @@ impl Config {
             demo: false,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             pool_size: crate::db::DEFAULT_POOL_SIZE,
+            sweep_interval: crate::inventory::reservations::sweeper::DEFAULT_INTERVAL,
         }
     }
 }

@@ -2,16 +2,18 @@
 //! migrates, loads the demo data when asked, and binds; then
 //! [`Application::run_until`] serves until a shutdown future fires.
 
-use std::{future::Future, io, net::SocketAddr};
+use std::{future::Future, io, net::SocketAddr, time::Duration};
 
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
     config::{Backend, Config},
-    db, demo,
+    db::{self, Store},
+    demo,
     graphql::build_schema,
     http::{AppState, router},
+    inventory::reservations::sweeper,
     metrics::Metrics,
 };
 
@@ -52,6 +54,8 @@ pub struct Application {
     state: AppState,
     backend: Backend,
     max_body_bytes: usize,
+    sweep_interval: Duration,
+    store: Store,
     shutdown: Shutdown,
 }
 
@@ -97,7 +101,8 @@ impl Application {
             addr: config.addr,
             source,
         })?;
-        let schema = build_schema(db.clone());
+        let store = Store::new(db.clone());
+        let schema = build_schema(store.clone());
         Ok(Application {
             listener,
             addr,
@@ -109,6 +114,8 @@ impl Application {
             },
             backend: url.backend(),
             max_body_bytes: config.max_body_bytes,
+            sweep_interval: config.sweep_interval,
+            store,
             shutdown: Shutdown::new(),
         })
     }
@@ -132,7 +139,8 @@ impl Application {
     }
 
     /// Serves until `signal` completes, then stops accepting connections,
-    /// lets in-flight requests finish, and tells background tasks to stop.
+    /// lets in-flight requests finish, and stops the background tasks (the
+    /// expiry sweeper finishes the hold it is expiring).
     pub async fn run_until(
         self,
         signal: impl Future<Output = ()> + Send + 'static,
@@ -144,6 +152,11 @@ impl Application {
             self.addr,
             self.backend
         );
+        let sweeper = tokio::spawn(sweeper::run(
+            self.store,
+            self.sweep_interval,
+            self.shutdown.subscribe(),
+        ));
         let shutdown = self.shutdown.clone();
         let app = router(self.state, self.max_body_bytes);
         let result = axum::serve(self.listener, app)
@@ -154,6 +167,9 @@ impl Application {
             })
             .await;
         self.shutdown.trigger();
+        if let Err(e) = sweeper.await {
+            tracing::error!(error = %e, "the expiry sweeper panicked");
+        }
         result
     }
 

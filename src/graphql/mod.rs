@@ -9,17 +9,20 @@ pub mod documents;
 pub mod error;
 pub mod guard;
 pub mod loaders;
+pub mod mutation;
 pub mod query;
 pub mod types;
 
-use async_graphql::{EmptyMutation, EmptySubscription, SDLExportOptions, Schema};
-use sea_orm::DatabaseConnection;
+use async_graphql::{EmptySubscription, SDLExportOptions, Schema};
+
+use crate::db::Store;
 
 pub use error::{ApiError, Coded};
 pub use guard::RoleGuard;
+use mutation::Mutation;
 use query::Query;
 
-pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// The deepest selection a query may nest. GraphiQL's introspection query
 /// needs 13 levels; real client queries need far fewer.
@@ -27,16 +30,18 @@ pub const MAX_DEPTH: usize = 16;
 /// The most fields (each counts 1, lists counted once) one query may select.
 pub const MAX_COMPLEXITY: usize = 1_000;
 
-/// The schema with its limits, serving data from `db`.
-pub fn build_schema(db: DatabaseConnection) -> AppSchema {
+/// The schema with its limits, serving data from `store`.
+pub fn build_schema(store: Store) -> AppSchema {
+    let db = store.connection().clone();
     schema_builder()
         .data(loaders::Loaders::shared(&db))
         .data(db)
+        .data(store)
         .finish()
 }
 
-fn schema_builder() -> async_graphql::SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+fn schema_builder() -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
 }

@@ -6,8 +6,10 @@
 pub mod availability;
 pub mod catalogue;
 mod error;
+pub mod ledger;
 mod paging;
 pub mod planning;
+pub mod reservations;
 pub mod stock_levels;
 
 pub use error::InventoryError;

@@ -125,6 +125,65 @@ impl Snapshot {
     }
 }
 
+/// One warehouse's part of a plan, with the rows it names: what a plan or a
+/// stored reservation shows of its shipments.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PricedShipment {
+    pub warehouse: warehouse::Model,
+    pub distance_km: f64,
+    pub weight_grams: i64,
+    pub cost_cents: i64,
+    pub lines: Vec<PricedLine>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PricedLine {
+    pub product: product::Model,
+    pub quantity: i32,
+}
+
+impl Snapshot {
+    /// The plan's shipments with their warehouses and products.
+    pub fn priced_shipments(&self, plan: &Plan) -> Result<Vec<PricedShipment>, InventoryError> {
+        plan.shipments
+            .iter()
+            .map(|shipment| {
+                let warehouse = self.warehouses.get(&shipment.site_id).ok_or_else(|| {
+                    InventoryError::Internal(format!(
+                        "the plan ships from warehouse {} outside its snapshot",
+                        shipment.site_id
+                    ))
+                })?;
+                let lines = shipment
+                    .lines
+                    .iter()
+                    .map(|line| {
+                        let product = self.products.get(&line.sku).ok_or_else(|| {
+                            InventoryError::Internal(format!(
+                                "the plan ships {} outside its snapshot",
+                                line.sku
+                            ))
+                        })?;
+                        Ok(PricedLine {
+                            product: product.clone(),
+                            quantity: i32::try_from(line.quantity).map_err(|_| {
+                                InventoryError::Internal("a planned quantity overflows".into())
+                            })?,
+                        })
+                    })
+                    .collect::<Result<_, InventoryError>>()?;
+                Ok(PricedShipment {
+                    warehouse: warehouse.clone(),
+                    distance_km: shipment.distance_km,
+                    weight_grams: i64::try_from(shipment.weight_grams).unwrap_or(i64::MAX),
+                    cost_cents: shipment.cost_cents,
+                    lines,
+                })
+            })
+            .collect()
+    }
+}
+
 /// Plans `order` once per strategy off the async workers: a large order can
 /// keep the search busy for tens of milliseconds, and a request thread must
 /// not stall other requests that long.
@@ -141,6 +200,18 @@ pub async fn plan_off_thread(
     })
     .await
     .map_err(|e| InventoryError::Internal(format!("the planner failed: {e}")))
+}
+
+/// Plans `order` under one strategy, off the async workers.
+pub async fn plan_once(
+    snapshot: Arc<Snapshot>,
+    order: Order,
+    strategy: Strategy,
+) -> Result<Plan, InventoryError> {
+    plan_off_thread(snapshot, order, vec![strategy])
+        .await?
+        .pop()
+        .ok_or_else(|| InventoryError::Internal("the planner returned no plan".into()))
 }
 
 #[derive(FromQueryResult)]

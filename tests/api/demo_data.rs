@@ -1,14 +1,9 @@
 use stockroute::demo::{self, HOT_SKU, HOT_SKU_UNITS, SeedOutcome};
 
-use crate::on_both_backends;
-
-/// Stock levels whose on-hand differs from the sum of their movements.
-const QUANTITY_DRIFT: &str = "SELECT COUNT(*) FROM inventory i WHERE i.quantity <> COALESCE(
-    (SELECT SUM(m.quantity_delta) FROM inventory_movements m
-     WHERE m.product_id = i.product_id AND m.warehouse_id = i.warehouse_id), 0)";
-const RESERVED_DRIFT: &str = "SELECT COUNT(*) FROM inventory i WHERE i.reserved <> COALESCE(
-    (SELECT SUM(m.reserved_delta) FROM inventory_movements m
-     WHERE m.product_id = i.product_id AND m.warehouse_id = i.warehouse_id), 0)";
+use crate::{
+    invariants::{QUANTITY_DRIFT, RESERVED_DRIFT},
+    on_both_backends,
+};
 
 on_both_backends! {
     async fn every_demo_stock_level_equals_the_sum_of_its_movements(app) {

@@ -1,6 +1,6 @@
 //! Starting the app on a fresh database and talking GraphQL to it.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::{Value, json};
@@ -19,17 +19,22 @@ pub enum Backend {
 }
 
 /// Declares tests that run on both backends. Each body gets `app`, a running
-/// [`TestApp`] with the demo data loaded.
+/// [`TestApp`] with the demo data loaded; after `configure: <closure>;` the
+/// closure adjusts each app's [`Config`] first.
 #[macro_export]
 macro_rules! on_both_backends {
-    ($(async fn $name:ident($app:ident) $body:block)*) => {
+    (configure: $configure:expr; $(async fn $name:ident($app:ident) $body:block)*) => {
         mod sqlite {
             #[allow(unused_imports)]
             use super::*;
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let $app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await;
+                    let $app = $crate::helpers::TestApp::spawn_with(
+                        $crate::helpers::Backend::Sqlite,
+                        $configure,
+                    )
+                    .await;
                     $body
                 }
             )*
@@ -40,10 +45,20 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let $app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await;
+                    let $app = $crate::helpers::TestApp::spawn_with(
+                        $crate::helpers::Backend::Postgres,
+                        $configure,
+                    )
+                    .await;
                     $body
                 }
             )*
+        }
+    };
+    ($(async fn $name:ident($app:ident) $body:block)*) => {
+        $crate::on_both_backends! {
+            configure: |_: &mut stockroute::config::Config| {};
+            $(async fn $name($app) $body)*
         }
     };
 }
@@ -128,16 +143,27 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
-    // Declared last: dropped after the server and pool are told to stop.
-    pub database: TestDatabase,
+    // Declared last: dropped after the server and pool are told to stop;
+    // shared with replicas, and dropped with the last of them.
+    pub database: Arc<TestDatabase>,
 }
 
 impl TestApp {
-    /// Starts the service with the demo data on a fresh database.
-    pub async fn spawn(backend: Backend) -> Self {
-        let database = TestDatabase::new(backend);
+    /// Starts the service with the demo data on a fresh database, with
+    /// `configure` applied to its configuration.
+    pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Self {
+        Self::start(Arc::new(TestDatabase::new(backend)), configure).await
+    }
+
+    /// A second server on this one's database, as another replica would run.
+    pub async fn replica(&self, configure: impl FnOnce(&mut Config)) -> Self {
+        Self::start(self.database.clone(), configure).await
+    }
+
+    async fn start(database: Arc<TestDatabase>, configure: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::for_database(database.url.clone());
         config.demo = true;
+        configure(&mut config);
         let app = Application::build(config)
             .await
             .expect("the application starts");

@@ -8,6 +8,7 @@
 //! SQLite-only run.
 
 mod helpers;
+mod invariants;
 
 mod auth;
 mod availability;
@@ -17,6 +18,7 @@ mod demo_data;
 mod health;
 mod migrations;
 mod planning;
+mod reservations;
 mod schema;
 mod transport;
 mod websocket;

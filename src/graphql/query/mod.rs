@@ -3,6 +3,7 @@
 mod availability;
 mod catalogue;
 mod planning;
+mod reservations;
 mod viewer;
 
 use async_graphql::MergedObject;
@@ -12,5 +13,6 @@ pub struct Query(
     catalogue::CatalogueQuery,
     availability::AvailabilityQuery,
     planning::PlanningQuery,
+    reservations::ReservationQuery,
     viewer::ViewerQuery,
 );

@@ -8,10 +8,7 @@ use crate::{
         Coded,
         types::{FulfilmentPlan, LocationInput, OrderLineInput, PlanInput, parse_order},
     },
-    inventory::{
-        InventoryError,
-        planning::{plan_off_thread, snapshot},
-    },
+    inventory::planning::{plan_off_thread, plan_once, snapshot},
     planner::Strategy,
 };
 
@@ -32,14 +29,8 @@ impl PlanningQuery {
         let db = ctx.data::<DatabaseConnection>()?;
         let order = parse_order(input.lines, input.ship_to, input.max_shipments).coded()?;
         let snapshot = Arc::new(snapshot(db, &order).await.coded()?);
-        let strategy = input.strategy.into();
-        let plans = plan_off_thread(snapshot.clone(), order, vec![strategy])
+        let plan = plan_once(snapshot.clone(), order, input.strategy.into())
             .await
-            .coded()?;
-        let plan = plans
-            .into_iter()
-            .next()
-            .ok_or_else(|| InventoryError::Internal("the planner returned no plan".into()))
             .coded()?;
         Ok(FulfilmentPlan { plan, snapshot })
     }

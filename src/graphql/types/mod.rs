@@ -5,6 +5,7 @@ mod geo;
 mod int;
 mod plan;
 mod product;
+mod reservation;
 mod stock_level;
 mod viewer;
 mod warehouse;
@@ -17,6 +18,9 @@ pub use plan::{
     Shortage, parse_order,
 };
 pub use product::Product;
+pub use reservation::{
+    InsufficientStock, Reservation, ReservationStatus, ReserveOrderInput, ReserveOrderResult,
+};
 pub use stock_level::StockLevel;
 pub use viewer::{RoleName, Viewer};
 pub use warehouse::{ShippingRate, Warehouse};

@@ -5,7 +5,7 @@ use async_graphql::{Enum, InputObject, Object, SimpleObject};
 use super::{LocationInput, Product, Warehouse, saturating_int};
 use crate::{
     graphql::{ApiError, Coded},
-    inventory::planning::{Order, RequestedLine, Snapshot},
+    inventory::planning::{Order, PricedLine, PricedShipment, RequestedLine, Snapshot},
     planner,
 };
 
@@ -98,15 +98,9 @@ impl FulfilmentPlan {
     }
 
     /// Nearest first.
-    async fn shipments(&self) -> Vec<Shipment> {
-        self.plan
-            .shipments
-            .iter()
-            .map(|s| Shipment {
-                shipment: s.clone(),
-                snapshot: self.snapshot.clone(),
-            })
-            .collect()
+    async fn shipments(&self) -> async_graphql::Result<Vec<Shipment>> {
+        let shipments = self.snapshot.priced_shipments(&self.plan).coded()?;
+        Ok(shipments.into_iter().map(Shipment).collect())
     }
 
     async fn shipment_count(&self) -> i32 {
@@ -124,15 +118,7 @@ impl FulfilmentPlan {
 
     /// Empty when feasible.
     async fn shortages(&self) -> Vec<Shortage> {
-        self.plan
-            .shortages
-            .iter()
-            .map(|s| Shortage {
-                sku: s.sku.clone(),
-                requested: saturating_int(i64::from(s.requested)),
-                available: saturating_int(s.available as i64),
-            })
-            .collect()
+        self.plan.shortages.iter().map(Shortage::from).collect()
     }
 
     /// Why these warehouses, in plain words.
@@ -149,72 +135,45 @@ impl FulfilmentPlan {
 }
 
 /// What one warehouse sends.
-pub struct Shipment {
-    shipment: planner::Shipment,
-    snapshot: Arc<Snapshot>,
-}
+pub struct Shipment(pub PricedShipment);
 
 #[Object]
 impl Shipment {
-    async fn warehouse(&self) -> async_graphql::Result<Warehouse> {
-        self.snapshot
-            .warehouses
-            .get(&self.shipment.site_id)
-            .cloned()
-            .map(Warehouse)
-            .ok_or(ApiError::Internal)
-            .coded()
+    async fn warehouse(&self) -> Warehouse {
+        Warehouse(self.0.warehouse.clone())
     }
 
     async fn distance_km(&self) -> f64 {
-        self.shipment.distance_km
+        self.0.distance_km
     }
 
     async fn weight_grams(&self) -> i32 {
-        saturating_int(self.shipment.weight_grams as i64)
+        saturating_int(self.0.weight_grams)
     }
 
     async fn cost_cents(&self) -> i32 {
-        saturating_int(self.shipment.cost_cents)
+        saturating_int(self.0.cost_cents)
     }
 
     async fn lines(&self) -> Vec<ShipmentLine> {
-        self.shipment
-            .lines
-            .iter()
-            .map(|l| ShipmentLine {
-                sku: l.sku.clone(),
-                quantity: l.quantity,
-                snapshot: self.snapshot.clone(),
-            })
-            .collect()
+        self.0.lines.iter().cloned().map(ShipmentLine).collect()
     }
 }
 
-pub struct ShipmentLine {
-    sku: String,
-    quantity: u32,
-    snapshot: Arc<Snapshot>,
-}
+pub struct ShipmentLine(PricedLine);
 
 #[Object]
 impl ShipmentLine {
     async fn sku(&self) -> &str {
-        &self.sku
+        &self.0.product.sku
     }
 
-    async fn product(&self) -> async_graphql::Result<Product> {
-        self.snapshot
-            .products
-            .get(&self.sku)
-            .cloned()
-            .map(Product)
-            .ok_or(ApiError::Internal)
-            .coded()
+    async fn product(&self) -> Product {
+        Product(self.0.product.clone())
     }
 
     async fn quantity(&self) -> i32 {
-        saturating_int(i64::from(self.quantity))
+        self.0.quantity
     }
 }
 
@@ -224,4 +183,14 @@ pub struct Shortage {
     pub sku: String,
     pub requested: i32,
     pub available: i32,
+}
+
+impl From<&planner::Shortage> for Shortage {
+    fn from(shortage: &planner::Shortage) -> Self {
+        Shortage {
+            sku: shortage.sku.clone(),
+            requested: saturating_int(i64::from(shortage.requested)),
+            available: saturating_int(i64::try_from(shortage.available).unwrap_or(i64::MAX)),
+        }
+    }
 }

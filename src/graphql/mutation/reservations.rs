@@ -1,0 +1,86 @@
+use async_graphql::{Context, Object};
+use uuid::Uuid;
+
+use crate::{
+    auth::{Caller, Role},
+    db::Store,
+    graphql::{
+        Coded, RoleGuard,
+        types::{Reservation, ReserveOrderInput, ReserveOrderResult},
+    },
+    inventory::reservations::{self, Ttl},
+};
+
+#[derive(Default)]
+pub struct ReservationMutation;
+
+/// The API key's name, which the ledger records as the author of a change.
+fn author<'a>(ctx: &'a Context<'_>) -> Option<&'a str> {
+    ctx.data_opt::<Caller>()
+        .and_then(|caller| caller.key_name.as_deref())
+}
+
+#[Object]
+impl ReservationMutation {
+    /// Plans the order on current stock and holds it until confirmed,
+    /// released or expired. Not enough stock is an answer, not an error:
+    /// InsufficientStock says what is short, and nothing is held.
+    #[graphql(guard = "RoleGuard(Role::Checkout)")]
+    async fn reserve_order(
+        &self,
+        ctx: &Context<'_>,
+        input: ReserveOrderInput,
+    ) -> async_graphql::Result<ReserveOrderResult> {
+        let request = input.parse().coded()?;
+        let store = ctx.data::<Store>()?;
+        let outcome = reservations::reserve(store, &request, author(ctx))
+            .await
+            .coded()?;
+        Ok(outcome.into())
+    }
+
+    /// ACTIVE -> CONFIRMED: the held units leave the stock. A repeat is a
+    /// no-op; a RELEASED or EXPIRED hold is a CONFLICT.
+    #[graphql(guard = "RoleGuard(Role::Checkout)")]
+    async fn confirm_reservation(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+    ) -> async_graphql::Result<Reservation> {
+        let store = ctx.data::<Store>()?;
+        let hold = reservations::confirm(store, id, author(ctx))
+            .await
+            .coded()?;
+        Ok(Reservation(hold))
+    }
+
+    /// ACTIVE -> RELEASED: the held units are available again. A repeat is
+    /// a no-op; a CONFIRMED or EXPIRED hold is a CONFLICT.
+    #[graphql(guard = "RoleGuard(Role::Checkout)")]
+    async fn release_reservation(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+    ) -> async_graphql::Result<Reservation> {
+        let store = ctx.data::<Store>()?;
+        let hold = reservations::release(store, id, author(ctx))
+            .await
+            .coded()?;
+        Ok(Reservation(hold))
+    }
+
+    /// ACTIVE only: expiresAt = now + ttlSeconds (1..86400); otherwise
+    /// CONFLICT.
+    #[graphql(guard = "RoleGuard(Role::Checkout)")]
+    async fn extend_reservation(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        ttl_seconds: i32,
+    ) -> async_graphql::Result<Reservation> {
+        let ttl = Ttl::new(ttl_seconds, "ttlSeconds").coded()?;
+        let store = ctx.data::<Store>()?;
+        let hold = reservations::extend(store, id, ttl).await.coded()?;
+        Ok(Reservation(hold))
+    }
+}

@@ -1,0 +1,229 @@
+//! Ending a hold (confirm, release, expire) and extending one.
+//!
+//! Each transition starts with one guarded UPDATE of the reservation's
+//! status: of any number of concurrent transitions of one hold (two
+//! confirms, a confirm racing the sweeper) exactly one matches the row, and
+//! the others find the hold already moved on.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr};
+use uuid::Uuid;
+
+use super::{Hold, Ttl, find, now};
+use crate::{
+    db::{Store, WriteTransaction},
+    entities::{
+        movement::MovementType,
+        reservation::{self, ReservationStatus},
+        reservation_line,
+    },
+    inventory::{
+        InventoryError,
+        ledger::{Postings, Shift},
+    },
+};
+
+/// How a hold ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Ending {
+    /// Paid: the units leave the warehouse.
+    Confirm,
+    /// Cancelled by the checkout: the units are available again.
+    Release,
+    /// Timed out: the units are available again.
+    Expire,
+}
+
+impl Ending {
+    fn status(self) -> ReservationStatus {
+        match self {
+            Ending::Confirm => ReservationStatus::Confirmed,
+            Ending::Release => ReservationStatus::Released,
+            Ending::Expire => ReservationStatus::Expired,
+        }
+    }
+
+    fn movement(self) -> MovementType {
+        match self {
+            Ending::Confirm => MovementType::Order,
+            Ending::Release => MovementType::Release,
+            Ending::Expire => MovementType::Expire,
+        }
+    }
+
+    fn verb(self) -> &'static str {
+        match self {
+            Ending::Confirm => "confirmed",
+            Ending::Release => "released",
+            Ending::Expire => "expired",
+        }
+    }
+}
+
+/// ACTIVE -> CONFIRMED: the held units are shipped out (ORDER movements).
+/// Confirming a confirmed hold returns it unchanged.
+pub async fn confirm(store: &Store, id: Uuid, by: Option<&str>) -> Result<Hold, InventoryError> {
+    end_by_checkout(store, id, Ending::Confirm, by).await
+}
+
+/// ACTIVE -> RELEASED: the held units are available again (RELEASE
+/// movements). Releasing a released hold returns it unchanged.
+pub async fn release(store: &Store, id: Uuid, by: Option<&str>) -> Result<Hold, InventoryError> {
+    end_by_checkout(store, id, Ending::Release, by).await
+}
+
+async fn end_by_checkout(
+    store: &Store,
+    id: Uuid,
+    ending: Ending,
+    by: Option<&str>,
+) -> Result<Hold, InventoryError> {
+    let now = now();
+    let txn = store.begin_write().await?;
+    if end(&txn, id, ending, now, by).await? {
+        txn.commit().await?;
+    } else {
+        txn.rollback().await?;
+    }
+    let hold = find(store.connection(), id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    match hold.status_at(now) {
+        status if status == ending.status() => Ok(hold),
+        _ => Err(refusal(&hold, ending, now)),
+    }
+}
+
+/// Ends the hold `id` inside `txn` if it is ACTIVE and, for an expiry, past
+/// its time (for the checkout's endings, not yet past it). False when the
+/// hold is in no state to end this way; then nothing was written.
+pub(super) async fn end(
+    txn: &WriteTransaction,
+    id: Uuid,
+    ending: Ending,
+    now: DateTime<Utc>,
+    by: Option<&str>,
+) -> Result<bool, DbErr> {
+    use reservation::Column;
+    let within_time = match ending {
+        Ending::Expire => Column::ExpiresAt.lte(now),
+        Ending::Confirm | Ending::Release => Column::ExpiresAt.gt(now),
+    };
+    let stamp = match ending {
+        Ending::Confirm => Column::ConfirmedAt,
+        // An expired hold's stock came back when it was swept: that moment
+        // is its releasedAt.
+        Ending::Release | Ending::Expire => Column::ReleasedAt,
+    };
+    let claimed = reservation::Entity::update_many()
+        .col_expr(Column::Status, Expr::val(ending.status()))
+        .col_expr(stamp, Expr::val(now))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Status.eq(ReservationStatus::Active))
+        .filter(within_time)
+        .exec(&**txn)
+        .await?
+        .rows_affected;
+    if claimed == 0 {
+        return Ok(false);
+    }
+    let lines = reservation_line::Entity::find()
+        .filter(reservation_line::Column::ReservationId.eq(id))
+        .order_by_asc(reservation_line::Column::ProductId)
+        .order_by_asc(reservation_line::Column::WarehouseId)
+        .all(&**txn)
+        .await?;
+    let mut postings = Postings::new(Some(id.to_string()), by.map(str::to_owned), now);
+    for line in &lines {
+        let shift = Shift::settle(
+            line.product_id,
+            line.warehouse_id,
+            line.quantity,
+            ending.movement(),
+        );
+        if postings.post(&**txn, shift).await?.is_none() {
+            // The hold's units are counted in `reserved` by construction;
+            // if they are not, the books are broken and nothing must move.
+            return Err(DbErr::Custom(format!(
+                "reservation {id} holds {} units of product {} in warehouse {} that the \
+                 stock level does not show as reserved",
+                line.quantity, line.product_id, line.warehouse_id
+            )));
+        }
+    }
+    postings.write(&**txn).await?;
+    Ok(true)
+}
+
+/// ACTIVE, not yet expired: expiresAt = now + ttl. Changes no stock.
+pub async fn extend(store: &Store, id: Uuid, ttl: Ttl) -> Result<Hold, InventoryError> {
+    use reservation::Column;
+    let now = now();
+    let txn = store.begin_write().await?;
+    let extended = reservation::Entity::update_many()
+        .col_expr(Column::ExpiresAt, Expr::val(ttl.after(now)))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Status.eq(ReservationStatus::Active))
+        .filter(Column::ExpiresAt.gt(now))
+        .exec(&*txn)
+        .await?
+        .rows_affected;
+    txn.commit().await?;
+    let hold = find(store.connection(), id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    if extended == 0 {
+        let status = hold.status_at(now);
+        return Err(InventoryError::Conflict(format!(
+            "reservation {id} is {}; only an ACTIVE hold can be extended",
+            status_word(status)
+        )));
+    }
+    Ok(hold)
+}
+
+fn not_found(id: Uuid) -> InventoryError {
+    InventoryError::NotFound(format!("no reservation with id {id}"))
+}
+
+/// Why `hold` cannot end by `ending`, in words a checkout developer can act on.
+fn refusal(hold: &Hold, ending: Ending, now: DateTime<Utc>) -> InventoryError {
+    let r = &hold.reservation;
+    let id = r.id;
+    let at = |t: Option<DateTime<Utc>>| t.map_or_else(|| "an unknown time".into(), rfc3339);
+    let why = match hold.status_at(now) {
+        ReservationStatus::Confirmed => {
+            format!("was confirmed at {}", at(r.confirmed_at))
+        }
+        ReservationStatus::Released => format!(
+            "was released at {}; its stock is available again",
+            at(r.released_at)
+        ),
+        ReservationStatus::Expired if r.status == ReservationStatus::Active => format!(
+            "expired at {}; its stock is being returned",
+            rfc3339(r.expires_at)
+        ),
+        ReservationStatus::Expired => format!(
+            "expired at {}; its stock was returned",
+            rfc3339(r.expires_at)
+        ),
+        ReservationStatus::Active => "is still ACTIVE".into(),
+    };
+    InventoryError::Conflict(format!(
+        "reservation {id} {why}, so it cannot be {}",
+        ending.verb()
+    ))
+}
+
+fn status_word(status: ReservationStatus) -> &'static str {
+    match status {
+        ReservationStatus::Active => "ACTIVE",
+        ReservationStatus::Confirmed => "CONFIRMED",
+        ReservationStatus::Released => "RELEASED",
+        ReservationStatus::Expired => "EXPIRED",
+    }
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
