@@ -532,6 +532,26 @@ mod swept {
     }
 }
 
+mod stopping {
+    use super::*;
+
+    on_both_backends! {
+        async fn the_sweeper_stops_when_told_to(app) {
+            let (stop, stopping) = tokio::sync::watch::channel(false);
+            let store = Store::new(app.db.clone());
+            let sweeping = tokio::spawn(sweeper::run(store, Duration::from_millis(10), stopping));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert!(!sweeping.is_finished(), "it sweeps until told to stop");
+            stop.send_replace(true);
+            // A generous bound: the loop checks the signal between sweeps.
+            tokio::time::timeout(Duration::from_secs(10), sweeping)
+                .await
+                .expect("the sweeper stops")
+                .expect("without panicking");
+        }
+    }
+}
+
 mod unswept {
     use super::*;
 
