@@ -7,7 +7,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, JoinType, Query},
 };
 
-use super::{InventoryError, WAREHOUSE_COLUMNS, catalogue::location_of};
+use super::{InventoryError, WAREHOUSE_COLUMNS, catalogue::location_of, rules};
 use crate::{
     entities::{stock_level, warehouse},
     geography::{Location, distance_km},
@@ -115,6 +115,9 @@ pub async fn availability_for_skus(
             "skus",
             format!("at most {MAX_SKUS} SKUs per request, got {}", skus.len()),
         ));
+    }
+    for (i, sku) in skus.iter().enumerate() {
+        rules::identifier(sku, &format!("skus[{i}]"))?;
     }
     if skus.is_empty() {
         return Ok(Vec::new());

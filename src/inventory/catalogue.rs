@@ -2,16 +2,21 @@
 
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::{InventoryError, Page, PageSize};
+use super::{InventoryError, Page, PageSize, rules};
 use crate::{
     entities::{product, warehouse},
     geography::{Location, distance_km},
 };
 
+/// The product with this SKU. A string that cannot be a SKU names none,
+/// and is not sent to the database.
 pub async fn product_by_sku(
     db: &DatabaseConnection,
     sku: &str,
 ) -> Result<Option<product::Model>, InventoryError> {
+    if rules::identifier(sku, "sku").is_err() {
+        return Ok(None);
+    }
     Ok(product::Entity::find()
         .filter(product::Column::Sku.eq(sku))
         .one(db)
@@ -32,10 +37,15 @@ pub async fn products_page(
     Ok(Page::from_overfetch(rows, size))
 }
 
+/// The warehouse with this code; like [`product_by_sku`], a malformed code
+/// names none.
 pub async fn warehouse_by_code(
     db: &DatabaseConnection,
     code: &str,
 ) -> Result<Option<warehouse::Model>, InventoryError> {
+    if rules::identifier(code, "code").is_err() {
+        return Ok(None);
+    }
     Ok(warehouse::Entity::find()
         .filter(warehouse::Column::Code.eq(code))
         .one(db)

@@ -12,7 +12,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, JoinType, Query},
 };
 
-use super::{InventoryError, WAREHOUSE_COLUMNS, catalogue::location_of};
+use super::{InventoryError, WAREHOUSE_COLUMNS, catalogue::location_of, rules};
 use crate::{
     entities::{product, warehouse},
     geography::Location,
@@ -52,6 +52,7 @@ impl Order {
         }
         let mut seen = HashSet::new();
         for (i, line) in lines.iter().enumerate() {
+            rules::identifier(&line.sku, &format!("lines[{i}].sku"))?;
             if !(1..=MAX_QUANTITY).contains(&line.quantity) {
                 return Err(InventoryError::invalid(
                     format!("lines[{i}].quantity"),

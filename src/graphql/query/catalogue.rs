@@ -3,13 +3,14 @@ use sea_orm::DatabaseConnection;
 
 use crate::{
     graphql::{
-        Coded,
+        ApiError, Coded,
         connection::{ProductConnection, decode_cursor, encode_cursor},
         types::{LocationInput, Product, Warehouse},
     },
     inventory::{
         PageSize,
         catalogue::{self, WarehouseSearch},
+        rules,
     },
 };
 
@@ -41,7 +42,14 @@ impl CatalogueQuery {
         let db = ctx.data::<DatabaseConnection>()?;
         let size = PageSize::new(first.unwrap_or(PageSize::DEFAULT)).coded()?;
         let after = after
-            .map(|cursor| decode_cursor(PRODUCT_CURSOR, &cursor))
+            .map(|cursor| {
+                // A product cursor holds a SKU; anything else was not issued here.
+                decode_cursor(PRODUCT_CURSOR, &cursor).and_then(|sku| {
+                    rules::identifier(&sku, "after").map(|()| sku).map_err(|_| {
+                        ApiError::BadUserInput(format!("after: `{cursor}` is not a product cursor"))
+                    })
+                })
+            })
             .transpose()
             .coded()?;
         let page = catalogue::products_page(db, size, after.as_deref())
