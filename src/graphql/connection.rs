@@ -8,7 +8,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
 use super::{
     ApiError,
-    types::{Product, StockLevel},
+    types::{Movement, Product, StockLevel},
 };
 
 #[derive(SimpleObject)]
@@ -60,6 +60,7 @@ macro_rules! connection {
 
 connection!(ProductConnection, ProductEdge, Product);
 connection!(StockLevelConnection, StockLevelEdge, StockLevel);
+connection!(MovementConnection, MovementEdge, Movement);
 
 pub fn encode_cursor(kind: &str, key: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("{kind}:{key}"))
@@ -78,7 +79,7 @@ pub fn decode_cursor(kind: &str, cursor: &str) -> Result<String, ApiError> {
 }
 
 /// The numeric key inside a cursor of this kind.
-pub fn decode_id_cursor(kind: &str, cursor: &str) -> Result<i32, ApiError> {
+pub fn decode_id_cursor<T: std::str::FromStr>(kind: &str, cursor: &str) -> Result<T, ApiError> {
     decode_cursor(kind, cursor)?
         .parse()
         .map_err(|_| ApiError::BadUserInput(format!("after: `{cursor}` is not a {kind} cursor")))

@@ -35,6 +35,22 @@ pub struct Shift {
 }
 
 impl Shift {
+    /// Changes on-hand by `quantity_delta`, recorded as `movement_type`.
+    pub fn on_hand(
+        product_id: i32,
+        warehouse_id: i32,
+        quantity_delta: i32,
+        movement_type: MovementType,
+    ) -> Self {
+        Shift {
+            product_id,
+            warehouse_id,
+            movement_type,
+            quantity_delta,
+            reserved_delta: 0,
+        }
+    }
+
     /// Holds `units` more for a reservation.
     pub fn reserve(product_id: i32, warehouse_id: i32, units: i32) -> Self {
         Shift {
@@ -67,6 +83,30 @@ impl Shift {
             reserved_delta: -units,
         }
     }
+}
+
+/// Creates the stock level of a product in a warehouse, empty, unless it
+/// exists. Concurrent callers are safe: one creates it, the rest find it.
+pub async fn ensure_level(
+    connection: &impl ConnectionTrait,
+    product_id: i32,
+    warehouse_id: i32,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    use stock_level::Column;
+    stock_level::Entity::insert(stock_level::ActiveModel {
+        product_id: Set(product_id),
+        warehouse_id: Set(warehouse_id),
+        quantity: Set(0),
+        reserved: Set(0),
+        version: Set(0),
+        updated_at: Set(at),
+        ..Default::default()
+    })
+    .on_conflict_do_nothing_on([Column::ProductId, Column::WarehouseId])
+    .exec_without_returning(connection)
+    .await?;
+    Ok(())
 }
 
 /// The movements of one transaction, written together at its end.

@@ -3,13 +3,18 @@
 //! Functions here take a database handle and domain values, and return
 //! entities or domain results with a typed [`InventoryError`].
 
+pub mod audit;
 pub mod availability;
 pub mod catalogue;
 mod error;
 pub mod ledger;
 mod paging;
 pub mod planning;
+pub mod reconciliation;
+pub mod registration;
 pub mod reservations;
+pub mod rules;
+pub mod stock_changes;
 pub mod stock_levels;
 
 pub use error::InventoryError;

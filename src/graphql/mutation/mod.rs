@@ -1,8 +1,22 @@
 //! The root mutation type, merged from one object per area.
 
+mod catalogue;
 mod reservations;
+mod stock;
 
-use async_graphql::MergedObject;
+use async_graphql::{Context, MergedObject};
+
+use crate::auth::Caller;
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(reservations::ReservationMutation);
+pub struct Mutation(
+    reservations::ReservationMutation,
+    catalogue::CatalogueMutation,
+    stock::StockMutation,
+);
+
+/// The API key's name, which the ledger records as the author of a change.
+fn author_name<'a>(ctx: &'a Context<'_>) -> Option<&'a str> {
+    ctx.data_opt::<Caller>()
+        .and_then(|caller| caller.key_name.as_deref())
+}

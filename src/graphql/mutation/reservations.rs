@@ -1,8 +1,9 @@
 use async_graphql::{Context, Object};
 use uuid::Uuid;
 
+use super::author_name;
 use crate::{
-    auth::{Caller, Role},
+    auth::Role,
     db::Store,
     graphql::{
         Coded, RoleGuard,
@@ -13,12 +14,6 @@ use crate::{
 
 #[derive(Default)]
 pub struct ReservationMutation;
-
-/// The API key's name, which the ledger records as the author of a change.
-fn author<'a>(ctx: &'a Context<'_>) -> Option<&'a str> {
-    ctx.data_opt::<Caller>()
-        .and_then(|caller| caller.key_name.as_deref())
-}
 
 #[Object]
 impl ReservationMutation {
@@ -33,7 +28,7 @@ impl ReservationMutation {
     ) -> async_graphql::Result<ReserveOrderResult> {
         let request = input.parse().coded()?;
         let store = ctx.data::<Store>()?;
-        let outcome = reservations::reserve(store, &request, author(ctx))
+        let outcome = reservations::reserve(store, &request, author_name(ctx))
             .await
             .coded()?;
         Ok(outcome.into())
@@ -48,7 +43,7 @@ impl ReservationMutation {
         id: Uuid,
     ) -> async_graphql::Result<Reservation> {
         let store = ctx.data::<Store>()?;
-        let hold = reservations::confirm(store, id, author(ctx))
+        let hold = reservations::confirm(store, id, author_name(ctx))
             .await
             .coded()?;
         Ok(Reservation(hold))
@@ -63,7 +58,7 @@ impl ReservationMutation {
         id: Uuid,
     ) -> async_graphql::Result<Reservation> {
         let store = ctx.data::<Store>()?;
-        let hold = reservations::release(store, id, author(ctx))
+        let hold = reservations::release(store, id, author_name(ctx))
             .await
             .coded()?;
         Ok(Reservation(hold))

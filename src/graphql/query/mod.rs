@@ -1,5 +1,6 @@
 //! The root query type, merged from one object per area.
 
+mod audit;
 mod availability;
 mod catalogue;
 mod planning;
@@ -15,4 +16,5 @@ pub struct Query(
     planning::PlanningQuery,
     reservations::ReservationQuery,
     viewer::ViewerQuery,
+    audit::AuditQuery,
 );

@@ -3,9 +3,12 @@
 mod availability;
 mod geo;
 mod int;
+mod movement;
 mod plan;
 mod product;
+mod reconciliation;
 mod reservation;
+mod stock_inputs;
 mod stock_level;
 mod viewer;
 mod warehouse;
@@ -13,13 +16,19 @@ mod warehouse;
 pub use availability::{Availability, WarehouseAvailability};
 pub use geo::{GeoPoint, LocationInput};
 pub use int::saturating_int;
+pub use movement::{Movement, MovementOrder, MovementType};
 pub use plan::{
     FulfilmentPlan, FulfilmentStrategy, OrderLineInput, PlanInput, Shipment, ShipmentLine,
     Shortage, parse_order,
 };
 pub use product::Product;
+pub use reconciliation::{Discrepancy, ReconciliationReport};
 pub use reservation::{
     InsufficientStock, Reservation, ReservationStatus, ReserveOrderInput, ReserveOrderResult,
+};
+pub use stock_inputs::{
+    CreateProductInput, CreateWarehouseInput, SetStockInput, ShippingRateInput, StockChangeInput,
+    StockTransfer, TransferStockInput,
 };
 pub use stock_level::StockLevel;
 pub use viewer::{RoleName, Viewer};

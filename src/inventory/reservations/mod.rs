@@ -16,7 +16,7 @@ mod stored;
 pub mod sweeper;
 mod transitions;
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 pub use reserve::{ReserveOutcome, reserve};
@@ -28,6 +28,7 @@ use super::{
     planning::{Order, PricedShipment},
 };
 use crate::{
+    db::now,
     entities::reservation::{self, ReservationStatus},
     planner::Strategy,
 };
@@ -113,10 +114,4 @@ pub fn strategy_of(reservation: &reservation::Model) -> Result<Strategy, Invento
                 reservation.id, reservation.strategy
             ))
         })
-}
-
-/// Now, to the microsecond: what both backends store, so that a hold read
-/// back equals the hold as it was answered.
-fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
 }

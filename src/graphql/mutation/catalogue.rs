@@ -1,0 +1,47 @@
+use async_graphql::{Context, Object};
+
+use crate::{
+    auth::Role,
+    db::Store,
+    graphql::{
+        Coded, RoleGuard,
+        types::{CreateProductInput, CreateWarehouseInput, Product, Warehouse},
+    },
+    inventory::registration,
+};
+
+#[derive(Default)]
+pub struct CatalogueMutation;
+
+#[Object]
+impl CatalogueMutation {
+    /// Adds a product; a SKU already taken is a CONFLICT.
+    #[graphql(guard = "RoleGuard(Role::Admin)")]
+    async fn create_product(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateProductInput,
+    ) -> async_graphql::Result<Product> {
+        let product = input.parse().coded()?;
+        let store = ctx.data::<Store>()?;
+        let created = registration::register_product(store, product)
+            .await
+            .coded()?;
+        Ok(Product(created))
+    }
+
+    /// Adds an active warehouse; a code already taken is a CONFLICT.
+    #[graphql(guard = "RoleGuard(Role::Admin)")]
+    async fn create_warehouse(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateWarehouseInput,
+    ) -> async_graphql::Result<Warehouse> {
+        let warehouse = input.parse().coded()?;
+        let store = ctx.data::<Store>()?;
+        let created = registration::register_warehouse(store, warehouse)
+            .await
+            .coded()?;
+        Ok(Warehouse(created))
+    }
+}

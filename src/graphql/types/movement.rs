@@ -1,0 +1,130 @@
+use async_graphql::{Context, Enum, ID, Object};
+use chrono::{DateTime, Utc};
+
+use crate::{
+    entities::movement::{self, MovementType as StoredType},
+    graphql::{ApiError, Coded, loaders::Loaders},
+    inventory::audit,
+};
+
+/// Why a stock level changed.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MovementType {
+    /// quantity +
+    Restock,
+    /// quantity +
+    Return,
+    /// quantity -
+    Damage,
+    /// quantity set by a count
+    Adjustment,
+    /// quantity -
+    TransferOut,
+    /// quantity +
+    TransferIn,
+    /// reserved +
+    Reserve,
+    /// reserved - (cancelled)
+    Release,
+    /// reserved - (timed out)
+    Expire,
+    /// quantity - and reserved - (confirmed sale)
+    Order,
+}
+
+impl From<StoredType> for MovementType {
+    fn from(kind: StoredType) -> Self {
+        match kind {
+            StoredType::Restock => MovementType::Restock,
+            StoredType::Return => MovementType::Return,
+            StoredType::Damage => MovementType::Damage,
+            StoredType::Adjustment => MovementType::Adjustment,
+            StoredType::TransferOut => MovementType::TransferOut,
+            StoredType::TransferIn => MovementType::TransferIn,
+            StoredType::Reserve => MovementType::Reserve,
+            StoredType::Release => MovementType::Release,
+            StoredType::Expire => MovementType::Expire,
+            StoredType::Order => MovementType::Order,
+        }
+    }
+}
+
+/// Which way a page of movements runs.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MovementOrder {
+    /// The latest change first: an audit trail.
+    NewestFirst,
+    /// In the order they happened: to replay or export the ledger.
+    OldestFirst,
+}
+
+impl From<MovementOrder> for audit::MovementOrder {
+    fn from(order: MovementOrder) -> Self {
+        match order {
+            MovementOrder::NewestFirst => audit::MovementOrder::NewestFirst,
+            MovementOrder::OldestFirst => audit::MovementOrder::OldestFirst,
+        }
+    }
+}
+
+/// One change of one stock level, as the ledger recorded it.
+pub struct Movement(pub movement::Model);
+
+#[Object]
+impl Movement {
+    /// Increases with every change; also the subscription cursor.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn sku(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        let loaders = ctx.data::<Loaders>()?;
+        let product = loaders.products.load_one(self.0.product_id).await.coded()?;
+        Ok(product.ok_or(ApiError::Internal).coded()?.sku)
+    }
+
+    async fn warehouse_code(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        let loaders = ctx.data::<Loaders>()?;
+        let warehouse = loaders
+            .warehouses
+            .load_one(self.0.warehouse_id)
+            .await
+            .coded()?;
+        Ok(warehouse.ok_or(ApiError::Internal).coded()?.code)
+    }
+
+    #[graphql(name = "type")]
+    async fn movement_type(&self) -> MovementType {
+        self.0.movement_type.into()
+    }
+
+    async fn quantity_delta(&self) -> i32 {
+        self.0.quantity_delta
+    }
+
+    async fn reserved_delta(&self) -> i32 {
+        self.0.reserved_delta
+    }
+
+    async fn quantity_after(&self) -> i32 {
+        self.0.quantity_after
+    }
+
+    async fn reserved_after(&self) -> i32 {
+        self.0.reserved_after
+    }
+
+    /// The caller's reference: an order, a delivery note, a reservation id.
+    async fn reference_id(&self) -> Option<&str> {
+        self.0.reference_id.as_deref()
+    }
+
+    /// The name of the API key that made the change.
+    async fn created_by(&self) -> Option<&str> {
+        self.0.created_by.as_deref()
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}

@@ -1,0 +1,145 @@
+//! Adding products and warehouses to the catalogue.
+
+use chrono::Utc;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TryInsertResult};
+
+use super::{InventoryError, rules};
+use crate::{
+    db::Store,
+    entities::{product, warehouse},
+    geography::Location,
+};
+
+/// A product to add, its fields checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewProduct {
+    sku: String,
+    name: String,
+    weight_grams: i32,
+}
+
+impl NewProduct {
+    pub fn new(sku: String, name: &str, weight_grams: i32) -> Result<Self, InventoryError> {
+        rules::identifier(&sku, "sku")?;
+        Ok(NewProduct {
+            name: rules::text(name, "name")?,
+            weight_grams: rules::weight_grams(weight_grams, "weightGrams")?,
+            sku,
+        })
+    }
+}
+
+/// A warehouse to add, its fields checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewWarehouse {
+    code: String,
+    name: String,
+    city: Option<String>,
+    location: Location,
+    base_cents: i32,
+    cents_per_100km: i32,
+    cents_per_kg: i32,
+}
+
+/// A shipping rate as given, in cents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateCents {
+    pub base: i32,
+    pub per_100km: i32,
+    pub per_kg: i32,
+}
+
+impl NewWarehouse {
+    pub fn new(
+        code: String,
+        name: &str,
+        city: Option<&str>,
+        location: Location,
+        rate: RateCents,
+    ) -> Result<Self, InventoryError> {
+        rules::identifier(&code, "code")?;
+        Ok(NewWarehouse {
+            name: rules::text(name, "name")?,
+            city: rules::optional_text(city, "city")?,
+            location,
+            base_cents: rules::rate_cents(rate.base, "shippingRate.baseCents")?,
+            cents_per_100km: rules::rate_cents(rate.per_100km, "shippingRate.centsPer100Km")?,
+            cents_per_kg: rules::rate_cents(rate.per_kg, "shippingRate.centsPerKg")?,
+            code,
+        })
+    }
+}
+
+/// Adds a product; a SKU already taken is a conflict.
+pub async fn register_product(
+    store: &Store,
+    new: NewProduct,
+) -> Result<product::Model, InventoryError> {
+    let sku = new.sku.clone();
+    let inserted = product::Entity::insert(product::ActiveModel {
+        sku: Set(new.sku),
+        name: Set(new.name),
+        weight_grams: Set(new.weight_grams),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .on_conflict_do_nothing_on([product::Column::Sku]);
+    let txn = store.begin_write().await?;
+    // (Not `exec_with_returning`: on a conflict it reports a missing row,
+    // not a conflict.)
+    if !matches!(
+        inserted.exec_without_returning(&*txn).await?,
+        TryInsertResult::Inserted(1)
+    ) {
+        txn.rollback().await?;
+        return Err(InventoryError::Conflict(format!(
+            "a product with SKU `{sku}` already exists"
+        )));
+    }
+    let product = product::Entity::find()
+        .filter(product::Column::Sku.eq(&sku))
+        .one(&*txn)
+        .await?
+        .ok_or_else(|| InventoryError::Internal(format!("product {sku} vanished")))?;
+    txn.commit().await?;
+    Ok(product)
+}
+
+/// Adds an active warehouse; a code already taken is a conflict.
+pub async fn register_warehouse(
+    store: &Store,
+    new: NewWarehouse,
+) -> Result<warehouse::Model, InventoryError> {
+    let code = new.code.clone();
+    let inserted = warehouse::Entity::insert(warehouse::ActiveModel {
+        code: Set(new.code),
+        name: Set(new.name),
+        city: Set(new.city),
+        latitude: Set(new.location.latitude()),
+        longitude: Set(new.location.longitude()),
+        active: Set(true),
+        base_cents: Set(new.base_cents),
+        cents_per_100km: Set(new.cents_per_100km),
+        cents_per_kg: Set(new.cents_per_kg),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .on_conflict_do_nothing_on([warehouse::Column::Code]);
+    let txn = store.begin_write().await?;
+    if !matches!(
+        inserted.exec_without_returning(&*txn).await?,
+        TryInsertResult::Inserted(1)
+    ) {
+        txn.rollback().await?;
+        return Err(InventoryError::Conflict(format!(
+            "a warehouse with code `{code}` already exists"
+        )));
+    }
+    let warehouse = warehouse::Entity::find()
+        .filter(warehouse::Column::Code.eq(&code))
+        .one(&*txn)
+        .await?
+        .ok_or_else(|| InventoryError::Internal(format!("warehouse {code} vanished")))?;
+    txn.commit().await?;
+    Ok(warehouse)
+}
