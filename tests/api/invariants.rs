@@ -30,3 +30,24 @@ pub async fn assert_books_balance(app: &TestApp) {
         assert_eq!(app.scalar(sql).await, 0, "stock levels {what}");
     }
 }
+
+/// Everything a write would leave behind: catalogue rows, stock levels,
+/// holds, movements, and the stock counts. Equal before and after means
+/// nothing was written.
+pub async fn footprint(app: &TestApp) -> Vec<i64> {
+    let mut counts = Vec::new();
+    for sql in [
+        "SELECT COUNT(*) FROM products",
+        "SELECT COUNT(*) FROM warehouses",
+        "SELECT COUNT(*) FROM inventory",
+        "SELECT COUNT(*) FROM reservations",
+        "SELECT COUNT(*) FROM reservation_lines",
+        "SELECT COUNT(*) FROM inventory_movements",
+        "SELECT COALESCE(SUM(quantity), 0) FROM inventory",
+        "SELECT COALESCE(SUM(reserved), 0) FROM inventory",
+        "SELECT COALESCE(SUM(version), 0) FROM inventory",
+    ] {
+        counts.push(app.scalar(sql).await);
+    }
+    counts
+}

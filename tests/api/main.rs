@@ -10,15 +10,19 @@
 mod helpers;
 mod invariants;
 
+mod audit;
 mod auth;
+mod authorization;
 mod availability;
 mod catalogue;
 mod cli;
 mod demo_data;
 mod health;
+mod hostile;
 mod migrations;
 mod planning;
 mod reservations;
 mod schema;
+mod stock_admin;
 mod transport;
 mod websocket;

@@ -1,0 +1,260 @@
+//! The authorisation matrix: every root field of the schema has a role, and
+//! a caller below it is refused without anything being written.
+
+use serde_json::{Value, json};
+use stockroute::{
+    auth::{self, KeyRole},
+    demo::{HOT_SKU, HOT_SKU_WAREHOUSE},
+};
+use uuid::Uuid;
+
+use crate::{
+    helpers::{TestApp, data, error_code},
+    invariants::footprint,
+    on_both_backends,
+};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Needs {
+    Public,
+    Checkout,
+    Admin,
+}
+
+/// Every root field with the role it needs and a call that is valid, so
+/// that a refusal can only be the role's doing.
+fn matrix(holds: &[Uuid; 3]) -> Vec<(&'static str, Needs, String, Value)> {
+    let here = json!({ "latitude": 52.52, "longitude": 13.405 });
+    let change = json!({ "sku": HOT_SKU, "warehouseCode": HOT_SKU_WAREHOUSE, "quantity": 1 });
+    let order = json!([{ "sku": HOT_SKU, "quantity": 1 }]);
+    let count = json!({ "sku": HOT_SKU, "warehouseCode": HOT_SKU_WAREHOUSE, "quantity": 50 });
+    let q = |s: &str| s.to_owned();
+    vec![
+        (
+            "product",
+            Needs::Public,
+            q("{ product(sku: \"DROP-SNEAKER-LTD\") { sku } }"),
+            json!({}),
+        ),
+        (
+            "products",
+            Needs::Public,
+            q("{ products(first: 1) { edges { cursor } } }"),
+            json!({}),
+        ),
+        (
+            "warehouse",
+            Needs::Public,
+            q("{ warehouse(code: \"BER1\") { code } }"),
+            json!({}),
+        ),
+        (
+            "warehouses",
+            Needs::Public,
+            q("{ warehouses { code } }"),
+            json!({}),
+        ),
+        (
+            "availability",
+            Needs::Public,
+            q("{ availability(skus: [\"DROP-SNEAKER-LTD\"]) { available } }"),
+            json!({}),
+        ),
+        (
+            "planFulfilment",
+            Needs::Public,
+            q(
+                "query($o: [OrderLineInput!]!, $to: LocationInput!) { planFulfilment(input: { lines: $o, shipTo: $to }) { feasible } }",
+            ),
+            json!({ "o": order, "to": here }),
+        ),
+        (
+            "compareStrategies",
+            Needs::Public,
+            q(
+                "query($o: [OrderLineInput!]!, $to: LocationInput!) { compareStrategies(lines: $o, shipTo: $to) { feasible } }",
+            ),
+            json!({ "o": order, "to": here }),
+        ),
+        ("viewer", Needs::Public, q("{ viewer { role } }"), json!({})),
+        (
+            "reservation",
+            Needs::Checkout,
+            q("query($id: UUID!) { reservation(id: $id) { id } }"),
+            json!({ "id": holds[0] }),
+        ),
+        (
+            "movements",
+            Needs::Admin,
+            q("{ movements(first: 1) { edges { cursor } } }"),
+            json!({}),
+        ),
+        (
+            "reconcile",
+            Needs::Admin,
+            q("{ reconcile { ok } }"),
+            json!({}),
+        ),
+        (
+            "reserveOrder",
+            Needs::Checkout,
+            q("mutation($i: ReserveOrderInput!) { reserveOrder(input: $i) { __typename } }"),
+            json!({ "i": { "reservationId": Uuid::new_v4(), "lines": order, "shipTo": here } }),
+        ),
+        (
+            "confirmReservation",
+            Needs::Checkout,
+            q("mutation($id: UUID!) { confirmReservation(id: $id) { status } }"),
+            json!({ "id": holds[0] }),
+        ),
+        (
+            "releaseReservation",
+            Needs::Checkout,
+            q("mutation($id: UUID!) { releaseReservation(id: $id) { status } }"),
+            json!({ "id": holds[1] }),
+        ),
+        (
+            "extendReservation",
+            Needs::Checkout,
+            q("mutation($id: UUID!) { extendReservation(id: $id, ttlSeconds: 60) { status } }"),
+            json!({ "id": holds[2] }),
+        ),
+        (
+            "createProduct",
+            Needs::Admin,
+            q(
+                "mutation { createProduct(input: { sku: \"NEW-1\", name: \"New\", weightGrams: 10 }) { sku } }",
+            ),
+            json!({}),
+        ),
+        (
+            "createWarehouse",
+            Needs::Admin,
+            q(
+                "mutation { createWarehouse(input: { code: \"NEW1\", name: \"New\", location: { latitude: 1, longitude: 1 }, shippingRate: { baseCents: 1, centsPer100Km: 1, centsPerKg: 1 } }) { code } }",
+            ),
+            json!({}),
+        ),
+        (
+            "receiveStock",
+            Needs::Admin,
+            q("mutation($c: StockChangeInput!) { receiveStock(input: $c) { quantity } }"),
+            json!({ "c": change }),
+        ),
+        (
+            "returnStock",
+            Needs::Admin,
+            q("mutation($c: StockChangeInput!) { returnStock(input: $c) { quantity } }"),
+            json!({ "c": change }),
+        ),
+        (
+            "writeOffStock",
+            Needs::Admin,
+            q("mutation($c: StockChangeInput!) { writeOffStock(input: $c) { quantity } }"),
+            json!({ "c": change }),
+        ),
+        (
+            "setStock",
+            Needs::Admin,
+            q("mutation($c: SetStockInput!) { setStock(input: $c) { quantity } }"),
+            json!({ "c": count }),
+        ),
+        (
+            "transferStock",
+            Needs::Admin,
+            q(
+                "mutation { transferStock(input: { sku: \"DROP-SNEAKER-LTD\", fromWarehouseCode: \"BER1\", toWarehouseCode: \"PAR1\", quantity: 1 }) { to { quantity } } }",
+            ),
+            json!({}),
+        ),
+        (
+            "repairStock",
+            Needs::Admin,
+            q("mutation { repairStock { ok } }"),
+            json!({}),
+        ),
+    ]
+}
+
+async fn root_fields(app: &TestApp) -> Vec<String> {
+    let response = app
+        .graphql(
+            "{ __schema { queryType { fields { name } } mutationType { fields { name } } subscriptionType { fields { name } } } }",
+            json!({}),
+        )
+        .await;
+    let schema = &data(&response)["__schema"];
+    let mut names = Vec::new();
+    for root in ["queryType", "mutationType", "subscriptionType"] {
+        if let Some(fields) = schema[root]["fields"].as_array() {
+            names.extend(
+                fields
+                    .iter()
+                    .map(|f| f["name"].as_str().unwrap().to_owned()),
+            );
+        }
+    }
+    names
+}
+
+on_both_backends! {
+    async fn every_root_field_refuses_callers_below_its_role_and_writes_nothing(app) {
+        let checkout = app.create_key(KeyRole::Checkout, "shop").await;
+        let admin = app.create_key(KeyRole::Admin, "ops").await;
+        let holds = [Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4()];
+        for id in holds {
+            let hold = app.graphql_as(
+                &checkout,
+                "mutation($i: ReserveOrderInput!) { reserveOrder(input: $i) { __typename } }",
+                json!({ "i": { "reservationId": id, "lines": [{ "sku": HOT_SKU, "quantity": 1 }],
+                               "shipTo": { "latitude": 52.52, "longitude": 13.405 } } }),
+            ).await;
+            assert_eq!(data(&hold)["reserveOrder"]["__typename"], "Reservation");
+        }
+        let matrix = matrix(&holds);
+
+        // The table covers the whole schema: a new field must be placed in it.
+        let mut listed: Vec<&str> = matrix.iter().map(|(name, ..)| *name).collect();
+        let mut fields = root_fields(&app).await;
+        listed.sort_unstable();
+        fields.sort_unstable();
+        assert_eq!(listed, fields, "every root field has a role in this table");
+
+        let before = footprint(&app).await;
+        for (name, needs, query, variables) in &matrix {
+            let anonymous = app.graphql(query, variables.clone()).await;
+            match needs {
+                Needs::Public => assert_eq!(error_code(&anonymous), None, "{name}: {anonymous:#}"),
+                Needs::Checkout => assert_eq!(error_code(&anonymous), Some("UNAUTHENTICATED"), "{name}"),
+                Needs::Admin => {
+                    assert_eq!(error_code(&anonymous), Some("UNAUTHENTICATED"), "{name}");
+                    let weaker = app.graphql_as(&checkout, query, variables.clone()).await;
+                    assert_eq!(error_code(&weaker), Some("FORBIDDEN"), "{name}: {weaker:#}");
+                    assert_eq!(weaker["data"], Value::Null, "{name}: nothing ran");
+                }
+            }
+            if *needs != Needs::Public {
+                assert_eq!(anonymous["data"], Value::Null, "{name}: nothing ran");
+            }
+        }
+        assert_eq!(footprint(&app).await, before, "no refused call wrote anything");
+
+        // With the right key each call is valid: the refusals were the roles'.
+        for (name, needs, query, variables) in &matrix {
+            let key = if *needs == Needs::Admin { &admin } else { &checkout };
+            let allowed = app.graphql_as(key, query, variables.clone()).await;
+            assert_eq!(error_code(&allowed), None, "{name}: {allowed:#}");
+        }
+    }
+
+    async fn a_revoked_admin_key_stops_writing_at_once(app) {
+        let admin = app.create_key(KeyRole::Admin, "temp-admin").await;
+        let receive = "mutation { receiveStock(input: { sku: \"DROP-SNEAKER-LTD\", warehouseCode: \"BER1\", quantity: 1 }) { quantity } }";
+        assert_eq!(error_code(&app.graphql_as(&admin, receive, json!({})).await), None);
+        auth::revoke_key(&app.db, "temp-admin").await.unwrap();
+        let before = footprint(&app).await;
+        let refused = app.graphql_as(&admin, receive, json!({})).await;
+        assert_eq!(error_code(&refused), Some("UNAUTHENTICATED"), "{refused:#}");
+        assert_eq!(footprint(&app).await, before);
+    }
+}
