@@ -12,7 +12,7 @@ use sea_orm::{
         sqlite::{SqliteJournalMode, SqliteSynchronous},
     },
 };
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 
 use crate::config::{Backend, DatabaseUrl};
 
@@ -101,13 +101,25 @@ pub struct Store {
     /// them poll with sleeps, let late arrivals overtake, and fail with
     /// "database is locked" once the timeout runs out.
     turn: Option<Arc<Mutex<()>>>,
+    /// Woken after every commit: what the event pump waits on.
+    committed: Arc<Notify>,
 }
 
 impl Store {
     pub fn new(connection: DatabaseConnection) -> Self {
         let turn = (connection.get_database_backend() == DbBackend::Sqlite)
             .then(|| Arc::new(Mutex::new(())));
-        Store { connection, turn }
+        Store {
+            connection,
+            turn,
+            committed: Arc::new(Notify::new()),
+        }
+    }
+
+    /// This store, waking `committed` after each write transaction commits.
+    pub fn notifying(mut self, committed: Arc<Notify>) -> Self {
+        self.committed = committed;
+        self
     }
 
     pub fn connection(&self) -> &DatabaseConnection {
@@ -127,6 +139,7 @@ impl Store {
         let transaction = self.connection.begin().await?;
         Ok(WriteTransaction {
             transaction,
+            committed: self.committed.clone(),
             _turn: turn,
         })
     }
@@ -136,6 +149,7 @@ impl Store {
 /// Dropping it uncommitted rolls back.
 pub struct WriteTransaction {
     transaction: DatabaseTransaction,
+    committed: Arc<Notify>,
     // Declared last: the next writer's turn starts after the transaction is
     // over.
     _turn: Option<OwnedMutexGuard<()>>,
@@ -143,7 +157,9 @@ pub struct WriteTransaction {
 
 impl WriteTransaction {
     pub async fn commit(self) -> Result<(), DbErr> {
-        self.transaction.commit().await
+        self.transaction.commit().await?;
+        self.committed.notify_one();
+        Ok(())
     }
 
     pub async fn rollback(self) -> Result<(), DbErr> {

@@ -12,9 +12,12 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use crate::entities::{
-    movement::{self, MovementType},
-    product, stock_level, warehouse,
+use crate::{
+    entities::{
+        movement::{self, MovementType},
+        product, stock_level, warehouse,
+    },
+    inventory::ledger,
 };
 
 /// The SKU every flash-sale test and drill races for.
@@ -448,8 +451,10 @@ pub async fn seed(db: &DatabaseConnection) -> Result<SeedOutcome, DbErr> {
     .exec(&txn)
     .await?;
 
-    movement::Entity::insert_many(plan.iter().filter(|s| s.quantity > 0).map(|s| {
-        movement::ActiveModel {
+    let movements = plan
+        .iter()
+        .filter(|s| s.quantity > 0)
+        .map(|s| movement::ActiveModel {
             product_id: Set(product_id(s.product)),
             warehouse_id: Set(warehouse_id(s.warehouse)),
             movement_type: Set(MovementType::Restock),
@@ -457,14 +462,13 @@ pub async fn seed(db: &DatabaseConnection) -> Result<SeedOutcome, DbErr> {
             reserved_delta: Set(0),
             quantity_after: Set(s.quantity),
             reserved_after: Set(0),
+            version_after: Set(1),
             reference_id: Set(Some(DEMO_ACTOR.to_owned())),
             created_by: Set(Some(DEMO_ACTOR.to_owned())),
             created_at: Set(now),
             ..Default::default()
-        }
-    }))
-    .exec(&txn)
-    .await?;
+        });
+    ledger::append(&txn, movements.collect()).await?;
 
     txn.commit().await?;
     Ok(SeedOutcome::Loaded {

@@ -12,6 +12,7 @@ mod m20261126_000004_create_reservations;
 mod m20261126_000005_create_inventory_movements;
 mod m20261126_000006_create_api_keys;
 mod m20261126_000007_widen_shipment_weight;
+mod m20261126_000008_add_movement_version;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000005_create_inventory_movements::Migration),
             Box::new(m20261126_000006_create_api_keys::Migration),
             Box::new(m20261126_000007_widen_shipment_weight::Migration),
+            Box::new(m20261126_000008_add_movement_version::Migration),
         ]
     }
 }

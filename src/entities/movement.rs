@@ -42,6 +42,8 @@ pub struct Model {
     pub reserved_delta: i32,
     pub quantity_after: i32,
     pub reserved_after: i32,
+    /// The stock level's version after this movement.
+    pub version_after: i32,
     pub reference_id: Option<String>,
     pub created_by: Option<String>,
     pub created_at: DateTimeUtc,

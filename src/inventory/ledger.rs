@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
     sea_query::{Expr, ExprTrait},
 };
 
@@ -173,6 +173,7 @@ impl Postings {
                 reserved_delta: Set(dr),
                 quantity_after: Set(level.quantity),
                 reserved_after: Set(level.reserved),
+                version_after: Set(level.version),
                 reference_id: Set(self.reference_id.clone()),
                 created_by: Set(self.created_by.clone()),
                 created_at: Set(self.at),
@@ -184,12 +185,66 @@ impl Postings {
 
     /// Writes the noted movements: one statement.
     pub async fn write(self, connection: &impl ConnectionTrait) -> Result<(), DbErr> {
-        if self.movements.is_empty() {
-            return Ok(());
-        }
-        movement::Entity::insert_many(self.movements)
-            .exec_without_returning(connection)
-            .await?;
-        Ok(())
+        append(connection, self.movements).await
     }
+}
+
+/// The lock every writer of movements holds from allocating their ids to
+/// its commit, on PostgreSQL (an arbitrary constant naming it).
+const APPEND_LOCK: i64 = 0x5374_6F63_6B52_7465;
+
+/// Appends movements to the ledger inside the caller's transaction. The
+/// only way movements are written.
+///
+/// Movement ids are the event cursor, so they must become visible in id
+/// order: a reader that has seen id n must never later find a committed
+/// id below n. A sequence alone does not give that (ids are handed out in
+/// one order, transactions commit in another), so on PostgreSQL each
+/// appending transaction first takes a transaction-scoped advisory lock,
+/// held until it commits: the next appender allocates its ids only after
+/// this one is visible. It serialises only the tail of the transactions
+/// that write stock; rows were already taken in a fixed order. SQLite has
+/// one writer at a time, which gives the same order by itself.
+///
+/// On PostgreSQL the transaction also sends one NOTIFY, which the server
+/// delivers at commit (never on rollback) to every replica's event pump.
+pub async fn append(
+    connection: &impl ConnectionTrait,
+    movements: Vec<movement::ActiveModel>,
+) -> Result<(), DbErr> {
+    if movements.is_empty() {
+        return Ok(());
+    }
+    let postgres = connection.get_database_backend() == DbBackend::Postgres;
+    if postgres {
+        take_append_lock(connection).await?;
+    }
+    movement::Entity::insert_many(movements)
+        .exec_without_returning(connection)
+        .await?;
+    if postgres {
+        announce(connection).await?;
+    }
+    Ok(())
+}
+
+/// For statements that append movements without [`append`] (a set-based
+/// repair): take the lock first, [`announce`] after.
+pub async fn take_append_lock(connection: &impl ConnectionTrait) -> Result<(), DbErr> {
+    if connection.get_database_backend() == DbBackend::Postgres {
+        connection
+            .execute_unprepared(&format!("SELECT pg_advisory_xact_lock({APPEND_LOCK})"))
+            .await?;
+    }
+    Ok(())
+}
+
+/// Wakes every replica's event pump once this transaction commits.
+pub async fn announce(connection: &impl ConnectionTrait) -> Result<(), DbErr> {
+    if connection.get_database_backend() == DbBackend::Postgres {
+        connection
+            .execute_unprepared(&format!("NOTIFY {}", crate::events::CHANNEL))
+            .await?;
+    }
+    Ok(())
 }

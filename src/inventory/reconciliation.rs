@@ -12,6 +12,7 @@ use sea_orm::{
 };
 
 use super::InventoryError;
+use super::ledger::{announce, take_append_lock};
 use crate::db::{Store, now};
 
 /// What the ledger records as the reference of a repair's movements.
@@ -160,6 +161,7 @@ pub async fn repair(
         );
     }
     if !repairable.is_empty() {
+        take_append_lock(&*txn).await?;
         let ids = repairable
             .iter()
             .map(|l| l.id.to_string())
@@ -171,11 +173,11 @@ pub async fn repair(
             &format!(
                 "INSERT INTO inventory_movements (product_id, warehouse_id, movement_type,
                     quantity_delta, reserved_delta, quantity_after, reserved_after,
-                    reference_id, created_by, created_at)
+                    version_after, reference_id, created_by, created_at)
                  SELECT i.product_id, i.warehouse_id, 'ADJUSTMENT',
                     i.quantity - COALESCE(m.quantity, 0),
                     COALESCE(h.units, 0) - COALESCE(m.reserved, 0),
-                    i.quantity, COALESCE(h.units, 0), ?, ?, ?
+                    i.quantity, COALESCE(h.units, 0), i.version + 1, ?, ?, ?
                  {DERIVED} WHERE i.id IN ({ids})"
             ),
             [
@@ -199,6 +201,7 @@ pub async fn repair(
             [checked_at.into()],
         ))
         .await?;
+        announce(&*txn).await?;
     }
     txn.commit().await?;
     Ok(ReconciliationReport {
