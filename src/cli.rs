@@ -89,6 +89,31 @@ struct ServeArgs {
         value_parser = parse_duration
     )]
     sweep_interval: Duration,
+    /// Events kept per subscriber that has not read them yet (1 to
+    /// 1000000); a subscriber further behind catches up from the ledger.
+    #[arg(
+        long,
+        env = "STOCKROUTE_EVENT_BUFFER",
+        default_value_t = crate::events::DEFAULT_BUFFER,
+        value_parser = parse_buffer
+    )]
+    event_buffer: usize,
+    /// How often the event log is read even when no commit or NOTIFY said
+    /// it changed (lost notifications; SQLite writers in other processes).
+    #[arg(
+        long,
+        env = "STOCKROUTE_EVENT_POLL_INTERVAL",
+        default_value = "1s",
+        value_parser = parse_duration
+    )]
+    event_poll_interval: Duration,
+}
+
+fn parse_buffer(raw: &str) -> Result<usize, String> {
+    match raw.trim().parse::<usize>() {
+        Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
+        _ => Err(format!("`{raw}` is not a number between 1 and 1000000")),
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -191,6 +216,8 @@ async fn serve(url: DatabaseUrl, args: ServeArgs) -> Result<(), String> {
         max_body_bytes: args.max_body_bytes,
         pool_size: args.pool_size,
         sweep_interval: args.sweep_interval,
+        event_buffer: args.event_buffer,
+        event_poll_interval: args.event_poll_interval,
     };
     let app = Application::build(config)
         .await

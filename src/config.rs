@@ -126,6 +126,11 @@ pub struct Config {
     pub pool_size: u32,
     /// How often expired holds are looked for and returned to stock.
     pub sweep_interval: Duration,
+    /// Events the live channel keeps for a subscriber that has not read
+    /// them yet; past it, the subscriber catches up from the ledger.
+    pub event_buffer: usize,
+    /// How often the event log is read even without a sign of a change.
+    pub event_poll_interval: Duration,
 }
 
 impl Config {
@@ -139,6 +144,8 @@ impl Config {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             pool_size: crate::db::DEFAULT_POOL_SIZE,
             sweep_interval: crate::inventory::reservations::sweeper::DEFAULT_INTERVAL,
+            event_buffer: crate::events::DEFAULT_BUFFER,
+            event_poll_interval: crate::events::pump::DEFAULT_POLL,
         }
     }
 }

@@ -16,6 +16,8 @@ use axum::{
     routing::get,
 };
 use sea_orm::DatabaseConnection;
+use std::time::Duration;
+use tokio::sync::watch;
 
 use crate::{
     auth::{self, Caller},
@@ -37,6 +39,8 @@ pub struct AppState {
     pub schema: AppSchema,
     pub metrics: Metrics,
     pub documents: DocumentCache,
+    /// Turns true when the server stops: websockets close then.
+    pub stopping: watch::Receiver<bool>,
 }
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
@@ -132,9 +136,10 @@ async fn graphql_websocket(
 ) -> Response {
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
+        .on_upgrade(move |socket| async move {
             let db = state.db.clone();
-            GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
+            let mut stopping = state.stopping.clone();
+            let serve = GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
                 .on_connection_init(move |payload| async move {
                     let authorization = payload
                         .get("Authorization")
@@ -147,6 +152,20 @@ async fn graphql_websocket(
                     data.insert(caller);
                     Ok(data)
                 })
-                .serve()
+                .serve();
+            // A websocket would hold a graceful shutdown open for ever. When
+            // the server stops, subscriptions end with an error saying where
+            // to resume; a moment later the socket closes.
+            tokio::select! {
+                _ = serve => {}
+                _ = async {
+                    let _ = stopping.wait_for(|stopped| *stopped).await;
+                    tokio::time::sleep(SHUTDOWN_GRACE).await;
+                } => {}
+            }
         })
 }
+
+/// How long a websocket stays open after the server starts stopping, for
+/// its subscriptions' last messages to go out.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(250);

@@ -8,8 +8,11 @@
 //! - [`entities`]: the SeaORM entities, one per table.
 //! - [`geography`]: validated locations and the one geodesic distance helper.
 //! - [`inventory`]: the service layer: catalogue and availability reads,
-//!   batched stock-level reads, order validation and stock snapshots for
-//!   planning, and, later, the stock transactions. Knows nothing of GraphQL.
+//!   planning on stock snapshots, reservations and their expiry, admin stock
+//!   changes, the movement ledger and reconciliation. Knows nothing of
+//!   GraphQL.
+//! - [`events`]: committed movements as live events: the per-process pump,
+//!   and subscriber streams that replay from the ledger without gaps.
 //! - [`planner`]: the pure fulfilment planner: which warehouses ship an
 //!   order under NEAREST, CHEAPEST, BALANCED or SPLIT, and why.
 //! - [`auth`]: API keys (hashed at rest) and the roles they grant.
@@ -27,6 +30,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod entities;
+pub mod events;
 pub mod geography;
 pub mod graphql;
 pub mod http;

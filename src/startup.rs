@@ -8,9 +8,10 @@ use sea_orm::{DatabaseConnection, DbErr};
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
-    config::{Backend, Config},
+    config::{Backend, Config, DatabaseUrl},
     db::{self, Store},
     demo,
+    events::{EventBus, pump},
     graphql::build_schema,
     http::{AppState, router},
     inventory::reservations::sweeper,
@@ -56,6 +57,9 @@ pub struct Application {
     max_body_bytes: usize,
     sweep_interval: Duration,
     store: Store,
+    events: EventBus,
+    event_poll_interval: Duration,
+    database_url: DatabaseUrl,
     shutdown: Shutdown,
 }
 
@@ -101,8 +105,10 @@ impl Application {
             addr: config.addr,
             source,
         })?;
-        let store = Store::new(db.clone());
-        let schema = build_schema(store.clone());
+        let events = EventBus::new(config.event_buffer);
+        let store = Store::new(db.clone()).notifying(events.committed());
+        let schema = build_schema(store.clone(), events.clone());
+        let shutdown = Shutdown::new();
         Ok(Application {
             listener,
             addr,
@@ -111,12 +117,16 @@ impl Application {
                 schema,
                 metrics,
                 documents: Default::default(),
+                stopping: shutdown.subscribe(),
             },
             backend: url.backend(),
             max_body_bytes: config.max_body_bytes,
             sweep_interval: config.sweep_interval,
             store,
-            shutdown: Shutdown::new(),
+            events,
+            event_poll_interval: config.event_poll_interval,
+            database_url: config.database_url.clone(),
+            shutdown,
         })
     }
 
@@ -140,7 +150,8 @@ impl Application {
 
     /// Serves until `signal` completes, then stops accepting connections,
     /// lets in-flight requests finish, and stops the background tasks (the
-    /// expiry sweeper finishes the hold it is expiring).
+    /// expiry sweeper finishes the hold it is expiring; subscriptions end
+    /// with an error that says where to resume, then their sockets close).
     pub async fn run_until(
         self,
         signal: impl Future<Output = ()> + Send + 'static,
@@ -152,6 +163,13 @@ impl Application {
             self.addr,
             self.backend
         );
+        let pump = tokio::spawn(pump::run(
+            self.state.db.clone(),
+            self.database_url,
+            self.events,
+            self.event_poll_interval,
+            self.shutdown.subscribe(),
+        ));
         let sweeper = tokio::spawn(sweeper::run(
             self.store,
             self.sweep_interval,
@@ -169,6 +187,9 @@ impl Application {
         self.shutdown.trigger();
         if let Err(e) = sweeper.await {
             tracing::error!(error = %e, "the expiry sweeper panicked");
+        }
+        if let Err(e) = pump.await {
+            tracing::error!(error = %e, "the event pump panicked");
         }
         result
     }

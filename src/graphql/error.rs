@@ -27,6 +27,11 @@ pub enum ApiError {
     /// Details were logged where the error happened.
     #[error("internal error: the request could not be completed")]
     Internal,
+    /// A subscription the server had to end; the message says why and the
+    /// error's extensions where to resume. Coded INTERNAL: the client did
+    /// nothing wrong.
+    #[error("{0}")]
+    Interrupted(String),
 }
 
 impl ApiError {
@@ -37,7 +42,7 @@ impl ApiError {
             ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
             ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::Conflict(_) => "CONFLICT",
-            ApiError::Internal => "INTERNAL",
+            ApiError::Internal | ApiError::Interrupted(_) => "INTERNAL",
         }
     }
 

@@ -11,18 +11,20 @@ pub mod guard;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
+pub mod subscription;
 pub mod types;
 
-use async_graphql::{EmptySubscription, SDLExportOptions, Schema};
+use async_graphql::{SDLExportOptions, Schema};
 
-use crate::db::Store;
+use crate::{db::Store, events::EventBus};
 
 pub use error::{ApiError, Coded};
 pub use guard::RoleGuard;
 use mutation::Mutation;
 use query::Query;
+use subscription::Subscription;
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// The deepest selection a query may nest. GraphiQL's introspection query
 /// needs 13 levels; real client queries need far fewer.
@@ -30,18 +32,20 @@ pub const MAX_DEPTH: usize = 16;
 /// The most fields (each counts 1, lists counted once) one query may select.
 pub const MAX_COMPLEXITY: usize = 1_000;
 
-/// The schema with its limits, serving data from `store`.
-pub fn build_schema(store: Store) -> AppSchema {
+/// The schema with its limits, serving data from `store` and live events
+/// from `events`.
+pub fn build_schema(store: Store, events: EventBus) -> AppSchema {
     let db = store.connection().clone();
     schema_builder()
         .data(loaders::Loaders::shared(&db))
         .data(db)
         .data(store)
+        .data(events)
         .finish()
 }
 
-fn schema_builder() -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+fn schema_builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query::default(), Mutation::default(), Subscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
 }

@@ -243,6 +243,15 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Tells the server to stop, as ctrl-c would; the database stays.
+    pub fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {

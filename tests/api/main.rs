@@ -19,6 +19,7 @@ mod cli;
 mod demo_data;
 mod health;
 mod hostile;
+mod live;
 mod migrations;
 mod planning;
 mod reservations;

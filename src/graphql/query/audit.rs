@@ -52,7 +52,7 @@ impl AuditQuery {
             page.items.into_iter().map(|m| {
                 (
                     encode_cursor(MOVEMENT_CURSOR, &m.id.to_string()),
-                    Movement(m),
+                    Movement::new(m),
                 )
             }),
             page.has_next_page,

@@ -68,26 +68,54 @@ impl From<MovementOrder> for audit::MovementOrder {
 }
 
 /// One change of one stock level, as the ledger recorded it.
-pub struct Movement(pub movement::Model);
+pub struct Movement {
+    model: movement::Model,
+    /// The SKU and warehouse code when the reader already has them (events
+    /// do); otherwise they are loaded in batches.
+    names: Option<(String, String)>,
+}
+
+impl Movement {
+    pub fn new(model: movement::Model) -> Self {
+        Movement { model, names: None }
+    }
+
+    pub fn named(model: movement::Model, sku: String, warehouse_code: String) -> Self {
+        Movement {
+            model,
+            names: Some((sku, warehouse_code)),
+        }
+    }
+}
 
 #[Object]
 impl Movement {
     /// Increases with every change; also the subscription cursor.
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.model.id.to_string())
     }
 
     async fn sku(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        if let Some((sku, _)) = &self.names {
+            return Ok(sku.clone());
+        }
         let loaders = ctx.data::<Loaders>()?;
-        let product = loaders.products.load_one(self.0.product_id).await.coded()?;
+        let product = loaders
+            .products
+            .load_one(self.model.product_id)
+            .await
+            .coded()?;
         Ok(product.ok_or(ApiError::Internal).coded()?.sku)
     }
 
     async fn warehouse_code(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        if let Some((_, code)) = &self.names {
+            return Ok(code.clone());
+        }
         let loaders = ctx.data::<Loaders>()?;
         let warehouse = loaders
             .warehouses
-            .load_one(self.0.warehouse_id)
+            .load_one(self.model.warehouse_id)
             .await
             .coded()?;
         Ok(warehouse.ok_or(ApiError::Internal).coded()?.code)
@@ -95,36 +123,36 @@ impl Movement {
 
     #[graphql(name = "type")]
     async fn movement_type(&self) -> MovementType {
-        self.0.movement_type.into()
+        self.model.movement_type.into()
     }
 
     async fn quantity_delta(&self) -> i32 {
-        self.0.quantity_delta
+        self.model.quantity_delta
     }
 
     async fn reserved_delta(&self) -> i32 {
-        self.0.reserved_delta
+        self.model.reserved_delta
     }
 
     async fn quantity_after(&self) -> i32 {
-        self.0.quantity_after
+        self.model.quantity_after
     }
 
     async fn reserved_after(&self) -> i32 {
-        self.0.reserved_after
+        self.model.reserved_after
     }
 
     /// The caller's reference: an order, a delivery note, a reservation id.
     async fn reference_id(&self) -> Option<&str> {
-        self.0.reference_id.as_deref()
+        self.model.reference_id.as_deref()
     }
 
     /// The name of the API key that made the change.
     async fn created_by(&self) -> Option<&str> {
-        self.0.created_by.as_deref()
+        self.model.created_by.as_deref()
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.model.created_at
     }
 }

@@ -1,0 +1,96 @@
+//! Stock events: every committed movement, delivered live to subscribers
+//! in id order, with replay from the ledger.
+//!
+//! The movement table is the event log. Its ids become visible in id order:
+//! every writer of movements holds one lock from allocating their ids until
+//! its commit (see [`crate::inventory::ledger`]), so a reader that has seen
+//! id `n` will never later find a committed id below `n`. That makes "ids
+//! after the last one seen" a cursor that cannot skip, for the one
+//! [`pump`] per process that reads the table and for every subscription
+//! that replays from it.
+//!
+//! Writers never wait for readers: the pump is woken after a commit (and,
+//! on PostgreSQL, by a NOTIFY from any replica), reads what is new and
+//! broadcasts it on a bounded channel. A subscriber that falls behind the
+//! channel catches up from the table ([`stream`]).
+
+mod log;
+pub mod pump;
+pub mod stream;
+
+use std::sync::Arc;
+
+use tokio::sync::{Notify, broadcast, watch};
+
+pub use log::{StockEvent, events_after};
+pub use stream::{EventFilter, StreamEnd, stock_events};
+
+use crate::entities::movement;
+
+/// The PostgreSQL channel writers NOTIFY after appending movements.
+pub const CHANNEL: &str = "stockroute_movements";
+
+/// How many events the live channel holds for a subscriber that has not
+/// read them yet, unless told otherwise; past it the subscriber reads the
+/// table instead.
+pub const DEFAULT_BUFFER: usize = 1024;
+
+/// The process's side of the event log: where the pump publishes and
+/// subscribers listen.
+#[derive(Clone)]
+pub struct EventBus {
+    live: broadcast::Sender<Arc<StockEvent>>,
+    /// The id of the last event published (0 before any).
+    published: watch::Sender<i64>,
+    /// Woken by every committed write transaction of this process.
+    committed: Arc<Notify>,
+    /// Turns true when the pump stops: live delivery is over.
+    closed: watch::Sender<bool>,
+}
+
+impl EventBus {
+    pub fn new(buffer: usize) -> Self {
+        EventBus {
+            live: broadcast::channel(buffer.max(1)).0,
+            published: watch::channel(0).0,
+            committed: Arc::new(Notify::new()),
+            closed: watch::channel(false).0,
+        }
+    }
+
+    /// Tells the pump that a transaction committed.
+    pub fn committed(&self) -> Arc<Notify> {
+        self.committed.clone()
+    }
+
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Arc<StockEvent>> {
+        self.live.subscribe()
+    }
+
+    /// The id of the newest event published so far.
+    pub fn last_published(&self) -> i64 {
+        *self.published.borrow()
+    }
+
+    fn publish(&self, event: StockEvent) {
+        let id = event.movement.id;
+        // No receivers is fine: nobody is subscribed.
+        let _ = self.live.send(Arc::new(event));
+        self.published.send_replace(id);
+    }
+
+    /// Ends live delivery: every subscription ends with an error that names
+    /// the last id it delivered, so that its client can resume elsewhere.
+    fn close(&self) {
+        self.closed.send_replace(true);
+    }
+
+    pub(crate) fn closing(&self) -> watch::Receiver<bool> {
+        self.closed.subscribe()
+    }
+}
+
+/// Whether a movement changes what a shop can sell.
+pub fn changes_available(movement: &movement::Model) -> bool {
+    movement.quantity_delta != movement.reserved_delta
+}

@@ -1,0 +1,120 @@
+//! Reads new movements from the table and publishes them: one task per
+//! process, whoever wrote them.
+
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
+use tokio::sync::watch;
+
+use super::{CHANNEL, EventBus, EventFilter, events_after};
+use crate::config::{Backend, DatabaseUrl};
+
+/// How many movements one read publishes before reading again.
+const PAGE: u64 = 1_000;
+/// How often the table is read even if nothing said it changed, unless
+/// told otherwise: covers a notification lost while the listening
+/// connection was being re-made, and writers in other processes on SQLite,
+/// which has no NOTIFY.
+pub const DEFAULT_POLL: Duration = Duration::from_secs(1);
+
+/// Publishes every movement committed after the pump starts, in id order,
+/// until `shutdown` turns true; then closes the bus. Reads when a commit of
+/// this process or a NOTIFY says so, and at least every `poll`.
+pub async fn run(
+    db: DatabaseConnection,
+    url: DatabaseUrl,
+    bus: EventBus,
+    poll: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut last = match newest_id(&db).await {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the event log; live events are off");
+            bus.close();
+            return;
+        }
+    };
+    bus.published.send_replace(last);
+    let mut listener = listen(&url).await;
+    let committed = bus.committed();
+    loop {
+        tokio::select! {
+            _ = committed.notified() => {}
+            woken = notified(&mut listener) => {
+                if !woken {
+                    // The listener reconnects on its next receive; meanwhile
+                    // the poll keeps events flowing.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+            _ = tokio::time::sleep(poll) => {}
+            _ = async { let _ = shutdown.wait_for(|stopping| *stopping).await; } => break,
+        }
+        loop {
+            match events_after(&db, last, &EventFilter::default(), PAGE).await {
+                Ok(events) => {
+                    let full = events.len() as u64 == PAGE;
+                    for event in events {
+                        last = event.movement.id;
+                        bus.publish(event);
+                    }
+                    if !full {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading new movements failed; retrying");
+                    break;
+                }
+            }
+        }
+    }
+    bus.close();
+}
+
+async fn newest_id(db: &DatabaseConnection) -> Result<i64, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM inventory_movements",
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom("MAX returned no row".into()))?;
+    row.try_get_by_index(0)
+}
+
+type Listener = Option<sea_orm::sqlx::postgres::PgListener>;
+
+/// On PostgreSQL, a connection that LISTENs for other replicas' writes.
+async fn listen(url: &DatabaseUrl) -> Listener {
+    if url.backend() != Backend::Postgres {
+        return None;
+    }
+    let connected = async {
+        let mut listener = sea_orm::sqlx::postgres::PgListener::connect(url.as_str()).await?;
+        listener.listen(CHANNEL).await?;
+        Ok::<_, sea_orm::sqlx::Error>(listener)
+    };
+    match connected.await {
+        Ok(listener) => Some(listener),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot LISTEN for other replicas' writes; polling instead");
+            None
+        }
+    }
+}
+
+/// Waits for a notification; false when the connection failed.
+async fn notified(listener: &mut Listener) -> bool {
+    match listener {
+        Some(listener) => match listener.recv().await {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "the LISTEN connection failed");
+                false
+            }
+        },
+        None => std::future::pending().await,
+    }
+}

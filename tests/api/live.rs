@@ -1,0 +1,414 @@
+//! Live stock over the websocket (`graphql-transport-ws`): every committed
+//! movement as an event, filtered, resumable with `after`, in order across
+//! slow and fast writers, across replicas, and never silently cut off.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+use stockroute::{
+    auth::KeyRole,
+    db::Store,
+    demo::{HOT_SKU, HOT_SKU_WAREHOUSE},
+    entities::movement::MovementType,
+    events::{EventBus, EventFilter, pump, stock_events},
+    inventory::ledger::{Postings, Shift},
+};
+use tokio::net::TcpStream;
+use tokio_tungstenite::{
+    MaybeTlsStream, WebSocketStream,
+    tungstenite::{Message, client::IntoClientRequest, http::HeaderValue},
+};
+use uuid::Uuid;
+
+use crate::{
+    helpers::{TestApp, data, error_code},
+    invariants::assert_books_balance,
+    on_both_backends,
+};
+
+/// How long a test waits for a message it expects before failing.
+const PATIENCE: Duration = Duration::from_secs(15);
+
+const EVENTS: &str = "subscription($skus: [String!], $codes: [String!], $after: ID) {
+    stockLevelChanged(skus: $skus, warehouseCodes: $codes, after: $after) {
+        movement { id sku warehouseCode type quantityDelta reservedDelta quantityAfter reservedAfter createdBy }
+        stockLevel { quantity reserved available version }
+    }
+}";
+
+/// A graphql-transport-ws client.
+pub struct Live {
+    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    next_id: u32,
+}
+
+impl Live {
+    pub async fn connect(app: &TestApp, key: Option<&str>) -> Live {
+        let mut request = format!("ws://{}/graphql", app.addr)
+            .into_client_request()
+            .unwrap();
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            HeaderValue::from_static("graphql-transport-ws"),
+        );
+        let (socket, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("the upgrade succeeds");
+        let mut live = Live { socket, next_id: 0 };
+        let payload = key.map_or(
+            json!({}),
+            |key| json!({ "Authorization": format!("Bearer {key}") }),
+        );
+        live.send(json!({ "type": "connection_init", "payload": payload }))
+            .await;
+        let ack = live.receive().await.expect("an answer to connection_init");
+        assert_eq!(ack["type"], "connection_ack", "{ack}");
+        live
+    }
+
+    async fn send(&mut self, message: Value) {
+        self.socket
+            .send(Message::text(message.to_string()))
+            .await
+            .expect("sent");
+    }
+
+    /// The next protocol message, answering pings; None when the socket closed.
+    async fn receive(&mut self) -> Option<Value> {
+        loop {
+            let frame = tokio::time::timeout(PATIENCE, self.socket.next())
+                .await
+                .expect("a message in time")?
+                .ok()?;
+            match frame {
+                Message::Text(text) => {
+                    let message: Value = serde_json::from_str(&text).unwrap();
+                    if message["type"] == "ping" {
+                        self.send(json!({ "type": "pong" })).await;
+                        continue;
+                    }
+                    return Some(message);
+                }
+                Message::Close(_) => return None,
+                _ => continue,
+            }
+        }
+    }
+
+    pub async fn subscribe(&mut self, query: &str, variables: Value) {
+        self.next_id += 1;
+        let id = self.next_id.to_string();
+        self.send(json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } })).await;
+    }
+
+    /// The next result: `data` or `errors`, whichever the server sent.
+    pub async fn next_result(&mut self) -> Value {
+        loop {
+            let message = self.receive().await.expect("the socket is open");
+            match message["type"].as_str() {
+                Some("next") => return message["payload"].clone(),
+                Some("error") => return json!({ "errors": message["payload"] }),
+                _ => continue,
+            }
+        }
+    }
+
+    /// The next `stockLevelChanged` event.
+    pub async fn next_event(&mut self) -> Value {
+        let result = self.next_result().await;
+        assert!(
+            result.get("errors").is_none(),
+            "unexpected errors: {result:#}"
+        );
+        result["data"]["stockLevelChanged"].clone()
+    }
+}
+
+/// The newest movement id: a cursor that starts a subscription "from here".
+async fn newest(app: &TestApp) -> String {
+    app.scalar("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM inventory_movements")
+        .await
+        .to_string()
+}
+
+fn id_of(event: &Value) -> i64 {
+    event["movement"]["id"].as_str().unwrap().parse().unwrap()
+}
+
+async fn receive(app: &TestApp, key: &str, sku: &str, code: &str, quantity: i32) {
+    let response = app
+        .graphql_as(
+            key,
+            "mutation($i: StockChangeInput!) { receiveStock(input: $i) { quantity } }",
+            json!({ "i": { "sku": sku, "warehouseCode": code, "quantity": quantity } }),
+        )
+        .await;
+    data(&response);
+}
+
+async fn reserve(app: &TestApp, key: &str, id: Uuid, units: i32) {
+    let response = app
+        .graphql_as(
+            key,
+            "mutation($i: ReserveOrderInput!) { reserveOrder(input: $i) { __typename } }",
+            json!({ "i": { "reservationId": id, "lines": [{ "sku": HOT_SKU, "quantity": units }],
+                       "shipTo": { "latitude": 52.52, "longitude": 13.405 } } }),
+        )
+        .await;
+    assert_eq!(data(&response)["reserveOrder"]["__typename"], "Reservation");
+}
+
+async fn end_hold(app: &TestApp, key: &str, field: &str, id: Uuid) {
+    let response = app
+        .graphql_as(
+            key,
+            &format!("mutation($id: UUID!) {{ {field}(id: $id) {{ status }} }}"),
+            json!({ "id": id }),
+        )
+        .await;
+    data(&response);
+}
+
+on_both_backends! {
+    async fn a_dashboard_sees_every_change_as_it_commits(app) {
+        let admin = app.create_key(KeyRole::Admin, "dashboard").await;
+        let checkout = app.create_key(KeyRole::Checkout, "shop").await;
+        let mut live = Live::connect(&app, Some(&admin)).await;
+        live.subscribe(EVENTS, json!({ "skus": [HOT_SKU], "after": newest(&app).await })).await;
+
+        receive(&app, &admin, HOT_SKU, HOT_SKU_WAREHOUSE, 5).await;
+        let (paid, dropped) = (Uuid::new_v4(), Uuid::new_v4());
+        reserve(&app, &checkout, paid, 2).await;
+        end_hold(&app, &checkout, "confirmReservation", paid).await;
+        reserve(&app, &checkout, dropped, 1).await;
+        end_hold(&app, &checkout, "releaseReservation", dropped).await;
+
+        let mut seen = Vec::new();
+        for _ in 0..5 {
+            let event = live.next_event().await;
+            seen.push((
+                event["movement"]["type"].as_str().unwrap().to_owned(),
+                event["stockLevel"]["quantity"].as_i64().unwrap(),
+                event["stockLevel"]["reserved"].as_i64().unwrap(),
+                id_of(&event),
+            ));
+            assert_eq!(event["movement"]["sku"], HOT_SKU);
+            assert_eq!(event["movement"]["warehouseCode"], HOT_SKU_WAREHOUSE);
+        }
+        let kinds: Vec<(&str, i64, i64)> = seen.iter().map(|(k, q, r, _)| (k.as_str(), *q, *r)).collect();
+        assert_eq!(kinds, [("RESTOCK", 105, 0), ("RESERVE", 105, 2), ("ORDER", 103, 0), ("RESERVE", 103, 1), ("RELEASE", 103, 0)]);
+        assert!(seen.windows(2).all(|w| w[0].3 < w[1].3), "in commit order");
+    }
+
+    async fn filters_pass_only_the_skus_and_warehouses_asked_for(app) {
+        let admin = app.create_key(KeyRole::Admin, "dashboard").await;
+        let other = app.scalar_text(&format!("SELECT code FROM warehouses WHERE code <> '{HOT_SKU_WAREHOUSE}' ORDER BY code LIMIT 1")).await;
+        let other_sku = app.scalar_text(&format!("SELECT sku FROM products WHERE sku <> '{HOT_SKU}' ORDER BY sku LIMIT 1")).await;
+        let mut live = Live::connect(&app, Some(&admin)).await;
+        live.subscribe(EVENTS, json!({ "skus": [HOT_SKU], "codes": [HOT_SKU_WAREHOUSE], "after": newest(&app).await })).await;
+        receive(&app, &admin, HOT_SKU, &other, 1).await;
+        receive(&app, &admin, &other_sku, HOT_SKU_WAREHOUSE, 1).await;
+        receive(&app, &admin, HOT_SKU, HOT_SKU_WAREHOUSE, 7).await;
+        let event = live.next_event().await;
+        assert_eq!(event["movement"]["quantityDelta"], 7, "the first event through the filter: {event:#}");
+
+        let mut wrong = Live::connect(&app, Some(&admin)).await;
+        wrong.subscribe(EVENTS, json!({ "skus": ["NO-SUCH-SKU"] })).await;
+        let refused = wrong.next_result().await;
+        assert_eq!(error_code(&refused), Some("BAD_USER_INPUT"), "{refused:#}");
+    }
+
+    async fn a_resumed_subscription_replays_then_goes_live_without_gap_or_duplicate(app) {
+        let admin = app.create_key(KeyRole::Admin, "dashboard").await;
+        let start = newest(&app).await;
+        let writer = {
+            let (admin, app) = (admin.clone(), &app);
+            async move {
+                for _ in 0..60 {
+                    receive(app, &admin, HOT_SKU, HOT_SKU_WAREHOUSE, 1).await;
+                }
+            }
+        };
+        let reader = async {
+            // Join while the writer is under way: part replay, part live.
+            while app.scalar(&format!("SELECT CAST(COUNT(*) AS BIGINT) FROM inventory_movements WHERE id > {start}")).await < 20 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let mut live = Live::connect(&app, Some(&admin)).await;
+            live.subscribe(EVENTS, json!({ "skus": [HOT_SKU], "after": start })).await;
+            let mut ids = Vec::new();
+            for _ in 0..60 {
+                ids.push(id_of(&live.next_event().await));
+            }
+            ids
+        };
+        let ((), ids) = tokio::join!(writer, reader);
+        let mut expected = Vec::new();
+        let rows = app.db.query_all_raw(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            format!("SELECT CAST(id AS BIGINT) FROM inventory_movements WHERE id > {start} ORDER BY id"),
+        )).await.unwrap();
+        for row in rows {
+            expected.push(row.try_get_by_index::<i64>(0).unwrap());
+        }
+        assert_eq!(ids, expected, "every movement once, in order");
+    }
+
+    async fn a_rolled_back_change_emits_nothing(app) {
+        let admin = app.create_key(KeyRole::Admin, "dashboard").await;
+        let mut live = Live::connect(&app, Some(&admin)).await;
+        live.subscribe(EVENTS, json!({ "after": newest(&app).await })).await;
+        // A movement written and rolled back.
+        let store = Store::new(app.db.clone());
+        let txn = store.begin_write().await.unwrap();
+        let (product, warehouse) = hot_level(&app).await;
+        let mut postings = Postings::new(None, Some("ghost".into()), chrono::Utc::now());
+        postings.post(&*txn, Shift::on_hand(product, warehouse, 50, MovementType::Restock)).await.unwrap().unwrap();
+        postings.write(&*txn).await.unwrap();
+        txn.rollback().await.unwrap();
+        // A refused change.
+        let refused = app.graphql_as(&admin, "mutation { writeOffStock(input: { sku: \"DROP-SNEAKER-LTD\", warehouseCode: \"BER1\", quantity: 1000 }) { quantity } }", json!({})).await;
+        assert_eq!(error_code(&refused), Some("CONFLICT"));
+        receive(&app, &admin, HOT_SKU, HOT_SKU_WAREHOUSE, 3).await;
+        let event = live.next_event().await;
+        assert_eq!(event["movement"]["quantityDelta"], 3, "{event:#}");
+        assert_eq!(event["movement"]["createdBy"], "dashboard");
+        assert_eq!(event["stockLevel"]["quantity"], 103);
+    }
+
+    async fn a_slow_writer_committing_after_a_fast_one_is_not_skipped(app) {
+        let admin = app.create_key(KeyRole::Admin, "dashboard").await;
+        let mut live = Live::connect(&app, Some(&admin)).await;
+        live.subscribe(EVENTS, json!({ "skus": [HOT_SKU], "after": newest(&app).await })).await;
+        let (product, warehouse) = hot_level(&app).await;
+        let other = app.scalar_text(&format!("SELECT code FROM warehouses WHERE active AND code <> '{HOT_SKU_WAREHOUSE}' ORDER BY code LIMIT 1")).await;
+        let store = Store::new(app.db.clone());
+        // The slow writer appends its movement first, then dawdles before
+        // committing; the fast one starts meanwhile and commits at once.
+        let slow = async {
+            let txn = store.begin_write().await.unwrap();
+            let mut postings = Postings::new(Some("slow".into()), Some("slow-writer".into()), chrono::Utc::now());
+            postings.post(&*txn, Shift::on_hand(product, warehouse, 11, MovementType::Restock)).await.unwrap().unwrap();
+            postings.write(&*txn).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            txn.commit().await.unwrap();
+        };
+        let fast = async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            receive(&app, &admin, HOT_SKU, &other, 22).await;
+        };
+        tokio::join!(slow, fast);
+        let first = live.next_event().await;
+        let second = live.next_event().await;
+        let mut deltas = [first["movement"]["quantityDelta"].as_i64().unwrap(), second["movement"]["quantityDelta"].as_i64().unwrap()];
+        deltas.sort_unstable();
+        assert_eq!(deltas, [11, 22], "both writers' events arrive");
+        assert!(id_of(&first) < id_of(&second));
+        assert_books_balance(&app).await;
+    }
+
+    async fn a_subscriber_that_falls_behind_catches_up_from_the_ledger(app) {
+        // A bus of our own with room for 2 events, fed by its own pump from
+        // the same database, so the test controls who reads when.
+        let bus = EventBus::new(2);
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        let pump = tokio::spawn(pump::run(app.db.clone(), app.database.url.clone(), bus.clone(), pump::DEFAULT_POLL, stopping));
+        while bus.last_published() == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let events = stock_events(&bus, app.db.clone(), EventFilter::default(), None);
+        let admin = app.create_key(KeyRole::Admin, "dashboard").await;
+        let start: i64 = newest(&app).await.parse().unwrap();
+        for _ in 0..30 {
+            receive(&app, &admin, HOT_SKU, HOT_SKU_WAREHOUSE, 1).await;
+        }
+        let last: i64 = newest(&app).await.parse().unwrap();
+        // Wait until the pump has published all 30: the stream has now
+        // missed 28 of them in the channel.
+        tokio::time::timeout(PATIENCE, async {
+            while bus.last_published() < last {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }).await.expect("the pump publishes");
+        let got: Vec<i64> = events.take(30).map(|e| e.expect("an event").movement.id).collect().await;
+        assert_eq!(got, ((start + 1)..=last).collect::<Vec<_>>(), "all 30, in order, none twice");
+        stop.send_replace(true);
+        pump.await.unwrap();
+    }
+
+    async fn storefronts_see_availability_change_and_only_when_it_does(app) {
+        let admin = app.create_key(KeyRole::Admin, "dashboard").await;
+        let checkout = app.create_key(KeyRole::Checkout, "shop").await;
+        let mut live = Live::connect(&app, None).await;
+        live.subscribe("subscription { availabilityChanged(skus: [\"DROP-SNEAKER-LTD\"]) { sku available onHand } }", json!({})).await;
+        let now = live.next_result().await;
+        assert_eq!(now["data"]["availabilityChanged"], json!({ "sku": HOT_SKU, "available": 100, "onHand": 100 }));
+        let id = Uuid::new_v4();
+        reserve(&app, &checkout, id, 3).await;
+        let held = live.next_result().await;
+        assert_eq!(held["data"]["availabilityChanged"]["available"], 97);
+        // Confirming moves held units out: available does not change, so
+        // nothing is sent; the next message is the restock's.
+        end_hold(&app, &checkout, "confirmReservation", id).await;
+        receive(&app, &admin, HOT_SKU, HOT_SKU_WAREHOUSE, 10).await;
+        let restocked = live.next_result().await;
+        assert_eq!(restocked["data"]["availabilityChanged"], json!({ "sku": HOT_SKU, "available": 107, "onHand": 107 }));
+    }
+
+    async fn stock_events_need_an_admin_key(app) {
+        let checkout = app.create_key(KeyRole::Checkout, "shop").await;
+        let mut anonymous = Live::connect(&app, None).await;
+        anonymous.subscribe(EVENTS, json!({})).await;
+        assert_eq!(error_code(&anonymous.next_result().await), Some("UNAUTHENTICATED"));
+        let mut weaker = Live::connect(&app, Some(&checkout)).await;
+        weaker.subscribe(EVENTS, json!({})).await;
+        assert_eq!(error_code(&weaker.next_result().await), Some("FORBIDDEN"));
+    }
+
+    async fn a_change_made_through_one_replica_reaches_subscribers_of_another(app) {
+        let other = app.replica(|_| {}).await;
+        let admin = app.create_key(KeyRole::Admin, "dashboard").await;
+        let mut live = Live::connect(&other, Some(&admin)).await;
+        live.subscribe(EVENTS, json!({ "skus": [HOT_SKU], "after": newest(&app).await })).await;
+        receive(&app, &admin, HOT_SKU, HOT_SKU_WAREHOUSE, 4).await;
+        let event = live.next_event().await;
+        assert_eq!(event["movement"]["quantityDelta"], 4);
+        assert_eq!(event["stockLevel"]["quantity"], 104);
+    }
+}
+
+mod stopping {
+    use super::*;
+
+    on_both_backends! {
+        async fn a_stream_cut_off_by_shutdown_ends_with_a_code_and_the_id_to_resume_from(app) {
+            let mut app = app;
+            let admin = app.create_key(KeyRole::Admin, "dashboard").await;
+            let mut live = Live::connect(&app, Some(&admin)).await;
+            live.subscribe(EVENTS, json!({ "skus": [HOT_SKU], "after": newest(&app).await })).await;
+            receive(&app, &admin, HOT_SKU, HOT_SKU_WAREHOUSE, 1).await;
+            let delivered = id_of(&live.next_event().await);
+            app.stop();
+            let last = live.next_result().await;
+            assert_eq!(error_code(&last), Some("INTERNAL"), "{last:#}");
+            assert_eq!(last["errors"][0]["extensions"]["lastDeliveredId"], delivered.to_string(), "{last:#}");
+        }
+    }
+}
+
+/// The hot SKU's (product id, warehouse id).
+async fn hot_level(app: &TestApp) -> (i32, i32) {
+    let product = app
+        .scalar(&format!(
+            "SELECT CAST(id AS BIGINT) FROM products WHERE sku = '{HOT_SKU}'"
+        ))
+        .await;
+    let warehouse = app
+        .scalar(&format!(
+            "SELECT CAST(id AS BIGINT) FROM warehouses WHERE code = '{HOT_SKU_WAREHOUSE}'"
+        ))
+        .await;
+    (product as i32, warehouse as i32)
+}
