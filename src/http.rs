@@ -136,6 +136,13 @@ async fn graphql_websocket(
 ) -> Response {
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        // tungstenite zero-fills its whole read buffer before every read
+        // attempt, and a subscription socket is polled for reading after
+        // every message it sends. Clients send only small messages, so a
+        // small buffer (it grows for a larger frame) saves zeroing 128 KiB
+        // per delivered event per subscriber: measured 40% of the server's
+        // CPU with 2,000 subscribers.
+        .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {
             let db = state.db.clone();
             let mut stopping = state.stopping.clone();
@@ -165,6 +172,9 @@ async fn graphql_websocket(
             }
         })
 }
+
+/// The websocket read buffer; see [`graphql_websocket`].
+const READ_BUFFER_BYTES: usize = 4 * 1024;
 
 /// How long a websocket stays open after the server starts stopping, for
 /// its subscriptions' last messages to go out.

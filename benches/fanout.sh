@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Live-event fan-out benchmark: the release server on PostgreSQL with the
+# demo data; the load tool (examples/fanout.rs) opens N websocket
+# subscribers to stockLevelChanged for one SKU and drives receiveStock on
+# that SKU. For each N in $SUBSCRIBERS it runs twice: writers at a steady
+# $RATE changes/s (fan-out latency p50/p99 from each movement's timestamp to
+# its receipt, and whether every subscriber got every event), and writers
+# flat out (throughput, to compare with N = 0).
+#
+#   bash benches/fanout.sh                        # N = 0, 1000, 10000
+#   SUBSCRIBERS="0 1000" RATE=50 DURATION=10 bash benches/fanout.sh
+#
+# Needs a PostgreSQL server ($PG_SERVER, default the local one, trust auth).
+# Raises the open-file limit for the server and the tool (one descriptor
+# per websocket on each side).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUBSCRIBERS=${SUBSCRIBERS:-"0 1000 10000"}
+RATE=${RATE:-20}
+DURATION=${DURATION:-15}
+WRITERS=${WRITERS:-4}
+PORT=${PORT:-18091}
+PG_SERVER=${PG_SERVER:-postgres://postgres@127.0.0.1:5432}
+DB="stockroute_fanout_$$"
+WORK=$(mktemp -d)
+
+ulimit -n "$(ulimit -Hn)"
+cargo build --release --quiet --bin stockroute --example fanout
+
+export DATABASE_URL="$PG_SERVER/$DB"
+RUST_LOG=warn STOCKROUTE_ADDR="127.0.0.1:$PORT" target/release/stockroute serve >"$WORK/server.log" 2>&1 &
+server=$!
+cleanup() {
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  psql -q "$PG_SERVER/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+for _ in $(seq 1 100); do
+  curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+KEY=$(target/release/stockroute api-key create --role admin --name "fanout-$$" | tail -1)
+
+for n in $SUBSCRIBERS; do
+  echo "== $n subscribers, steady $RATE changes/s"
+  target/release/examples/fanout --addr "127.0.0.1:$PORT" --key "$KEY" \
+    --subscribers "$n" --writers "$WRITERS" --rate "$RATE" --seconds "$DURATION"
+  [ -n "${STEADY_ONLY:-}" ] && continue
+  echo "== $n subscribers, writers flat out"
+  target/release/examples/fanout --addr "127.0.0.1:$PORT" --key "$KEY" \
+    --subscribers "$n" --writers "$WRITERS" --rate 0 --seconds "$DURATION"
+done
