@@ -175,6 +175,19 @@ impl Deref for WriteTransaction {
     }
 }
 
+/// The one 64-bit integer `sql` selects (a count, a maximum); write it
+/// with `CAST(... AS BIGINT)` so both backends return 64 bits.
+pub async fn scalar_i64(connection: &impl ConnectionTrait, sql: &str) -> Result<i64, DbErr> {
+    let row = connection
+        .query_one_raw(Statement::from_string(
+            connection.get_database_backend(),
+            sql,
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom(format!("no row from `{sql}`")))?;
+    row.try_get_by_index(0)
+}
+
 /// Now, to the microsecond: what both backends store, so that a row read
 /// back equals the row as it was written and answered.
 pub fn now() -> DateTime<Utc> {

@@ -3,11 +3,14 @@
 
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
+use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::watch;
 
 use super::{CHANNEL, EventBus, EventFilter, events_after};
-use crate::config::{Backend, DatabaseUrl};
+use crate::{
+    config::{Backend, DatabaseUrl},
+    db,
+};
 
 /// How many movements one read publishes before reading again.
 const PAGE: u64 = 1_000;
@@ -74,14 +77,11 @@ pub async fn run(
 }
 
 async fn newest_id(db: &DatabaseConnection) -> Result<i64, DbErr> {
-    let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM inventory_movements",
-        ))
-        .await?
-        .ok_or_else(|| DbErr::Custom("MAX returned no row".into()))?;
-    row.try_get_by_index(0)
+    db::scalar_i64(
+        db,
+        "SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM inventory_movements",
+    )
+    .await
 }
 
 type Listener = Option<sea_orm::sqlx::postgres::PgListener>;

@@ -13,7 +13,7 @@ use sea_orm::{
 
 use super::InventoryError;
 use super::ledger::{announce, take_append_lock};
-use crate::db::{Store, now};
+use crate::db::{self, Store, now};
 
 /// What the ledger records as the reference of a repair's movements.
 pub const REPAIR_REFERENCE: &str = "repairStock";
@@ -225,14 +225,7 @@ async fn drifting_levels(db: &impl ConnectionTrait) -> Result<Vec<LevelSums>, Db
 }
 
 async fn count_levels(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
-    let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT CAST(COUNT(*) AS BIGINT) FROM inventory",
-        ))
-        .await?
-        .ok_or_else(|| DbErr::Custom("COUNT returned no row".into()))?;
-    row.try_get_by_index(0)
+    db::scalar_i64(db, "SELECT CAST(COUNT(*) AS BIGINT) FROM inventory").await
 }
 
 /// A statement written with `?` placeholders, numbered for PostgreSQL.

@@ -1,7 +1,9 @@
 //! Adding products and warehouses to the catalogue.
 
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TryInsertResult};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TryInsertResult,
+};
 
 use super::{InventoryError, rules};
 use crate::{
@@ -76,33 +78,17 @@ pub async fn register_product(
     new: NewProduct,
 ) -> Result<product::Model, InventoryError> {
     let sku = new.sku.clone();
-    let inserted = product::Entity::insert(product::ActiveModel {
+    let row = product::ActiveModel {
         sku: Set(new.sku),
         name: Set(new.name),
         weight_grams: Set(new.weight_grams),
         created_at: Set(Utc::now()),
         ..Default::default()
+    };
+    insert_unique(store, row, product::Column::Sku, &sku, || {
+        format!("a product with SKU `{sku}` already exists")
     })
-    .on_conflict_do_nothing_on([product::Column::Sku]);
-    let txn = store.begin_write().await?;
-    // (Not `exec_with_returning`: on a conflict it reports a missing row,
-    // not a conflict.)
-    if !matches!(
-        inserted.exec_without_returning(&*txn).await?,
-        TryInsertResult::Inserted(1)
-    ) {
-        txn.rollback().await?;
-        return Err(InventoryError::Conflict(format!(
-            "a product with SKU `{sku}` already exists"
-        )));
-    }
-    let product = product::Entity::find()
-        .filter(product::Column::Sku.eq(&sku))
-        .one(&*txn)
-        .await?
-        .ok_or_else(|| InventoryError::Internal(format!("product {sku} vanished")))?;
-    txn.commit().await?;
-    Ok(product)
+    .await
 }
 
 /// Adds an active warehouse; a code already taken is a conflict.
@@ -111,7 +97,7 @@ pub async fn register_warehouse(
     new: NewWarehouse,
 ) -> Result<warehouse::Model, InventoryError> {
     let code = new.code.clone();
-    let inserted = warehouse::Entity::insert(warehouse::ActiveModel {
+    let row = warehouse::ActiveModel {
         code: Set(new.code),
         name: Set(new.name),
         city: Set(new.city),
@@ -123,23 +109,41 @@ pub async fn register_warehouse(
         cents_per_kg: Set(new.cents_per_kg),
         created_at: Set(Utc::now()),
         ..Default::default()
+    };
+    insert_unique(store, row, warehouse::Column::Code, &code, || {
+        format!("a warehouse with code `{code}` already exists")
     })
-    .on_conflict_do_nothing_on([warehouse::Column::Code]);
+    .await
+}
+
+/// Inserts `row` unless its `unique` column already holds `key` (then the
+/// conflict `taken` describes), and returns it as stored.
+async fn insert_unique<A>(
+    store: &Store,
+    row: A,
+    unique: <A::Entity as EntityTrait>::Column,
+    key: &str,
+    taken: impl FnOnce() -> String,
+) -> Result<<A::Entity as EntityTrait>::Model, InventoryError>
+where
+    A: ActiveModelTrait + Send,
+{
     let txn = store.begin_write().await?;
-    if !matches!(
-        inserted.exec_without_returning(&*txn).await?,
-        TryInsertResult::Inserted(1)
-    ) {
+    // (Not `exec_with_returning`: on a conflict it reports a missing row,
+    // not a conflict.)
+    let inserted = A::Entity::insert(row)
+        .on_conflict_do_nothing_on([unique])
+        .exec_without_returning(&*txn)
+        .await?;
+    if !matches!(inserted, TryInsertResult::Inserted(1)) {
         txn.rollback().await?;
-        return Err(InventoryError::Conflict(format!(
-            "a warehouse with code `{code}` already exists"
-        )));
+        return Err(InventoryError::Conflict(taken()));
     }
-    let warehouse = warehouse::Entity::find()
-        .filter(warehouse::Column::Code.eq(&code))
+    let stored = A::Entity::find()
+        .filter(unique.eq(key))
         .one(&*txn)
         .await?
-        .ok_or_else(|| InventoryError::Internal(format!("warehouse {code} vanished")))?;
+        .ok_or_else(|| InventoryError::Internal(format!("`{key}` vanished after its insert")))?;
     txn.commit().await?;
-    Ok(warehouse)
+    Ok(stored)
 }

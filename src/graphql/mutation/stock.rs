@@ -25,6 +25,20 @@ fn author(ctx: &Context<'_>, reference_id: Option<&str>) -> async_graphql::Resul
     Author::new(author_name(ctx).map(str::to_owned), reference_id).coded()
 }
 
+/// Stock arriving, as `movement_type`.
+async fn receipt(
+    ctx: &Context<'_>,
+    input: StockChangeInput,
+    movement_type: MovementType,
+) -> async_graphql::Result<StockLevel> {
+    let units = input.units().coded()?;
+    let author = author(ctx, input.reference_id.as_deref())?;
+    let level = stock_changes::receive(ctx.data::<Store>()?, &units, movement_type, &author)
+        .await
+        .coded()?;
+    Ok(StockLevel(level))
+}
+
 #[Object]
 impl StockMutation {
     /// Stock arrives from a supplier (RESTOCK).
@@ -34,13 +48,7 @@ impl StockMutation {
         ctx: &Context<'_>,
         input: StockChangeInput,
     ) -> async_graphql::Result<StockLevel> {
-        let units = input.units().coded()?;
-        let author = author(ctx, input.reference_id.as_deref())?;
-        let level =
-            stock_changes::receive(ctx.data::<Store>()?, &units, MovementType::Restock, &author)
-                .await
-                .coded()?;
-        Ok(StockLevel(level))
+        receipt(ctx, input, MovementType::Restock).await
     }
 
     /// Stock comes back from a customer (RETURN).
@@ -50,13 +58,7 @@ impl StockMutation {
         ctx: &Context<'_>,
         input: StockChangeInput,
     ) -> async_graphql::Result<StockLevel> {
-        let units = input.units().coded()?;
-        let author = author(ctx, input.reference_id.as_deref())?;
-        let level =
-            stock_changes::receive(ctx.data::<Store>()?, &units, MovementType::Return, &author)
-                .await
-                .coded()?;
-        Ok(StockLevel(level))
+        receipt(ctx, input, MovementType::Return).await
     }
 
     /// Damaged or lost stock leaves (DAMAGE); never below reserved: a
