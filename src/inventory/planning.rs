@@ -101,6 +101,15 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// Units of `sku` available in the snapshot's active warehouses.
+    pub fn available(&self, sku: &str) -> u64 {
+        self.offers
+            .iter()
+            .filter(|o| o.sku == sku)
+            .map(|o| u64::from(o.available))
+            .sum()
+    }
+
     /// Plans `order` over this snapshot.
     pub fn plan(&self, order: &Order, strategy: Strategy) -> Plan {
         let lines: Vec<OrderLine> = order

@@ -49,6 +49,7 @@ pub async fn reserve(
         return Ok(ReserveOutcome::Reserved(hold));
     }
     let mut contested = None;
+    let mut last_transient = None;
     for _ in 0..MAX_ATTEMPTS {
         let snapshot = Arc::new(snapshot(store.connection(), &request.order).await?);
         let plan = plan_once(snapshot.clone(), request.order.clone(), request.strategy).await?;
@@ -72,17 +73,42 @@ pub async fn reserve(
             Ok(Attempt::Stale { sku }) => contested = Some(sku),
             Err(e) if db::is_transient(&e) => {
                 tracing::debug!(error = %e, "reservation transaction will be retried");
+                last_transient = Some(e);
             }
             Err(e) => return Err(e.into()),
         }
     }
+    // Out of attempts: answer with the stock as it is now. Usually it has
+    // run out (the real shortages); if it is there but keeps being taken
+    // first, say which SKU and how much of it there is.
+    let snapshot = Arc::new(snapshot(store.connection(), &request.order).await?);
+    let plan = plan_once(snapshot.clone(), request.order.clone(), request.strategy).await?;
+    if !plan.feasible {
+        return Ok(insufficient(plan));
+    }
+    let Some(sku) = contested else {
+        // Every attempt met a deadlock or a busy database: the database's
+        // trouble, not the stock's.
+        return Err(last_transient
+            .map(InventoryError::from)
+            .unwrap_or_else(|| InventoryError::Internal("no attempt was made".into())));
+    };
+    let requested = request
+        .order
+        .lines
+        .iter()
+        .find(|l| l.sku == sku)
+        .map_or(0, |l| l.quantity.unsigned_abs());
     Ok(ReserveOutcome::InsufficientStock {
         message: format!(
-            "the stock of {} kept being taken by other checkouts while this order was \
-             being reserved ({MAX_ATTEMPTS} attempts); try again",
-            contested.as_deref().unwrap_or("this order")
+            "the stock of {sku} kept being taken by other checkouts while this order was \
+             being reserved ({MAX_ATTEMPTS} attempts); try again"
         ),
-        shortages: Vec::new(),
+        shortages: vec![Shortage {
+            available: snapshot.available(&sku),
+            sku,
+            requested,
+        }],
     })
 }
 
