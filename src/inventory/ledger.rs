@@ -183,6 +183,14 @@ impl Postings {
         Ok(after)
     }
 
+    /// Moves the noted movements of `kind` ahead of the others (keeping
+    /// their order otherwise), for when the ledger should tell a story in
+    /// another order than the rows had to be locked in.
+    pub fn put_first(&mut self, kind: MovementType) {
+        self.movements
+            .sort_by_key(|m| m.movement_type.as_ref() != &kind);
+    }
+
     /// Writes the noted movements: one statement.
     pub async fn write(self, connection: &impl ConnectionTrait) -> Result<(), DbErr> {
         append(connection, self.movements).await

@@ -238,6 +238,8 @@ pub async fn transfer(
             }
         }
     }
+    // Read in id order, the ledger says "out" before "in".
+    postings.put_first(MovementType::TransferOut);
     postings.write(&*txn).await?;
     txn.commit().await?;
     let (source, destination): (Vec<_>, Vec<_>) =

@@ -237,11 +237,22 @@ on_both_backends! {
         assert_eq!((out[0]["type"].as_str(), out[0]["quantityDelta"].as_i64()), (Some("TRANSFER_OUT"), Some(-30)));
         assert_eq!((into[0]["type"].as_str(), into[0]["quantityDelta"].as_i64()), (Some("TRANSFER_IN"), Some(30)));
         assert_eq!(into[0]["referenceId"], "T-1");
+        let id = |m: &Value| m["id"].as_str().unwrap().parse::<i64>().unwrap();
+        assert_eq!(id(&into[0]), id(&out[0]) + 1, "out, then in, in the ledger");
+        // Back the other way: the rows are locked in warehouse order, the
+        // ledger still reads out, then in.
+        let back = app.graphql_as(&key, &transfer(), json!({ "input": { "sku": HOT_SKU, "fromWarehouseCode": destination,
+            "toWarehouseCode": HOT_SKU_WAREHOUSE, "quantity": 5 } })).await;
+        assert_eq!(data(&back)["transferStock"]["to"]["quantity"].as_i64(), Some(i64::from(HOT_SKU_UNITS) - 25));
+        let out = latest_movements(&app, &key, HOT_SKU, &destination, 1).await;
+        let into = latest_movements(&app, &key, HOT_SKU, HOT_SKU_WAREHOUSE, 1).await;
+        assert_eq!((out[0]["type"].as_str(), into[0]["type"].as_str()), (Some("TRANSFER_OUT"), Some("TRANSFER_IN")));
+        assert_eq!(id(&into[0]), id(&out[0]) + 1, "out, then in, in the ledger");
 
         let before = footprint(&app).await;
-        let too_much = app.graphql_as(&key, &transfer(), input(71)).await;
+        let too_much = app.graphql_as(&key, &transfer(), input(76)).await;
         assert_eq!(error_code(&too_much), Some("CONFLICT"), "{too_much:#}");
-        assert!(error_message(&too_much).contains("only 70 units"), "{too_much:#}");
+        assert!(error_message(&too_much).contains("only 75 units"), "{too_much:#}");
         let same = app.graphql_as(&key, &transfer(), json!({ "input": { "sku": HOT_SKU, "fromWarehouseCode": HOT_SKU_WAREHOUSE,
             "toWarehouseCode": HOT_SKU_WAREHOUSE, "quantity": 1 } })).await;
         assert_eq!(error_code(&same), Some("BAD_USER_INPUT"), "{same:#}");
