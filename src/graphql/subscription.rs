@@ -17,7 +17,7 @@ use crate::{
     inventory::{
         InventoryError,
         availability::{self, MAX_SKUS},
-        catalogue::{product_by_sku, warehouse_by_code},
+        catalogue::{products_by_skus, warehouses_by_codes},
     },
 };
 
@@ -95,12 +95,12 @@ impl Subscription {
         let first = availability::availability_for_skus(&db, &skus, None)
             .await
             .coded()?;
-        let mut ids = HashMap::new();
-        for sku in &skus {
-            if let Some(product) = product_by_sku(&db, sku).await.coded()? {
-                ids.insert(product.id, sku.clone());
-            }
-        }
+        let ids: HashMap<i32, String> = products_by_skus(&db, &skus, "skus")
+            .await
+            .coded()?
+            .into_iter()
+            .map(|p| (p.id, p.sku))
+            .collect();
         let watch = AvailabilityWatch {
             db,
             live: bus.subscribe(),
@@ -139,27 +139,12 @@ async fn filter(
 ) -> Result<EventFilter, InventoryError> {
     let mut filter = EventFilter::default();
     if let Some(skus) = skus {
-        let mut ids = Vec::with_capacity(skus.len());
-        for (i, sku) in skus.iter().enumerate() {
-            let product = product_by_sku(db, sku).await?.ok_or_else(|| {
-                InventoryError::invalid(format!("skus[{i}]"), format!("unknown SKU `{sku}`"))
-            })?;
-            ids.push(product.id);
-        }
-        filter.product_ids = Some(ids);
+        let products = products_by_skus(db, &skus, "skus").await?;
+        filter.product_ids = Some(products.iter().map(|p| p.id).collect());
     }
     if let Some(codes) = codes {
-        let mut ids = Vec::with_capacity(codes.len());
-        for (i, code) in codes.iter().enumerate() {
-            let warehouse = warehouse_by_code(db, code).await?.ok_or_else(|| {
-                InventoryError::invalid(
-                    format!("warehouseCodes[{i}]"),
-                    format!("unknown warehouse code `{code}`"),
-                )
-            })?;
-            ids.push(warehouse.id);
-        }
-        filter.warehouse_ids = Some(ids);
+        let warehouses = warehouses_by_codes(db, &codes, "warehouseCodes").await?;
+        filter.warehouse_ids = Some(warehouses.iter().map(|w| w.id).collect());
     }
     Ok(filter)
 }

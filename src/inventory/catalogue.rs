@@ -23,6 +23,77 @@ pub async fn product_by_sku(
         .await?)
 }
 
+/// The products named by `skus` (at most 100), one statement; an unknown or
+/// malformed SKU is refused as `{field}[i]`.
+pub async fn products_by_skus(
+    db: &DatabaseConnection,
+    skus: &[String],
+    field: &str,
+) -> Result<Vec<product::Model>, InventoryError> {
+    check_list(skus, field)?;
+    let found = product::Entity::find()
+        .filter(product::Column::Sku.is_in(skus.iter().map(String::as_str)))
+        .all(db)
+        .await?;
+    in_request_order(skus, found, |p| &p.sku, field, "SKU")
+}
+
+/// The warehouses named by `codes` (at most 100), one statement; an unknown
+/// or malformed code is refused as `{field}[i]`.
+pub async fn warehouses_by_codes(
+    db: &DatabaseConnection,
+    codes: &[String],
+    field: &str,
+) -> Result<Vec<warehouse::Model>, InventoryError> {
+    check_list(codes, field)?;
+    let found = warehouse::Entity::find()
+        .filter(warehouse::Column::Code.is_in(codes.iter().map(String::as_str)))
+        .all(db)
+        .await?;
+    in_request_order(codes, found, |w| &w.code, field, "warehouse code")
+}
+
+/// The most names one list argument may hold.
+pub const MAX_NAMES: usize = 100;
+
+fn check_list(names: &[String], field: &str) -> Result<(), InventoryError> {
+    if names.len() > MAX_NAMES {
+        return Err(InventoryError::invalid(
+            field,
+            format!("at most {MAX_NAMES} entries, got {}", names.len()),
+        ));
+    }
+    for (i, name) in names.iter().enumerate() {
+        rules::identifier(name, &format!("{field}[{i}]"))?;
+    }
+    Ok(())
+}
+
+fn in_request_order<T: Clone>(
+    names: &[String],
+    found: Vec<T>,
+    name_of: impl Fn(&T) -> &String,
+    field: &str,
+    what: &str,
+) -> Result<Vec<T>, InventoryError> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            found
+                .iter()
+                .find(|row| name_of(row) == name)
+                .cloned()
+                .ok_or_else(|| {
+                    InventoryError::invalid(
+                        format!("{field}[{i}]"),
+                        format!("unknown {what} `{name}`"),
+                    )
+                })
+        })
+        .collect()
+}
+
 /// Products in SKU order, after the SKU `after` when given.
 pub async fn products_page(
     db: &DatabaseConnection,

@@ -218,6 +218,17 @@ on_both_backends! {
         wrong.subscribe(EVENTS, json!({ "skus": ["NO-SUCH-SKU"] })).await;
         let refused = wrong.next_result().await;
         assert_eq!(error_code(&refused), Some("BAD_USER_INPUT"), "{refused:#}");
+        for variables in [
+            json!({ "codes": ["NOWHERE"] }),
+            json!({ "skus": (0..101).map(|_| HOT_SKU).collect::<Vec<_>>() }),
+            json!({ "after": "-1" }),
+            json!({ "after": "ten" }),
+        ] {
+            let mut wrong = Live::connect(&app, Some(&admin)).await;
+            wrong.subscribe(EVENTS, variables.clone()).await;
+            let refused = wrong.next_result().await;
+            assert_eq!(error_code(&refused), Some("BAD_USER_INPUT"), "{variables}: {refused:#}");
+        }
     }
 
     async fn a_resumed_subscription_replays_then_goes_live_without_gap_or_duplicate(app) {
