@@ -73,10 +73,12 @@ impl EventBus {
     }
 
     fn publish(&self, event: StockEvent) {
-        let id = event.movement.id;
+        // The id first: a subscriber that starts "from now" reads it after
+        // subscribing, so an event it finds in its channel is either after
+        // its start or, at most, the very one it started at (and skips).
+        self.published.send_replace(event.movement.id);
         // No receivers is fine: nobody is subscribed.
         let _ = self.live.send(Arc::new(event));
-        self.published.send_replace(id);
     }
 
     /// Ends live delivery: every subscription ends with an error that names
