@@ -29,20 +29,9 @@ if ! command -v wrk >/dev/null; then
 fi
 cargo build --release --quiet --bin stockroute
 
-DATABASE_URL="$PG_SERVER/$DB" STOCKROUTE_ADDR="127.0.0.1:$PORT" RUST_LOG=warn \
-  target/release/stockroute serve >"$WORK/server.log" 2>&1 &
-server=$!
-cleanup() {
-  kill "$server" 2>/dev/null || true
-  wait "$server" 2>/dev/null || true
-  psql -q "$PG_SERVER/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-for _ in $(seq 1 100); do
-  curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
-  sleep 0.2
-done
+# shellcheck source=benches/support/serve.sh
+source benches/support/serve.sh
+start_server
 
 # 20 SKUs of the demo catalogue, every third one, so that the set mixes
 # SKUs stocked everywhere, in one warehouse, and sold out.

@@ -28,20 +28,10 @@ WORK=$(mktemp -d)
 ulimit -n "$(ulimit -Hn)"
 cargo build --release --quiet --bin stockroute --example fanout
 
+# shellcheck source=benches/support/serve.sh
+source benches/support/serve.sh
+start_server
 export DATABASE_URL="$PG_SERVER/$DB"
-RUST_LOG=warn STOCKROUTE_ADDR="127.0.0.1:$PORT" target/release/stockroute serve >"$WORK/server.log" 2>&1 &
-server=$!
-cleanup() {
-  kill "$server" 2>/dev/null || true
-  wait "$server" 2>/dev/null || true
-  psql -q "$PG_SERVER/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-for _ in $(seq 1 100); do
-  curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
-  sleep 0.2
-done
 KEY=$(target/release/stockroute api-key create --role admin --name "fanout-$$" | tail -1)
 
 for n in $SUBSCRIBERS; do

@@ -1,0 +1,24 @@
+# Sourced by the benchmark scripts. start_server runs the release binary on
+# a fresh PostgreSQL database $PG_SERVER/$DB at 127.0.0.1:$PORT with the
+# demo data, logging to $WORK/server.log, and waits until it is ready; on
+# exit the server stops, the database is dropped and $WORK removed.
+start_server() {
+  DATABASE_URL="$PG_SERVER/$DB" STOCKROUTE_ADDR="127.0.0.1:$PORT" RUST_LOG=warn \
+    target/release/stockroute serve >"$WORK/server.log" 2>&1 &
+  server=$!
+  trap stop_server EXIT
+  for _ in $(seq 1 100); do
+    curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  echo "the server did not become ready; its log:" >&2
+  cat "$WORK/server.log" >&2
+  return 1
+}
+
+stop_server() {
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  psql -q "$PG_SERVER/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" || true
+  rm -rf "$WORK"
+}
