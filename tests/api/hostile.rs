@@ -358,6 +358,27 @@ fn cases() -> Vec<Case> {
         ));
     }
     all.push(case("radius without near", NEAR, json!({ "r": 10.0 }), bad));
+    // JSON cannot carry NaN or Infinity, but a GraphQL literal can overflow
+    // to infinity.
+    all.push(case(
+        "an infinite latitude literal",
+        "{ warehouses(near: { latitude: 1e400, longitude: 0 }) { code } }",
+        json!({}),
+        bad,
+    ));
+    all.push(case(
+        "an infinite radius literal",
+        "{ warehouses(near: { latitude: 0, longitude: 0 }, radiusKm: 1e400) { code } }",
+        json!({}),
+        bad,
+    ));
+    all.push(case(
+        "a NaN literal",
+        "{ warehouses(near: { latitude: NaN, longitude: 0 }) { code } }",
+        json!({}),
+        bad,
+    ));
+    all.push(case("an infinite warehouse location", "mutation { createWarehouse(input: { code: \"INF1\", name: \"x\", location: { latitude: -1e400, longitude: 0 }, shippingRate: { baseCents: 0, centsPer100Km: 0, centsPerKg: 0 } }) { code } }", json!({}), bad));
 
     // Orders: shape, size, time to live, shipment cap.
     let line = |sku: String| json!({ "sku": sku, "quantity": 1 });
