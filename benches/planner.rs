@@ -2,7 +2,7 @@
 //! warehouses, 20 over 200 and 50 over 400: `cargo bench --bench planner`.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use stockroute::planner::{PlanRequest, Strategy, plan};
+use stockroute::planner::{Strategy, plan};
 
 #[path = "support/orders.rs"]
 mod orders;
@@ -21,14 +21,7 @@ fn planner(c: &mut Criterion) {
                 b.iter(|| {
                     let instance = &instances[next % instances.len()];
                     next += 1;
-                    plan(&PlanRequest {
-                        lines: &instance.lines,
-                        destination: instance.destination,
-                        sites: &instance.sites,
-                        offers: &instance.offers,
-                        strategy,
-                        max_shipments: None,
-                    })
+                    plan(&instance.request(strategy))
                 })
             });
         }

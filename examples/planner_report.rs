@@ -167,14 +167,7 @@ fn exactness() {
             const RUNS: u64 = 20;
             for seed in 0..RUNS {
                 let instance = orders::instance(1_000 + seed, lines, warehouses);
-                let request = PlanRequest {
-                    lines: &instance.lines,
-                    destination: instance.destination,
-                    sites: &instance.sites,
-                    offers: &instance.offers,
-                    strategy,
-                    max_shipments: None,
-                };
+                let request = instance.request(strategy);
                 let found = plan(&request);
                 if !found.feasible || found.proven {
                     proven += 1;

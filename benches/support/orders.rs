@@ -4,7 +4,7 @@
 
 use stockroute::{
     geography::Location,
-    planner::{Offer, OrderLine, ShippingRate, Site},
+    planner::{Offer, OrderLine, PlanRequest, ShippingRate, Site, Strategy},
 };
 
 /// A small deterministic generator (SplitMix64).
@@ -33,6 +33,20 @@ pub struct Instance {
     pub sites: Vec<Site>,
     pub offers: Vec<Offer>,
     pub destination: Location,
+}
+
+impl Instance {
+    /// This order under `strategy`, without a shipment cap.
+    pub fn request(&self, strategy: Strategy) -> PlanRequest<'_> {
+        PlanRequest {
+            lines: &self.lines,
+            destination: self.destination,
+            sites: &self.sites,
+            offers: &self.offers,
+            strategy,
+            max_shipments: None,
+        }
+    }
 }
 
 pub fn instance(seed: u64, lines: usize, warehouses: usize) -> Instance {
