@@ -4,17 +4,23 @@
 
 use async_graphql::{
     Data,
-    http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource},
+    http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource, WebSocketProtocols, WsMessage},
 };
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{DefaultBodyLimit, State, WebSocketUpgrade},
-    http::{HeaderMap, StatusCode, header::AUTHORIZATION},
+    extract::{
+        DefaultBodyLimit, State, WebSocketUpgrade,
+        ws::{CloseFrame, Message, WebSocket},
+    },
+    http::{
+        HeaderMap, StatusCode,
+        header::{AUTHORIZATION, SEC_WEBSOCKET_PROTOCOL},
+    },
     response::{Html, IntoResponse, Response},
     routing::get,
 };
+use futures_util::{StreamExt, future};
 use sea_orm::DatabaseConnection;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -27,9 +33,10 @@ use crate::{
         batching::{self, FetchQueue},
         documents::DocumentCache,
         error,
+        feeds::SubscriptionExecutor,
         loaders::Loaders,
     },
-    metrics::Metrics,
+    metrics::{self, Metrics},
 };
 
 /// What every handler shares.
@@ -39,6 +46,8 @@ pub struct AppState {
     pub schema: AppSchema,
     pub metrics: Metrics,
     pub documents: DocumentCache,
+    /// Runs what comes over websockets; shares renderings of subscriptions.
+    pub subscriptions: SubscriptionExecutor,
     /// Turns true when the server stops: websockets close then.
     pub stopping: watch::Receiver<bool>,
 }
@@ -69,12 +78,26 @@ async fn healthz() -> &'static str {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
+    let mut text = state.metrics.render();
+    let live = state.subscriptions.census();
+    metrics::write_gauge(
+        &mut text,
+        "stockroute_live_feeds",
+        "Subscription renderings shared by identical subscriptions.",
+        live.feeds,
+    );
+    metrics::write_gauge(
+        &mut text,
+        "stockroute_live_feed_subscribers",
+        "Subscriptions served by a shared rendering.",
+        live.subscribers,
+    );
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4",
         )],
-        state.metrics.render(),
+        text,
     )
         .into_response()
 }
@@ -131,9 +154,12 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
 /// `authorization`): `{"Authorization": "Bearer <key>"}`.
 async fn graphql_websocket(
     State(state): State<AppState>,
-    protocol: GraphQLProtocol,
+    headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    let Some(protocol) = subprotocol(&headers) else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         // tungstenite zero-fills its whole read buffer before every read
@@ -143,34 +169,68 @@ async fn graphql_websocket(
         // per delivered event per subscriber: measured 40% of the server's
         // CPU with 2,000 subscribers.
         .read_buffer_size(READ_BUFFER_BYTES)
-        .on_upgrade(move |socket| async move {
-            let db = state.db.clone();
-            let mut stopping = state.stopping.clone();
-            let serve = GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
-                .on_connection_init(move |payload| async move {
-                    let authorization = payload
-                        .get("Authorization")
-                        .or_else(|| payload.get("authorization"))
-                        .and_then(|v| v.as_str());
-                    let caller: Caller = auth::authenticate(&db, authorization)
-                        .await
-                        .map_err(|e| async_graphql::Error::new(ApiError::from(e).to_string()))?;
-                    let mut data = Data::default();
-                    data.insert(caller);
-                    Ok(data)
+        .on_upgrade(move |socket| serve_websocket(socket, state, protocol))
+}
+
+/// The GraphQL protocol a websocket client asks for, the first one we speak.
+fn subprotocol(headers: &HeaderMap) -> Option<WebSocketProtocols> {
+    headers
+        .get(SEC_WEBSOCKET_PROTOCOL)?
+        .to_str()
+        .ok()?
+        .split(',')
+        .find_map(|protocol| protocol.trim().parse().ok())
+}
+
+async fn serve_websocket(socket: WebSocket, state: AppState, protocol: WebSocketProtocols) {
+    let (sink, input) = socket.split();
+    let input = input
+        .take_while(|frame| future::ready(frame.is_ok()))
+        .filter_map(|frame| {
+            future::ready(match frame {
+                Ok(frame @ (Message::Text(_) | Message::Binary(_))) => Some(frame.into_data()),
+                _ => None,
+            })
+        });
+    let db = state.db.clone();
+    let messages =
+        async_graphql::http::WebSocket::new(state.subscriptions.clone(), input, protocol)
+            .on_connection_init(move |payload| async move {
+                let authorization = payload
+                    .get("Authorization")
+                    .or_else(|| payload.get("authorization"))
+                    .and_then(|v| v.as_str());
+                let caller: Caller = auth::authenticate(&db, authorization)
+                    .await
+                    .map_err(|e| async_graphql::Error::new(ApiError::from(e).to_string()))?;
+                let mut data = Data::default();
+                data.insert(caller);
+                Ok(data)
+            })
+            .map(|message| {
+                Ok(match message {
+                    WsMessage::Text(text) => Message::Text(text.into()),
+                    WsMessage::Close(code, reason) => Message::Close(Some(CloseFrame {
+                        code,
+                        reason: reason.into(),
+                    })),
                 })
-                .serve();
-            // A websocket would hold a graceful shutdown open for ever. When
-            // the server stops, subscriptions end with an error saying where
-            // to resume; a moment later the socket closes.
-            tokio::select! {
-                _ = serve => {}
-                _ = async {
-                    let _ = stopping.wait_for(|stopped| *stopped).await;
-                    tokio::time::sleep(SHUTDOWN_GRACE).await;
-                } => {}
-            }
-        })
+            });
+    // `forward` flushes only when no further message is ready: a subscriber
+    // whose events queued up while the server was busy gets them in one
+    // write, not one system call each, so delivery catches up under load.
+    let serve = messages.forward(sink);
+    // A websocket would hold a graceful shutdown open for ever. When the
+    // server stops, subscriptions end with an error saying where to
+    // resume; a moment later the socket closes.
+    let mut stopping = state.stopping.clone();
+    tokio::select! {
+        _ = serve => {}
+        _ = async {
+            let _ = stopping.wait_for(|stopped| *stopped).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => {}
+    }
 }
 
 /// The websocket read buffer; see [`graphql_websocket`].

@@ -88,6 +88,14 @@ impl Metrics {
     }
 }
 
+/// Appends one gauge in the Prometheus text format.
+pub fn write_gauge(out: &mut String, name: &str, help: &str, value: impl std::fmt::Display) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@ use crate::{
     db::{self, Store},
     demo,
     events::{EventBus, pump},
-    graphql::build_schema,
+    graphql::{build_schema, documents::DocumentCache, feeds::SubscriptionExecutor},
     http::{AppState, router},
     inventory::reservations::sweeper,
     metrics::Metrics,
@@ -26,6 +26,8 @@ pub enum StartupError {
     Migrate(DbErr),
     #[error("cannot load the demo data: {0}")]
     Seed(DbErr),
+    #[error("cannot read the newest stock movement: {0}")]
+    EventLog(DbErr),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: io::Error },
 }
@@ -106,9 +108,19 @@ impl Application {
             source,
         })?;
         let events = EventBus::new(config.event_buffer);
+        pump::start_at_newest(&db, &events)
+            .await
+            .map_err(StartupError::EventLog)?;
         let store = Store::new(db.clone()).notifying(events.committed());
         let schema = build_schema(store.clone(), events.clone());
         let shutdown = Shutdown::new();
+        let documents = DocumentCache::default();
+        let subscriptions = SubscriptionExecutor::new(
+            schema.clone(),
+            documents.clone(),
+            events.clone(),
+            config.event_buffer,
+        );
         Ok(Application {
             listener,
             addr,
@@ -116,7 +128,8 @@ impl Application {
                 db,
                 schema,
                 metrics,
-                documents: Default::default(),
+                subscriptions,
+                documents,
                 stopping: shutdown.subscribe(),
             },
             backend: url.backend(),

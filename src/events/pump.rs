@@ -20,9 +20,19 @@ const PAGE: u64 = 1_000;
 /// which has no NOTIFY.
 pub const DEFAULT_POLL: Duration = Duration::from_secs(1);
 
-/// Publishes every movement committed after the pump starts, in id order,
-/// until `shutdown` turns true; then closes the bus. Reads when a commit of
-/// this process or a NOTIFY says so, and at least every `poll`.
+/// Fixes where live events begin: after the newest movement committed now.
+/// Called before the server takes requests, so that a subscription "from
+/// now" and the pump agree on what "now" is: nothing committed after it is
+/// missed, nothing before it is replayed.
+pub async fn start_at_newest(db: &DatabaseConnection, bus: &EventBus) -> Result<(), DbErr> {
+    bus.published.send_replace(newest_id(db).await?);
+    Ok(())
+}
+
+/// Publishes every movement committed after the bus's starting point (see
+/// [`start_at_newest`]), in id order, until `shutdown` turns true; then
+/// closes the bus. Reads when a commit of this process or a NOTIFY says so,
+/// and at least every `poll`.
 pub async fn run(
     db: DatabaseConnection,
     url: DatabaseUrl,
@@ -30,15 +40,7 @@ pub async fn run(
     poll: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut last = match newest_id(&db).await {
-        Ok(id) => id,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot read the event log; live events are off");
-            bus.close();
-            return;
-        }
-    };
-    bus.published.send_replace(last);
+    let mut last = bus.last_published();
     let mut listener = listen(&url).await;
     let committed = bus.committed();
     loop {

@@ -7,6 +7,7 @@ pub mod batching;
 pub mod connection;
 pub mod documents;
 pub mod error;
+pub mod feeds;
 pub mod guard;
 pub mod loaders;
 pub mod mutation;

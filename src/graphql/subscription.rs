@@ -9,6 +9,7 @@ use tokio::sync::broadcast;
 
 use super::{
     ApiError, Coded, RoleGuard,
+    feeds::{RenderedEvent, StartAfter},
     types::{Availability, Movement, StockLevel},
 };
 use crate::{
@@ -59,18 +60,28 @@ impl Subscription {
             })
             .transpose()
             .coded()?;
+        // A shared feed (see `feeds`) starts at a point of its own choosing.
+        let after = after.or_else(|| ctx.data_opt::<StartAfter>().map(|start| start.0));
+        let rendered = ctx.data_opt::<RenderedEvent>().cloned();
         let filter = filter(&db, skus, warehouse_codes).await.coded()?;
-        Ok(stock_events(bus, db, filter, after).map(|item| match item {
-            Ok(event) => Ok(StockLevelEvent {
-                stock_level: StockLevel(event.level.clone()),
-                movement: Movement::named(
-                    event.movement.clone(),
-                    event.sku.clone(),
-                    event.warehouse_code.clone(),
-                ),
+        Ok(
+            stock_events(bus, db, filter, after).map(move |item| match item {
+                Ok(event) => {
+                    if let Some(rendered) = &rendered {
+                        rendered.set(event.movement.id);
+                    }
+                    Ok(StockLevelEvent {
+                        stock_level: StockLevel(event.level.clone()),
+                        movement: Movement::named(
+                            event.movement.clone(),
+                            event.sku.clone(),
+                            event.warehouse_code.clone(),
+                        ),
+                    })
+                }
+                Err(end) => Err(ended(end)),
             }),
-            Err(end) => Err(ended(end)),
-        }))
+        )
     }
 
     /// The summed availability of each SKU: first as it is now, then

@@ -284,6 +284,11 @@ pub fn data(response: &Value) -> &Value {
 impl TestApp {
     /// The server's count of database statements so far, from `/metrics`.
     pub async fn db_statements(&self) -> u64 {
+        self.metric("stockroute_db_statements_total").await
+    }
+
+    /// One counter or gauge from `/metrics`.
+    pub async fn metric(&self, name: &str) -> u64 {
         let text = self
             .client
             .get(self.url("/metrics"))
@@ -294,9 +299,9 @@ impl TestApp {
             .await
             .expect("a text body");
         text.lines()
-            .find_map(|line| line.strip_prefix("stockroute_db_statements_total "))
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
             .and_then(|n| n.trim().parse().ok())
-            .expect("the statement counter is exported")
+            .unwrap_or_else(|| panic!("{name} is exported"))
     }
 
     /// Every SKU in the catalogue, in SKU order.

@@ -325,10 +325,8 @@ on_both_backends! {
         // the same database, so the test controls who reads when.
         let bus = EventBus::new(2);
         let (stop, stopping) = tokio::sync::watch::channel(false);
+        pump::start_at_newest(&app.db, &bus).await.unwrap();
         let pump = tokio::spawn(pump::run(app.db.clone(), app.database.url.clone(), bus.clone(), pump::DEFAULT_POLL, stopping));
-        while bus.last_published() == 0 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
         let events = stock_events(&bus, app.db.clone(), EventFilter::default(), None);
         let admin = app.create_key(KeyRole::Admin, "dashboard").await;
         let start: i64 = newest(&app).await.parse().unwrap();
@@ -390,6 +388,122 @@ on_both_backends! {
     }
 }
 
+/// Waits until `/metrics` shows this many shared feeds and subscribers
+/// served by them.
+async fn wait_for_feeds(app: &TestApp, feeds: u64, subscribers: u64) {
+    let counted = tokio::time::timeout(PATIENCE, async {
+        loop {
+            let now = (
+                app.metric("stockroute_live_feeds").await,
+                app.metric("stockroute_live_feed_subscribers").await,
+            );
+            if now == (feeds, subscribers) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(
+        counted.is_ok(),
+        "expected {feeds} feeds serving {subscribers} subscribers"
+    );
+}
+
+/// The (movement id, quantity delta) of the next `n` events.
+async fn next_events(live: &mut Live, n: usize) -> Vec<(i64, i64)> {
+    let mut events = Vec::new();
+    for _ in 0..n {
+        let event = live.next_event().await;
+        events.push((
+            id_of(&event),
+            event["movement"]["quantityDelta"].as_i64().unwrap(),
+        ));
+    }
+    events
+}
+
+mod shared_feeds {
+    use super::*;
+
+    on_both_backends! {
+        async fn dashboards_watching_the_same_thing_share_one_rendering_and_each_gets_every_event(app) {
+            let admin = app.create_key(KeyRole::Admin, "dashboard").await;
+            let hot = json!({ "skus": [HOT_SKU] });
+            let mut first = Live::connect(&app, Some(&admin)).await;
+            first.subscribe(EVENTS, hot.clone()).await;
+            let mut second = Live::connect(&app, Some(&admin)).await;
+            second.subscribe(EVENTS, hot.clone()).await;
+            let mut everything = Live::connect(&app, Some(&admin)).await;
+            everything.subscribe(EVENTS, json!({})).await;
+            wait_for_feeds(&app, 2, 3).await;
+
+            for units in 1..=3 {
+                receive(&app, &admin, HOT_SKU, HOT_SKU_WAREHOUSE, units).await;
+            }
+            let seen = next_events(&mut first, 3).await;
+            assert_eq!(seen.iter().map(|e| e.1).collect::<Vec<_>>(), [1, 2, 3]);
+            assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "in commit order");
+            assert_eq!(next_events(&mut second, 3).await, seen, "the same events");
+            assert_eq!(next_events(&mut everything, 3).await, seen);
+
+            // A dashboard that opens later gets what comes after, and nothing
+            // is sent twice to those already there.
+            let mut late = Live::connect(&app, Some(&admin)).await;
+            late.subscribe(EVENTS, hot).await;
+            wait_for_feeds(&app, 2, 4).await;
+            receive(&app, &admin, HOT_SKU, HOT_SKU_WAREHOUSE, 4).await;
+            let fourth = next_events(&mut late, 1).await;
+            assert_eq!(fourth[0].1, 4);
+            assert_eq!(next_events(&mut first, 1).await, fourth);
+            assert_eq!(next_events(&mut second, 1).await, fourth);
+
+            drop((first, second, everything, late));
+            wait_for_feeds(&app, 0, 0).await;
+        }
+    }
+}
+
+mod falling_behind_a_feed {
+    use super::*;
+
+    on_both_backends! {
+        configure: |config: &mut stockroute::config::Config| config.event_buffer = 1;
+        async fn shared_subscribers_get_every_event_of_concurrent_writers_in_order(app) {
+            let admin = app.create_key(KeyRole::Admin, "dashboard").await;
+            let mut dashboards = Vec::new();
+            for _ in 0..3 {
+                let mut live = Live::connect(&app, Some(&admin)).await;
+                live.subscribe(EVENTS, json!({ "skus": [HOT_SKU] })).await;
+                dashboards.push(live);
+            }
+            wait_for_feeds(&app, 1, 3).await;
+            // Four writers at once against a channel of one event: the feed
+            // and its subscribers fall behind and read the ledger instead.
+            let writers = (1..=4).map(|writer| {
+                let (app, admin) = (&app, &admin);
+                async move {
+                    for _ in 0..10 {
+                        receive(app, admin, HOT_SKU, HOT_SKU_WAREHOUSE, writer).await;
+                    }
+                }
+            });
+            futures_util::future::join_all(writers).await;
+            let mut first: Option<Vec<(i64, i64)>> = None;
+            for live in &mut dashboards {
+                let seen = next_events(live, 40).await;
+                assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "in order, none twice: {seen:?}");
+                assert_eq!(seen.iter().map(|e| e.1).sum::<i64>(), 10 * (1 + 2 + 3 + 4), "every change");
+                match &first {
+                    Some(first) => assert_eq!(&seen, first),
+                    None => first = Some(seen),
+                }
+            }
+            assert_books_balance(&app).await;
+        }
+    }
+}
+
 mod stopping {
     use super::*;
 
@@ -405,6 +519,29 @@ mod stopping {
             let last = live.next_result().await;
             assert_eq!(error_code(&last), Some("INTERNAL"), "{last:#}");
             assert_eq!(last["errors"][0]["extensions"]["lastDeliveredId"], delivered.to_string(), "{last:#}");
+        }
+
+        async fn a_shared_stream_cut_off_by_shutdown_tells_each_subscriber_where_to_resume(app) {
+            let mut app = app;
+            let admin = app.create_key(KeyRole::Admin, "dashboard").await;
+            let mut dashboards = Vec::new();
+            for _ in 0..2 {
+                let mut live = Live::connect(&app, Some(&admin)).await;
+                live.subscribe(EVENTS, json!({ "skus": [HOT_SKU] })).await;
+                dashboards.push(live);
+            }
+            wait_for_feeds(&app, 1, 2).await;
+            receive(&app, &admin, HOT_SKU, HOT_SKU_WAREHOUSE, 1).await;
+            let mut delivered = Vec::new();
+            for live in &mut dashboards {
+                delivered.push(id_of(&live.next_event().await));
+            }
+            app.stop();
+            for (live, delivered) in dashboards.iter_mut().zip(delivered) {
+                let last = live.next_result().await;
+                assert_eq!(error_code(&last), Some("INTERNAL"), "{last:#}");
+                assert_eq!(last["errors"][0]["extensions"]["lastDeliveredId"], delivered.to_string(), "{last:#}");
+            }
         }
     }
 }

@@ -1,0 +1,657 @@
+//! Shared renderings of live subscriptions.
+//!
+//! async-graphql executes a subscription's selection set once per
+//! subscriber per event. Dashboards tend to watch the same thing: ten
+//! thousand of them on one `stockLevelChanged` would have every event
+//! rendered ten thousand times, and that, not the delivery, is what made
+//! fan-out slow and took the CPU from writers. So subscribers whose
+//! subscriptions cannot differ (the same document, operation, variables
+//! and role, watching from now on) share one *feed*: one execution whose
+//! responses are broadcast to all of them.
+//!
+//! What each subscriber sees is what its own execution would have shown:
+//! - it joins a feed between two responses, and every response after that
+//!   point reaches it (the feed renders events in id order);
+//! - if it falls behind the feed's bounded channel, it leaves the feed and
+//!   continues on an execution of its own that replays from the table
+//!   after the last event it received, so nothing is lost or repeated;
+//! - a feed's last response (the coded error that ends a stream) reaches
+//!   every subscriber that joined before it; one that joined just after it
+//!   runs its own execution, which says for itself why it ends (or goes
+//!   on); later ones start a new feed.
+//!
+//! Only `stockLevelChanged` without `after` is shared: a replay from a
+//! cursor is each subscriber's own, and `availabilityChanged` begins with
+//! the values at the moment each subscriber starts.
+
+use std::{
+    any::TypeId,
+    collections::HashMap,
+    sync::{
+        Arc, Mutex, Weak,
+        atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering},
+    },
+};
+
+use async_graphql::{
+    Data, Executor, Request, Response, Value,
+    parser::types::{DocumentOperations, OperationType, Selection},
+};
+use futures_util::stream::{self, BoxStream, StreamExt};
+use tokio::{sync::broadcast, task::JoinHandle};
+
+use super::{AppSchema, documents::DocumentCache};
+use crate::{
+    auth::{Caller, Role},
+    events::EventBus,
+};
+
+/// Where a `stockLevelChanged` execution starts when its request has no
+/// `after`: the movement id to replay after. Feeds start at a known point,
+/// and a subscriber that left its feed resumes where it stopped.
+#[derive(Clone, Copy, Debug)]
+pub struct StartAfter(pub i64);
+
+/// Set by `stockLevelChanged` to the id of each event just before the
+/// event is rendered, so that a feed knows which event a response shows.
+#[derive(Clone, Debug)]
+pub struct RenderedEvent(Arc<AtomicI64>);
+
+impl RenderedEvent {
+    pub fn set(&self, movement_id: i64) {
+        self.0.store(movement_id, Ordering::Release);
+    }
+
+    fn get(&self) -> i64 {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// The executor behind the websocket: queries and mutations go to the
+/// schema; shareable subscriptions go through a feed.
+#[derive(Clone)]
+pub struct SubscriptionExecutor {
+    schema: AppSchema,
+    documents: DocumentCache,
+    feeds: Arc<Feeds>,
+}
+
+impl SubscriptionExecutor {
+    /// `buffer` is how many responses a feed holds for its slowest
+    /// subscriber before that subscriber goes its own way.
+    pub fn new(schema: AppSchema, documents: DocumentCache, bus: EventBus, buffer: usize) -> Self {
+        SubscriptionExecutor {
+            schema,
+            documents,
+            feeds: Arc::new(Feeds {
+                bus,
+                buffer: buffer.max(1),
+                open: Mutex::default(),
+                serials: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// The feeds running now and the subscribers they serve.
+    pub fn census(&self) -> FeedCensus {
+        // Counted outside the lock: dropping the last hold on a feed takes it.
+        let feeds: Vec<Arc<Feed>> = {
+            let open = self.feeds.open.lock().expect("feeds");
+            open.values()
+                .filter_map(|(_, feed)| feed.upgrade())
+                .collect()
+        };
+        FeedCensus {
+            feeds: feeds.len(),
+            subscribers: feeds.iter().map(|feed| feed.sender.receiver_count()).sum(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FeedCensus {
+    pub feeds: usize,
+    pub subscribers: usize,
+}
+
+impl Executor for SubscriptionExecutor {
+    async fn execute(&self, mut request: Request) -> Response {
+        self.documents.prepare(&mut request);
+        self.schema.execute(request).await
+    }
+
+    fn execute_stream(
+        &self,
+        mut request: Request,
+        session: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        self.documents.prepare(&mut request);
+        let session = session.unwrap_or_default();
+        if !shareable(&mut request) {
+            return self
+                .schema
+                .execute_stream_with_session_data(request, session);
+        }
+        let key = FeedKey {
+            role: role_of(&session),
+            query: request.query.clone(),
+            operation_name: request.operation_name.clone(),
+            variables: serde_json::to_string(&request.variables).unwrap_or_default(),
+        };
+        let replay: Replay = {
+            let schema = self.schema.clone();
+            let session = session.clone();
+            let mut again =
+                Request::new(request.query.clone()).variables(request.variables.clone());
+            again.operation_name = request.operation_name.clone();
+            Box::new(move |after| {
+                schema.execute_stream_with_session_data(again.data(StartAfter(after)), session)
+            })
+        };
+        let (feed, receiver, joined_after) = self.feeds.join(key, |start_after, rendered| {
+            self.schema.execute_stream_with_session_data(
+                request.data(StartAfter(start_after)).data(rendered),
+                session,
+            )
+        });
+        follow(feed, receiver, joined_after, replay)
+    }
+}
+
+/// What makes two subscriptions the same.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct FeedKey {
+    role: Role,
+    query: String,
+    operation_name: Option<String>,
+    variables: String,
+}
+
+fn role_of(session: &Data) -> Role {
+    session
+        .get(&TypeId::of::<Caller>())
+        .and_then(|caller| caller.downcast_ref::<Caller>())
+        .map_or(Role::Public, |caller| caller.role)
+}
+
+/// Whether the request is one `stockLevelChanged` field watching from now
+/// on: its only root selection, with no directive and no `after` (absent,
+/// null, or a variable that is null or missing without a default).
+fn shareable(request: &mut Request) -> bool {
+    let variables = request.variables.clone();
+    let name = request.operation_name.clone();
+    let Ok(document) = request.parsed_query() else {
+        return false;
+    };
+    let operation = match (&document.operations, name.as_deref()) {
+        (DocumentOperations::Single(operation), None) => operation,
+        (DocumentOperations::Multiple(operations), Some(name)) => match operations.get(name) {
+            Some(operation) => operation,
+            None => return false,
+        },
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+            operations.values().next().expect("one operation")
+        }
+        _ => return false,
+    };
+    let operation = &operation.node;
+    if operation.ty != OperationType::Subscription || !operation.directives.is_empty() {
+        return false;
+    }
+    let [selection] = operation.selection_set.node.items.as_slice() else {
+        return false;
+    };
+    let Selection::Field(field) = &selection.node else {
+        return false;
+    };
+    let field = &field.node;
+    if field.name.node != "stockLevelChanged" || !field.directives.is_empty() {
+        return false;
+    }
+    let Some(after) = field.get_argument("after") else {
+        return true;
+    };
+    let after = after.node.clone().into_const_with(|variable| {
+        let given = variables.get(&variable).cloned();
+        let default = || {
+            operation
+                .variable_definitions
+                .iter()
+                .find(|definition| definition.node.name.node == variable)
+                .and_then(|definition| definition.node.default_value.clone())
+                .map(|value| value.node)
+        };
+        Ok::<_, ()>(given.or_else(default).unwrap_or(Value::Null))
+    });
+    after == Ok(Value::Null)
+}
+
+/// The feeds of one server, by what they render.
+struct Feeds {
+    bus: EventBus,
+    buffer: usize,
+    open: Mutex<HashMap<FeedKey, (u64, Weak<Feed>)>>,
+    serials: AtomicU64,
+}
+
+/// What a feed sends.
+enum Rendered {
+    /// A response, and the id of the last event rendered by then.
+    Response(i64, Box<Response>),
+    /// The execution is over.
+    End,
+}
+
+/// One execution shared by the subscribers holding it; it stops when the
+/// last of them lets go.
+struct Feed {
+    sender: broadcast::Sender<Arc<Rendered>>,
+    /// The id of the last event sent (or the one the feed started after).
+    last_sent: Arc<AtomicI64>,
+    /// Set, under the feeds' lock, before the last response is sent.
+    ended: Arc<AtomicBool>,
+    task: JoinHandle<()>,
+    serial: u64,
+    key: FeedKey,
+    feeds: Weak<Feeds>,
+}
+
+impl Drop for Feed {
+    fn drop(&mut self) {
+        self.task.abort();
+        if let Some(feeds) = self.feeds.upgrade() {
+            forget(
+                &mut feeds.open.lock().expect("feeds"),
+                &self.key,
+                self.serial,
+            );
+        }
+    }
+}
+
+/// Removes a feed from the open ones, unless another has taken its place.
+fn forget(open: &mut HashMap<FeedKey, (u64, Weak<Feed>)>, key: &FeedKey, serial: u64) {
+    if open.get(key).is_some_and(|(current, _)| *current == serial) {
+        open.remove(key);
+    }
+}
+
+impl Feeds {
+    /// Joins the running feed for `key`, or starts one with `start(after,
+    /// rendered)`. Returns the feed, a receiver of every response it sends
+    /// from now on, and the id up to which the subscriber is served.
+    fn join(
+        self: &Arc<Self>,
+        key: FeedKey,
+        start: impl FnOnce(i64, RenderedEvent) -> BoxStream<'static, Response>,
+    ) -> (Arc<Feed>, broadcast::Receiver<Arc<Rendered>>, i64) {
+        let mut open = self.open.lock().expect("feeds");
+        // Dropped after the lock: if it is the last hold on a feed, the
+        // feed's drop takes the lock itself.
+        let mut stale = None;
+        if let Some((_, weak)) = open.get(&key)
+            && let Some(feed) = weak.upgrade()
+        {
+            if !feed.ended.load(Ordering::Acquire) {
+                // Read before subscribing: a response sent in between is
+                // one this subscriber does not get, so it must count as
+                // not served.
+                let joined_after = feed.last_sent.load(Ordering::Acquire);
+                let receiver = feed.sender.subscribe();
+                return (feed, receiver, joined_after);
+            }
+            stale = Some(feed);
+        }
+        let start_after = self.bus.last_published();
+        let (sender, receiver) = broadcast::channel(self.buffer);
+        let last_sent = Arc::new(AtomicI64::new(start_after));
+        let ended = Arc::new(AtomicBool::new(false));
+        let serial = self.serials.fetch_add(1, Ordering::Relaxed);
+        let rendered = RenderedEvent(Arc::new(AtomicI64::new(start_after)));
+        let responses = start(start_after, rendered.clone());
+        let task = tokio::spawn(render(
+            responses,
+            rendered,
+            sender.clone(),
+            last_sent.clone(),
+            ended.clone(),
+            Arc::downgrade(self),
+            (key.clone(), serial),
+        ));
+        let feed = Arc::new(Feed {
+            sender,
+            last_sent,
+            ended,
+            task,
+            serial,
+            key: key.clone(),
+            feeds: Arc::downgrade(self),
+        });
+        open.insert(key, (serial, Arc::downgrade(&feed)));
+        drop(open);
+        drop(stale);
+        (feed, receiver, start_after)
+    }
+}
+
+/// Runs a feed's execution and broadcasts its responses.
+async fn render(
+    mut responses: BoxStream<'static, Response>,
+    rendered: RenderedEvent,
+    sender: broadcast::Sender<Arc<Rendered>>,
+    last_sent: Arc<AtomicI64>,
+    ended: Arc<AtomicBool>,
+    feeds: Weak<Feeds>,
+    (key, serial): (FeedKey, u64),
+) {
+    while let Some(response) = responses.next().await {
+        let id = rendered.get();
+        // Nobody listening is fine: subscribers come and go.
+        let _ = sender.send(Arc::new(Rendered::Response(id, Box::new(response))));
+        last_sent.store(id, Ordering::Release);
+    }
+    // Marked ended under the lock joiners take: a subscriber either joined
+    // before and receives the end, or finds the feed ended and starts
+    // another.
+    match feeds.upgrade() {
+        Some(feeds) => {
+            let mut open = feeds.open.lock().expect("feeds");
+            ended.store(true, Ordering::Release);
+            forget(&mut open, &key, serial);
+        }
+        None => ended.store(true, Ordering::Release),
+    }
+    let _ = sender.send(Arc::new(Rendered::End));
+}
+
+/// A subscriber's own copy of a shared response (async-graphql's
+/// `Response` is not `Clone`).
+fn copy(response: &Response) -> Response {
+    let mut copy = Response::new(response.data.clone())
+        .cache_control(response.cache_control)
+        .http_headers(response.http_headers.clone());
+    copy.errors = response.errors.clone();
+    copy.extensions = response.extensions.clone();
+    copy
+}
+
+/// Starts a subscriber's own execution after the given movement id, for
+/// when it leaves its feed.
+type Replay = Box<dyn FnOnce(i64) -> BoxStream<'static, Response> + Send>;
+
+enum Following {
+    Feed {
+        feed: Arc<Feed>,
+        receiver: broadcast::Receiver<Arc<Rendered>>,
+        /// Events up to this id have reached the subscriber (or came
+        /// before it joined).
+        served_after: i64,
+        /// Whether the last response it got was an error, which ends a
+        /// subscription.
+        ended_in_error: bool,
+        replay: Replay,
+    },
+    Own(BoxStream<'static, Response>),
+}
+
+/// One subscriber's responses: from its feed while it keeps up, then from
+/// an execution of its own.
+fn follow(
+    feed: Arc<Feed>,
+    receiver: broadcast::Receiver<Arc<Rendered>>,
+    served_after: i64,
+    replay: Replay,
+) -> BoxStream<'static, Response> {
+    let following = Following::Feed {
+        feed,
+        receiver,
+        served_after,
+        ended_in_error: false,
+        replay,
+    };
+    stream::unfold(following, |following| async move {
+        let mut following = following;
+        loop {
+            match following {
+                Following::Own(mut own) => {
+                    let next = own.next().await?;
+                    return Some((next, Following::Own(own)));
+                }
+                Following::Feed {
+                    feed,
+                    mut receiver,
+                    served_after,
+                    ended_in_error,
+                    replay,
+                } => match receiver.recv().await {
+                    Ok(rendered) => match &*rendered {
+                        Rendered::Response(id, response) => {
+                            let following = Following::Feed {
+                                feed,
+                                receiver,
+                                served_after: *id,
+                                ended_in_error: response.is_err(),
+                                replay,
+                            };
+                            return Some((copy(response), following));
+                        }
+                        // The stream's last message was an error, or the
+                        // subscriber joined after it: then its own
+                        // execution says why it ends (or carries on).
+                        Rendered::End if ended_in_error => return None,
+                        Rendered::End => following = Following::Own(replay(served_after)),
+                    },
+                    // Fell behind the feed (or, impossibly while `feed` is
+                    // held, the feed went away): the table has the rest.
+                    Err(_) => following = Following::Own(replay(served_after)),
+                },
+            }
+        }
+    })
+    .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex as StdMutex;
+
+    use async_graphql::{ServerError, Variables};
+    use tokio::sync::mpsc;
+
+    use super::*;
+
+    fn feeds(buffer: usize) -> Arc<Feeds> {
+        Arc::new(Feeds {
+            bus: EventBus::new(16),
+            buffer,
+            open: Mutex::default(),
+            serials: AtomicU64::new(0),
+        })
+    }
+
+    fn key() -> FeedKey {
+        FeedKey {
+            role: Role::Admin,
+            query: "subscription { stockLevelChanged { movement { id } } }".into(),
+            operation_name: None,
+            variables: "{}".into(),
+        }
+    }
+
+    /// What the test's execution yields for event `id`.
+    fn showing(id: i64) -> Response {
+        Response::new(Value::from(id))
+    }
+
+    fn shown(response: &Response) -> i64 {
+        match &response.data {
+            Value::Number(n) => n.as_i64().expect("an id"),
+            other => panic!("not an event: {other:?}"),
+        }
+    }
+
+    /// An execution the test drives: each id sent is rendered as
+    /// `stockLevelChanged` does it (the id noted first); `None` ends it with
+    /// an error.
+    fn execution(
+        events: mpsc::UnboundedReceiver<Option<i64>>,
+        rendered: RenderedEvent,
+    ) -> BoxStream<'static, Response> {
+        stream::unfold(
+            (events, rendered, false),
+            |(mut ids, rendered, over)| async move {
+                if over {
+                    return None;
+                }
+                match ids.recv().await? {
+                    Some(id) => {
+                        rendered.set(id);
+                        Some((showing(id), (ids, rendered, false)))
+                    }
+                    None => {
+                        let end = Response::from_errors(vec![ServerError::new("stopped", None)]);
+                        Some((end, (ids, rendered, true)))
+                    }
+                }
+            },
+        )
+        .boxed()
+    }
+
+    fn no_replay() -> Replay {
+        Box::new(|after| panic!("no replay expected (asked after {after})"))
+    }
+
+    async fn next_id(responses: &mut BoxStream<'static, Response>) -> i64 {
+        shown(&responses.next().await.expect("a response"))
+    }
+
+    #[tokio::test]
+    async fn subscribers_to_one_key_share_a_feed_and_each_sees_what_comes_after_it_joined() {
+        let feeds = feeds(16);
+        let (send, events) = mpsc::unbounded_channel();
+        let mut starts = 0;
+        let (feed, receiver, after) = feeds.join(key(), |_, rendered| {
+            starts += 1;
+            execution(events, rendered)
+        });
+        let mut first = follow(feed, receiver, after, no_replay());
+        send.send(Some(1)).unwrap();
+        send.send(Some(2)).unwrap();
+        assert_eq!(next_id(&mut first).await, 1);
+        assert_eq!(next_id(&mut first).await, 2);
+
+        let (feed, receiver, after) = feeds.join(key(), |_, _| panic!("the feed is running"));
+        assert_eq!(after, 2, "served up to the last event sent");
+        let mut second = follow(feed, receiver, after, no_replay());
+        send.send(Some(3)).unwrap();
+        assert_eq!(next_id(&mut first).await, 3);
+        assert_eq!(
+            next_id(&mut second).await,
+            3,
+            "3 is the first event the late one sees"
+        );
+        assert_eq!(starts, 1, "one execution for both");
+
+        drop(first);
+        drop(second);
+        assert!(
+            feeds.open.lock().unwrap().is_empty(),
+            "the feed stops with its last subscriber"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_that_falls_behind_resumes_on_its_own_after_the_last_event_it_got() {
+        let feeds = feeds(2);
+        let (send, events) = mpsc::unbounded_channel();
+        let (feed, receiver, after) = feeds.join(key(), |_, rendered| execution(events, rendered));
+        let watcher = feed.last_sent.clone();
+        let asked_after = Arc::new(StdMutex::new(None));
+        let replay: Replay = {
+            let asked_after = asked_after.clone();
+            Box::new(move |after| {
+                *asked_after.lock().unwrap() = Some(after);
+                stream::iter((after + 1..=6).map(showing)).boxed()
+            })
+        };
+        let mut slow = follow(feed, receiver, after, replay);
+        send.send(Some(1)).unwrap();
+        assert_eq!(next_id(&mut slow).await, 1);
+        for id in 2..=6 {
+            send.send(Some(id)).unwrap();
+        }
+        // The feed runs ahead: 5 responses for a channel of 2.
+        while watcher.load(Ordering::Acquire) < 6 {
+            tokio::task::yield_now().await;
+        }
+        let mut rest = Vec::new();
+        for _ in 2..=6 {
+            rest.push(next_id(&mut slow).await);
+        }
+        assert_eq!(rest, [2, 3, 4, 5, 6], "nothing lost, nothing twice");
+        assert_eq!(*asked_after.lock().unwrap(), Some(1));
+    }
+
+    #[tokio::test]
+    async fn a_feed_ends_with_its_last_response_and_the_next_subscriber_starts_another() {
+        let feeds = feeds(16);
+        let (send, events) = mpsc::unbounded_channel();
+        let (feed, receiver, after) = feeds.join(key(), |_, rendered| execution(events, rendered));
+        let mut only = follow(feed, receiver, after, no_replay());
+        send.send(Some(7)).unwrap();
+        send.send(None).unwrap();
+        assert_eq!(next_id(&mut only).await, 7);
+        assert!(only.next().await.expect("the last response").is_err());
+        assert!(
+            only.next().await.is_none(),
+            "the error ends the subscription"
+        );
+
+        let (again, events) = mpsc::unbounded_channel();
+        let mut started = false;
+        let (feed, receiver, after) = feeds.join(key(), |_, rendered| {
+            started = true;
+            execution(events, rendered)
+        });
+        assert!(started, "an ended feed is not joined");
+        let mut next = follow(feed, receiver, after, no_replay());
+        again.send(Some(8)).unwrap();
+        assert_eq!(next_id(&mut next).await, 8);
+    }
+
+    #[test]
+    fn only_stock_level_changed_from_now_on_is_shared() {
+        let shared = |query: &str, variables: serde_json::Value| {
+            let mut request = Request::new(query).variables(Variables::from_json(variables));
+            shareable(&mut request)
+        };
+        let none = serde_json::json!({});
+        for query in [
+            "subscription { stockLevelChanged { movement { id } } }",
+            "subscription { stockLevelChanged(after: null) { movement { id } } }",
+            "subscription Watch($a: ID) { stockLevelChanged(after: $a) { movement { id } } }",
+        ] {
+            assert!(shared(query, none.clone()), "{query}");
+        }
+        let with_after =
+            "subscription($a: ID) { stockLevelChanged(after: $a) { movement { id } } }";
+        assert!(shared(with_after, serde_json::json!({ "a": null })));
+        assert!(
+            !shared(with_after, serde_json::json!({ "a": "5" })),
+            "a replay is its own"
+        );
+        for query in [
+            "subscription { stockLevelChanged(after: \"5\") { movement { id } } }",
+            "subscription($a: ID = \"5\") { stockLevelChanged(after: $a) { movement { id } } }",
+            "subscription { stockLevelChanged @include(if: true) { movement { id } } }",
+            "subscription { a: stockLevelChanged { movement { id } } b: stockLevelChanged { movement { id } } }",
+            "subscription { ...F } fragment F on Subscription { stockLevelChanged { movement { id } } }",
+            "subscription { availabilityChanged(skus: [\"X\"]) { sku } }",
+            "query { viewer { role } }",
+            "subscription {",
+        ] {
+            assert!(!shared(query, none.clone()), "{query}");
+        }
+    }
+}
