@@ -9,6 +9,7 @@
 #
 #   bash benches/fanout.sh                        # N = 0, 1000, 10000
 #   SUBSCRIBERS="0 1000" RATE=50 DURATION=10 bash benches/fanout.sh
+#   UNSHARED=1 bash benches/fanout.sh             # one execution per subscriber
 #
 # Needs a PostgreSQL server ($PG_SERVER, default the local one, trust auth).
 # Raises the open-file limit for the server and the tool (one descriptor
@@ -36,10 +37,10 @@ KEY=$(target/release/stockroute api-key create --role admin --name "fanout-$$" |
 
 for n in $SUBSCRIBERS; do
   echo "== $n subscribers, steady $RATE changes/s"
-  target/release/examples/fanout --addr "127.0.0.1:$PORT" --key "$KEY" \
+  target/release/examples/fanout --addr "127.0.0.1:$PORT" --key "$KEY" ${UNSHARED:+--unshared} \
     --subscribers "$n" --writers "$WRITERS" --rate "$RATE" --seconds "$DURATION"
   [ -n "${STEADY_ONLY:-}" ] && continue
   echo "== $n subscribers, writers flat out"
-  target/release/examples/fanout --addr "127.0.0.1:$PORT" --key "$KEY" \
+  target/release/examples/fanout --addr "127.0.0.1:$PORT" --key "$KEY" ${UNSHARED:+--unshared} \
     --subscribers "$n" --writers "$WRITERS" --rate 0 --seconds "$DURATION"
 done
