@@ -179,7 +179,7 @@ impl AvailabilityWatch {
             while let Some(next) = self.ready.pop_front() {
                 if self.last.get(&next.sku) != Some(&next.available()) {
                     self.last.insert(next.sku.clone(), next.available());
-                    return Ok(Availability(next));
+                    return Ok(Availability::from(next));
                 }
             }
             // Wait for a change, then take every change already queued: the

@@ -26,6 +26,6 @@ impl AvailabilityQuery {
         let db = ctx.data::<DatabaseConnection>()?;
         let ship_to = ship_to.map(|to| to.parse("shipTo")).transpose().coded()?;
         let found = availability_for_skus(db, &skus, ship_to).await.coded()?;
-        Ok(found.into_iter().map(Availability).collect())
+        Ok(found.into_iter().map(Availability::from).collect())
     }
 }

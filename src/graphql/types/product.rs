@@ -50,7 +50,7 @@ impl Product {
             .map(|to| distances_from(to, warehouses.values()))
             .transpose()
             .coded()?;
-        Ok(Availability(summarize(
+        Ok(Availability::from(summarize(
             &self.0.sku,
             &counts,
             &warehouses,
