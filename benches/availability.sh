@@ -72,13 +72,22 @@ SQL
 to_ms() { # wrk prints 1.23ms / 456.78us / 1.02s
   awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); print v/1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v); print v } else { sub(/s$/,"",v); print v*1000 } }'
 }
-# One wrk run; prints "requests/s p50 p99".
+# The server's CPU time so far (user + system), in clock ticks.
+server_ticks() { awk '{ print $14 + $15 }' "/proc/$server/stat"; }
+# One wrk run; prints "requests/s p50 p99 cpu", cpu being the server's CPU
+# milliseconds per request: steadier than requests/s on a shared machine,
+# so it is the figure to compare when tuning.
 run_wrk() {
+  local before after
+  before=$(server_ticks)
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1s" --latency -s "$WORK/availability.lua" \
     "http://127.0.0.1:$PORT/graphql" >"$WORK/wrk.txt"
+  after=$(server_ticks)
   echo "$(awk '/^Requests\/sec:/ { print $2 }' "$WORK/wrk.txt")" \
     "$(awk '$1 == "50%" { print $2 }' "$WORK/wrk.txt" | to_ms)" \
-    "$(awk '$1 == "99%" { print $2 }' "$WORK/wrk.txt" | to_ms)"
+    "$(awk '$1 == "99%" { print $2 }' "$WORK/wrk.txt" | to_ms)" \
+    "$(awk -v t="$(( after - before ))" -v hz="$(getconf CLK_TCK)" \
+        '/ requests in / { printf "%.3f", t * 1000 / hz / $1 }' "$WORK/wrk.txt")"
 }
 # One pgbench run; prints "transactions/s p50 p99" (latencies from its log).
 run_pgbench() {
@@ -100,13 +109,13 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 echo "== warming up: 5 s each"
 run_wrk 5 >/dev/null
 run_pgbench 5 >/dev/null
-printf '\n%-8s %-22s %12s %10s %10s\n' "round" "" "requests/s" "p50 ms" "p99 ms"
+printf '\n%-8s %-22s %12s %10s %10s %14s\n' "round" "" "requests/s" "p50 ms" "p99 ms" "CPU ms/request"
 : >"$WORK/ours"
 : >"$WORK/theirs"
 for round in $(seq 1 "$ROUNDS"); do
-  read -r rps p50 p99 <<<"$(run_wrk "$DURATION")"
+  read -r rps p50 p99 cpu <<<"$(run_wrk "$DURATION")"
   echo "$rps $p50 $p99" >>"$WORK/ours"
-  printf '%-8s %-22s %12.0f %10.2f %10.2f\n' "$round" "stockroute (GraphQL)" "$rps" "$p50" "$p99"
+  printf '%-8s %-22s %12.0f %10.2f %10.2f %14.3f\n' "$round" "stockroute (GraphQL)" "$rps" "$p50" "$p99" "$cpu"
   read -r rps p50 p99 <<<"$(run_pgbench "$DURATION")"
   echo "$rps $p50 $p99" >>"$WORK/theirs"
   printf '%-8s %-22s %12.0f %10.2f %10.2f\n' "$round" "pgbench (raw SQL)" "$rps" "$p50" "$p99"
