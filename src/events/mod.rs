@@ -72,6 +72,12 @@ impl EventBus {
         *self.published.borrow()
     }
 
+    /// Moves "now" on without an event: for tests of what starts from now.
+    #[cfg(test)]
+    pub(crate) fn set_last_published(&self, id: i64) {
+        self.published.send_replace(id);
+    }
+
     fn publish(&self, event: StockEvent) {
         // The id first: a subscriber that starts "from now" reads it after
         // subscribing, so an event it finds in its channel is either after

@@ -58,6 +58,10 @@ pub struct StartAfter(pub i64);
 pub struct RenderedEvent(Arc<AtomicI64>);
 
 impl RenderedEvent {
+    fn at(movement_id: i64) -> Self {
+        RenderedEvent(Arc::new(AtomicI64::new(movement_id)))
+    }
+
     pub fn set(&self, movement_id: i64) {
         self.0.store(movement_id, Ordering::Release);
     }
@@ -138,23 +142,24 @@ impl Executor for SubscriptionExecutor {
             operation_name: request.operation_name.clone(),
             variables: serde_json::to_string(&request.variables).unwrap_or_default(),
         };
-        let replay: Replay = {
+        let execution: Execution = {
             let schema = self.schema.clone();
-            let session = session.clone();
-            let mut again =
-                Request::new(request.query.clone()).variables(request.variables.clone());
-            again.operation_name = request.operation_name.clone();
-            Box::new(move |after| {
-                schema.execute_stream_with_session_data(again.data(StartAfter(after)), session)
+            let (query, variables) = (request.query.clone(), request.variables.clone());
+            let operation_name = request.operation_name.clone();
+            Arc::new(move |after, rendered| {
+                let mut request = Request::new(query.clone())
+                    .variables(variables.clone())
+                    .data(StartAfter(after))
+                    .data(rendered);
+                request.operation_name = operation_name.clone();
+                schema.execute_stream_with_session_data(request, session.clone())
             })
         };
-        let (feed, receiver, joined_after) = self.feeds.join(key, |start_after, rendered| {
-            self.schema.execute_stream_with_session_data(
-                request.data(StartAfter(start_after)).data(rendered),
-                session,
-            )
-        });
-        follow(feed, receiver, joined_after, replay)
+        let joined = self
+            .feeds
+            .join(&key, None, &execution)
+            .expect("joining from now on always finds or starts a feed");
+        follow(self.feeds.clone(), key, joined, execution)
     }
 }
 
@@ -276,20 +281,28 @@ fn forget(open: &mut HashMap<FeedKey, (u64, Weak<Feed>)>, key: &FeedKey, serial:
     }
 }
 
+/// A subscriber's place in a feed: the feed, a receiver of every response
+/// it sends from the moment of joining, and the id up to which the
+/// subscriber has been served (responses up to it are not for it).
+type Joined = (Arc<Feed>, broadcast::Receiver<Arc<Rendered>>, i64);
+
 impl Feeds {
-    /// Joins the running feed for `key`, or starts one with `start(after,
-    /// rendered)`. Returns the feed, a receiver of every response it sends
-    /// from now on, and the id up to which the subscriber is served.
+    /// Joins the running feed for `key`, or starts one with `execution`.
+    /// A new subscriber (`served: None`) joins wherever the feed is. One
+    /// coming back from its own execution, served up to `Some(id)`, joins
+    /// only a feed that has sent nothing after `id` (else None: it must
+    /// catch up first), or starts one right after `id`.
     fn join(
         self: &Arc<Self>,
-        key: FeedKey,
-        start: impl FnOnce(i64, RenderedEvent) -> BoxStream<'static, Response>,
-    ) -> (Arc<Feed>, broadcast::Receiver<Arc<Rendered>>, i64) {
+        key: &FeedKey,
+        served: Option<i64>,
+        execution: &Execution,
+    ) -> Option<Joined> {
         let mut open = self.open.lock().expect("feeds");
         // Dropped after the lock: if it is the last hold on a feed, the
         // feed's drop takes the lock itself.
         let mut stale = None;
-        if let Some((_, weak)) = open.get(&key)
+        if let Some((_, weak)) = open.get(key)
             && let Some(feed) = weak.upgrade()
         {
             if !feed.ended.load(Ordering::Acquire) {
@@ -297,18 +310,26 @@ impl Feeds {
                 // one this subscriber does not get, so it must count as
                 // not served.
                 let joined_after = feed.last_sent.load(Ordering::Acquire);
-                let receiver = feed.sender.subscribe();
-                return (feed, receiver, joined_after);
+                return match served {
+                    Some(served) if served < joined_after => {
+                        drop(open);
+                        None
+                    }
+                    _ => {
+                        let receiver = feed.sender.subscribe();
+                        Some((feed, receiver, served.unwrap_or(joined_after)))
+                    }
+                };
             }
             stale = Some(feed);
         }
-        let start_after = self.bus.last_published();
+        let start_after = served.unwrap_or_else(|| self.bus.last_published());
         let (sender, receiver) = broadcast::channel(self.buffer);
         let last_sent = Arc::new(AtomicI64::new(start_after));
         let ended = Arc::new(AtomicBool::new(false));
         let serial = self.serials.fetch_add(1, Ordering::Relaxed);
-        let rendered = RenderedEvent(Arc::new(AtomicI64::new(start_after)));
-        let responses = start(start_after, rendered.clone());
+        let rendered = RenderedEvent::at(start_after);
+        let responses = execution(start_after, rendered.clone());
         let task = tokio::spawn(render(
             responses,
             rendered,
@@ -327,10 +348,10 @@ impl Feeds {
             key: key.clone(),
             feeds: Arc::downgrade(self),
         });
-        open.insert(key, (serial, Arc::downgrade(&feed)));
+        open.insert(key.clone(), (serial, Arc::downgrade(&feed)));
         drop(open);
         drop(stale);
-        (feed, receiver, start_after)
+        Some((feed, receiver, start_after))
     }
 }
 
@@ -375,76 +396,121 @@ fn copy(response: &Response) -> Response {
     copy
 }
 
-/// Starts a subscriber's own execution after the given movement id, for
-/// when it leaves its feed.
-type Replay = Box<dyn FnOnce(i64) -> BoxStream<'static, Response> + Send>;
+/// Runs a subscription's execution starting after the given movement id,
+/// noting each event it renders: a feed's, or a subscriber's own.
+type Execution = Arc<dyn Fn(i64, RenderedEvent) -> BoxStream<'static, Response> + Send + Sync>;
 
 enum Following {
     Feed {
         feed: Arc<Feed>,
         receiver: broadcast::Receiver<Arc<Rendered>>,
         /// Events up to this id have reached the subscriber (or came
-        /// before it joined).
-        served_after: i64,
+        /// before it joined); the feed's responses up to it are skipped.
+        served: i64,
         /// Whether the last response it got was an error, which ends a
         /// subscription.
         ended_in_error: bool,
-        replay: Replay,
     },
-    Own(BoxStream<'static, Response>),
+    Own {
+        responses: BoxStream<'static, Response>,
+        rendered: RenderedEvent,
+    },
 }
 
-/// One subscriber's responses: from its feed while it keeps up, then from
-/// an execution of its own.
+/// A subscriber's own execution, replaying after `served`.
+fn own(execution: &Execution, served: i64) -> Following {
+    let rendered = RenderedEvent::at(served);
+    Following::Own {
+        responses: execution(served, rendered.clone()),
+        rendered,
+    }
+}
+
+/// One subscriber's responses: from its feed while it keeps up; after
+/// falling behind, from an execution of its own that replays what it
+/// missed, until it has caught up with a feed again.
 fn follow(
-    feed: Arc<Feed>,
-    receiver: broadcast::Receiver<Arc<Rendered>>,
-    served_after: i64,
-    replay: Replay,
+    feeds: Arc<Feeds>,
+    key: FeedKey,
+    joined: Joined,
+    execution: Execution,
 ) -> BoxStream<'static, Response> {
+    let (feed, receiver, served) = joined;
     let following = Following::Feed {
         feed,
         receiver,
-        served_after,
+        served,
         ended_in_error: false,
-        replay,
     };
-    stream::unfold(following, |following| async move {
-        let mut following = following;
-        loop {
-            match following {
-                Following::Own(mut own) => {
-                    let next = own.next().await?;
-                    return Some((next, Following::Own(own)));
-                }
-                Following::Feed {
-                    feed,
-                    mut receiver,
-                    served_after,
-                    ended_in_error,
-                    replay,
-                } => match receiver.recv().await {
-                    Ok(rendered) => match &*rendered {
-                        Rendered::Response(id, response) => {
-                            let following = Following::Feed {
+    stream::unfold((following, execution), move |(following, execution)| {
+        let (feeds, key) = (feeds.clone(), key.clone());
+        async move {
+            let mut following = following;
+            loop {
+                match following {
+                    Following::Own {
+                        mut responses,
+                        rendered,
+                    } => {
+                        let next = responses.next().await?;
+                        let served = rendered.get();
+                        // Back to sharing once a feed has sent nothing this
+                        // subscriber has not had; an error ends it anyway.
+                        let rejoined = (!next.is_err())
+                            .then(|| feeds.join(&key, Some(served), &execution))
+                            .flatten();
+                        following = match rejoined {
+                            Some((feed, receiver, served)) => Following::Feed {
                                 feed,
                                 receiver,
-                                served_after: *id,
-                                ended_in_error: response.is_err(),
-                                replay,
-                            };
-                            return Some((copy(response), following));
-                        }
-                        // The stream's last message was an error, or the
-                        // subscriber joined after it: then its own
-                        // execution says why it ends (or carries on).
-                        Rendered::End if ended_in_error => return None,
-                        Rendered::End => following = Following::Own(replay(served_after)),
+                                served,
+                                ended_in_error: false,
+                            },
+                            None => Following::Own {
+                                responses,
+                                rendered,
+                            },
+                        };
+                        return Some((next, (following, execution)));
+                    }
+                    Following::Feed {
+                        feed,
+                        mut receiver,
+                        served,
+                        ended_in_error,
+                    } => match receiver.recv().await {
+                        Ok(rendered) => match &*rendered {
+                            // Already had from its own execution.
+                            Rendered::Response(id, response)
+                                if *id <= served && !response.is_err() =>
+                            {
+                                following = Following::Feed {
+                                    feed,
+                                    receiver,
+                                    served,
+                                    ended_in_error,
+                                };
+                            }
+                            Rendered::Response(id, response) => {
+                                let following = Following::Feed {
+                                    feed,
+                                    receiver,
+                                    served: (*id).max(served),
+                                    ended_in_error: response.is_err(),
+                                };
+                                return Some((copy(response), (following, execution)));
+                            }
+                            // The stream's last message was an error, or the
+                            // subscriber joined after it: then its own
+                            // execution says why it ends (or carries on).
+                            Rendered::End if ended_in_error => return None,
+                            Rendered::End => following = own(&execution, served),
+                        },
+                        // Fell behind the feed (or, impossibly while `feed` is
+                        // held, the feed went away): the ledger has the rest.
+                        Err(_) => following = own(&execution, served),
                     },
-                    // Fell behind the feed (or, impossibly while `feed` is
-                    // held, the feed went away): the table has the rest.
-                    Err(_) => following = Following::Own(replay(served_after)),
-                },
+                }
             }
         }
     })
@@ -453,10 +519,12 @@ fn follow(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex as StdMutex;
+    use std::{
+        collections::VecDeque,
+        sync::{Mutex as StdMutex, atomic::AtomicUsize},
+    };
 
     use async_graphql::{ServerError, Variables};
-    use tokio::sync::mpsc;
 
     use super::*;
 
@@ -478,7 +546,7 @@ mod tests {
         }
     }
 
-    /// What the test's execution yields for event `id`.
+    /// What the test's executions yield for event `id`.
     fn showing(id: i64) -> Response {
         Response::new(Value::from(id))
     }
@@ -490,68 +558,126 @@ mod tests {
         }
     }
 
-    /// An execution the test drives: each id sent is rendered as
-    /// `stockLevelChanged` does it (the id noted first); `None` ends it with
-    /// an error.
-    fn execution(
-        events: mpsc::UnboundedReceiver<Option<i64>>,
-        rendered: RenderedEvent,
-    ) -> BoxStream<'static, Response> {
-        stream::unfold(
-            (events, rendered, false),
-            |(mut ids, rendered, over)| async move {
-                if over {
-                    return None;
-                }
-                match ids.recv().await? {
-                    Some(id) => {
-                        rendered.set(id);
-                        Some((showing(id), (ids, rendered, false)))
-                    }
-                    None => {
-                        let end = Response::from_errors(vec![ServerError::new("stopped", None)]);
-                        Some((end, (ids, rendered, true)))
-                    }
-                }
-            },
-        )
-        .boxed()
+    /// A stand-in for the movement table and the event bus: executions
+    /// replay the ids after their start, then follow live ones, noting
+    /// each id before yielding it as `stockLevelChanged` does.
+    #[derive(Clone)]
+    struct Ledger {
+        ids: Arc<StdMutex<Vec<i64>>>,
+        live: broadcast::Sender<Option<i64>>,
+        executions: Arc<AtomicUsize>,
     }
 
-    fn no_replay() -> Replay {
-        Box::new(|after| panic!("no replay expected (asked after {after})"))
+    impl Ledger {
+        fn new() -> Self {
+            Ledger {
+                ids: Arc::default(),
+                live: broadcast::channel(1024).0,
+                executions: Arc::default(),
+            }
+        }
+
+        fn publish(&self, id: i64) {
+            self.ids.lock().unwrap().push(id);
+            let _ = self.live.send(Some(id));
+        }
+
+        /// Ends every execution with an error, as a shutdown does.
+        fn stop(&self) {
+            let _ = self.live.send(None);
+        }
+
+        fn executions(&self) -> usize {
+            self.executions.load(Ordering::SeqCst)
+        }
+
+        fn execution(&self) -> Execution {
+            let ledger = self.clone();
+            Arc::new(move |after, rendered| {
+                ledger.executions.fetch_add(1, Ordering::SeqCst);
+                let live = ledger.live.subscribe();
+                let backlog: VecDeque<i64> = ledger
+                    .ids
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .copied()
+                    .filter(|id| *id > after)
+                    .collect();
+                stream::unfold(Some((backlog, live, rendered, after)), |state| async move {
+                    let (mut backlog, mut live, rendered, mut last) = state?;
+                    loop {
+                        let next = match backlog.pop_front() {
+                            Some(id) => Some(id),
+                            None => live.recv().await.ok().flatten(),
+                        };
+                        match next {
+                            Some(id) if id <= last => continue,
+                            Some(id) => {
+                                last = id;
+                                rendered.set(id);
+                                return Some((showing(id), Some((backlog, live, rendered, last))));
+                            }
+                            None => {
+                                let end =
+                                    Response::from_errors(vec![ServerError::new("stopped", None)]);
+                                return Some((end, None));
+                            }
+                        }
+                    }
+                })
+                .boxed()
+            })
+        }
+    }
+
+    fn subscribe(feeds: &Arc<Feeds>, ledger: &Ledger) -> BoxStream<'static, Response> {
+        let execution = ledger.execution();
+        let joined = feeds.join(&key(), None, &execution).expect("a feed");
+        follow(feeds.clone(), key(), joined, execution)
     }
 
     async fn next_id(responses: &mut BoxStream<'static, Response>) -> i64 {
         shown(&responses.next().await.expect("a response"))
     }
 
+    async fn next_ids(responses: &mut BoxStream<'static, Response>, n: usize) -> Vec<i64> {
+        let mut ids = Vec::new();
+        for _ in 0..n {
+            ids.push(next_id(responses).await);
+        }
+        ids
+    }
+
+    fn census(feeds: &Arc<Feeds>) -> (usize, usize) {
+        let open: Vec<Arc<Feed>> = {
+            let open = feeds.open.lock().unwrap();
+            open.values()
+                .filter_map(|(_, feed)| feed.upgrade())
+                .collect()
+        };
+        let subscribers = open.iter().map(|feed| feed.sender.receiver_count()).sum();
+        (open.len(), subscribers)
+    }
+
     #[tokio::test]
     async fn subscribers_to_one_key_share_a_feed_and_each_sees_what_comes_after_it_joined() {
-        let feeds = feeds(16);
-        let (send, events) = mpsc::unbounded_channel();
-        let mut starts = 0;
-        let (feed, receiver, after) = feeds.join(key(), |_, rendered| {
-            starts += 1;
-            execution(events, rendered)
-        });
-        let mut first = follow(feed, receiver, after, no_replay());
-        send.send(Some(1)).unwrap();
-        send.send(Some(2)).unwrap();
-        assert_eq!(next_id(&mut first).await, 1);
-        assert_eq!(next_id(&mut first).await, 2);
+        let (feeds, ledger) = (feeds(16), Ledger::new());
+        let mut first = subscribe(&feeds, &ledger);
+        ledger.publish(1);
+        ledger.publish(2);
+        assert_eq!(next_ids(&mut first, 2).await, [1, 2]);
 
-        let (feed, receiver, after) = feeds.join(key(), |_, _| panic!("the feed is running"));
-        assert_eq!(after, 2, "served up to the last event sent");
-        let mut second = follow(feed, receiver, after, no_replay());
-        send.send(Some(3)).unwrap();
+        let mut second = subscribe(&feeds, &ledger);
+        ledger.publish(3);
         assert_eq!(next_id(&mut first).await, 3);
         assert_eq!(
             next_id(&mut second).await,
             3,
             "3 is the first event the late one sees"
         );
-        assert_eq!(starts, 1, "one execution for both");
+        assert_eq!(ledger.executions(), 1, "one execution for both");
+        assert_eq!(census(&feeds), (1, 2));
 
         drop(first);
         drop(second);
@@ -562,61 +688,83 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_subscriber_that_falls_behind_resumes_on_its_own_after_the_last_event_it_got() {
-        let feeds = feeds(2);
-        let (send, events) = mpsc::unbounded_channel();
-        let (feed, receiver, after) = feeds.join(key(), |_, rendered| execution(events, rendered));
-        let watcher = feed.last_sent.clone();
-        let asked_after = Arc::new(StdMutex::new(None));
-        let replay: Replay = {
-            let asked_after = asked_after.clone();
-            Box::new(move |after| {
-                *asked_after.lock().unwrap() = Some(after);
-                stream::iter((after + 1..=6).map(showing)).boxed()
-            })
-        };
-        let mut slow = follow(feed, receiver, after, replay);
-        send.send(Some(1)).unwrap();
+    async fn one_that_falls_behind_replays_on_its_own_then_rejoins_the_feed_when_level_with_it() {
+        let (feeds, ledger) = (feeds(2), Ledger::new());
+        let mut fast = subscribe(&feeds, &ledger);
+        let mut slow = subscribe(&feeds, &ledger);
+        ledger.publish(1);
+        assert_eq!(next_id(&mut fast).await, 1);
         assert_eq!(next_id(&mut slow).await, 1);
+        // The feed runs 5 responses ahead of `slow`, whose channel holds 2.
         for id in 2..=6 {
-            send.send(Some(id)).unwrap();
+            ledger.publish(id);
+            assert_eq!(next_id(&mut fast).await, id);
         }
-        // The feed runs ahead: 5 responses for a channel of 2.
-        while watcher.load(Ordering::Acquire) < 6 {
+        assert_eq!(
+            next_ids(&mut slow, 5).await,
+            [2, 3, 4, 5, 6],
+            "nothing lost, nothing twice"
+        );
+        assert_eq!(
+            ledger.executions(),
+            2,
+            "the feed's and the replay of the one that fell behind"
+        );
+        assert_eq!(
+            census(&feeds),
+            (1, 2),
+            "level with the feed again, it rejoined"
+        );
+
+        ledger.publish(7);
+        assert_eq!(next_id(&mut fast).await, 7);
+        assert_eq!(next_id(&mut slow).await, 7);
+        assert_eq!(ledger.executions(), 2, "its own execution is gone");
+    }
+
+    #[tokio::test]
+    async fn the_last_one_to_fall_behind_starts_a_feed_again_where_it_stands() {
+        let (feeds, ledger) = (feeds(2), Ledger::new());
+        let mut only = subscribe(&feeds, &ledger);
+        ledger.publish(1);
+        assert_eq!(next_id(&mut only).await, 1);
+        for id in 2..=6 {
+            ledger.publish(id);
+        }
+        // Wait until the feed has rendered all five for nobody in time.
+        while feeds
+            .open
+            .lock()
+            .unwrap()
+            .values()
+            .filter_map(|(_, f)| f.upgrade())
+            .any(|f| f.last_sent.load(Ordering::Acquire) < 6)
+        {
             tokio::task::yield_now().await;
         }
-        let mut rest = Vec::new();
-        for _ in 2..=6 {
-            rest.push(next_id(&mut slow).await);
-        }
-        assert_eq!(rest, [2, 3, 4, 5, 6], "nothing lost, nothing twice");
-        assert_eq!(*asked_after.lock().unwrap(), Some(1));
+        assert_eq!(next_ids(&mut only, 5).await, [2, 3, 4, 5, 6]);
+        assert_eq!(census(&feeds), (1, 1), "sharing again");
+        ledger.publish(7);
+        assert_eq!(next_id(&mut only).await, 7);
     }
 
     #[tokio::test]
     async fn a_feed_ends_with_its_last_response_and_the_next_subscriber_starts_another() {
-        let feeds = feeds(16);
-        let (send, events) = mpsc::unbounded_channel();
-        let (feed, receiver, after) = feeds.join(key(), |_, rendered| execution(events, rendered));
-        let mut only = follow(feed, receiver, after, no_replay());
-        send.send(Some(7)).unwrap();
-        send.send(None).unwrap();
+        let (feeds, ledger) = (feeds(16), Ledger::new());
+        let mut only = subscribe(&feeds, &ledger);
+        ledger.publish(7);
         assert_eq!(next_id(&mut only).await, 7);
+        ledger.stop();
         assert!(only.next().await.expect("the last response").is_err());
         assert!(
             only.next().await.is_none(),
             "the error ends the subscription"
         );
 
-        let (again, events) = mpsc::unbounded_channel();
-        let mut started = false;
-        let (feed, receiver, after) = feeds.join(key(), |_, rendered| {
-            started = true;
-            execution(events, rendered)
-        });
-        assert!(started, "an ended feed is not joined");
-        let mut next = follow(feed, receiver, after, no_replay());
-        again.send(Some(8)).unwrap();
+        feeds.bus.set_last_published(7);
+        let mut next = subscribe(&feeds, &ledger);
+        assert_eq!(ledger.executions(), 2, "an ended feed is not joined");
+        ledger.publish(8);
         assert_eq!(next_id(&mut next).await, 8);
     }
 
