@@ -3,9 +3,12 @@
 # demo data, against the release build on PostgreSQL, at $CONNECTIONS
 # connections for $DURATION seconds; then, in the same run and at the same
 # concurrency, pgbench running the raw SQL the endpoint needs (the per-SKU
-# sums and the per-warehouse rows). After a warm-up, $ROUNDS rounds alternate
-# the two; prints requests/s and p50/p99 per round, their medians, and the
-# ratio of the median rates.
+# sums and the per-warehouse rows). stockroute runs twice on the same
+# database: as configured by default, answering repeated SKUs from memory
+# until their stock changes, and with that cache off, reading the database
+# on every request. After a warm-up, $ROUNDS rounds alternate the three;
+# prints requests/s and p50/p99 per round, their medians, and the ratios of
+# the median rates.
 #
 #   bash benches/availability.sh              # defaults: 64 connections, 3 rounds of 20 s
 #   CONNECTIONS=32 DURATION=10 ROUNDS=5 bash benches/availability.sh
@@ -32,6 +35,18 @@ cargo build --release --quiet --bin stockroute
 # shellcheck source=benches/support/serve.sh
 source benches/support/serve.sh
 start_server
+# The second server: same database, no demo load (the first did it), no
+# cache. Stopped before the first, whose exit trap drops the database.
+UNCACHED_PORT=$((PORT + 1))
+DATABASE_URL="$PG_SERVER/$DB" STOCKROUTE_ADDR="127.0.0.1:$UNCACHED_PORT" STOCKROUTE_DEMO=false \
+  STOCKROUTE_AVAILABILITY_CACHE_TTL=off RUST_LOG=warn \
+  target/release/stockroute serve >"$WORK/uncached.log" 2>&1 &
+uncached=$!
+trap 'kill "$uncached" 2>/dev/null || true; wait "$uncached" 2>/dev/null || true; stop_server' EXIT
+for _ in $(seq 1 100); do
+  curl -fs "http://127.0.0.1:$UNCACHED_PORT/readyz" >/dev/null 2>&1 && break
+  sleep 0.2
+done
 
 # 20 SKUs of the demo catalogue, every third one, so that the set mixes
 # SKUs stocked everywhere, in one warehouse, and sold out.
@@ -72,17 +87,18 @@ SQL
 to_ms() { # wrk prints 1.23ms / 456.78us / 1.02s
   awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); print v/1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v); print v } else { sub(/s$/,"",v); print v*1000 } }'
 }
-# The server's CPU time so far (user + system), in clock ticks.
-server_ticks() { awk '{ print $14 + $15 }' "/proc/$server/stat"; }
-# One wrk run; prints "requests/s p50 p99 cpu", cpu being the server's CPU
-# milliseconds per request: steadier than requests/s on a shared machine,
-# so it is the figure to compare when tuning.
+# A process's CPU time so far (user + system), in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# One wrk run of $1 seconds against the server with port $2 and pid $3;
+# prints "requests/s p50 p99 cpu", cpu being the server's CPU milliseconds
+# per request: steadier than requests/s on a shared machine, so it is the
+# figure to compare when tuning.
 run_wrk() {
   local before after
-  before=$(server_ticks)
+  before=$(cpu_ticks "$3")
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1s" --latency -s "$WORK/availability.lua" \
-    "http://127.0.0.1:$PORT/graphql" >"$WORK/wrk.txt"
-  after=$(server_ticks)
+    "http://127.0.0.1:$2/graphql" >"$WORK/wrk.txt"
+  after=$(cpu_ticks "$3")
   echo "$(awk '/^Requests\/sec:/ { print $2 }' "$WORK/wrk.txt")" \
     "$(awk '$1 == "50%" { print $2 }' "$WORK/wrk.txt" | to_ms)" \
     "$(awk '$1 == "99%" { print $2 }' "$WORK/wrk.txt" | to_ms)" \
@@ -107,25 +123,39 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # round counts; then the rounds alternate, so that drift in the machine
 # affects both alike.
 echo "== warming up: 5 s each"
-run_wrk 5 >/dev/null
+run_wrk 5 "$PORT" "$server" >/dev/null
+run_wrk 5 "$UNCACHED_PORT" "$uncached" >/dev/null
 run_pgbench 5 >/dev/null
+CACHED="stockroute (GraphQL)"
+UNCACHED="  the same, cache off"
+PGBENCH="pgbench (raw SQL)"
 printf '\n%-8s %-22s %12s %10s %10s %14s\n' "round" "" "requests/s" "p50 ms" "p99 ms" "CPU ms/request"
-: >"$WORK/ours"
-: >"$WORK/theirs"
+: >"$WORK/cached"
+: >"$WORK/uncached"
+: >"$WORK/pgbench"
 for round in $(seq 1 "$ROUNDS"); do
-  read -r rps p50 p99 cpu <<<"$(run_wrk "$DURATION")"
-  echo "$rps $p50 $p99" >>"$WORK/ours"
-  printf '%-8s %-22s %12.0f %10.2f %10.2f %14.3f\n' "$round" "stockroute (GraphQL)" "$rps" "$p50" "$p99" "$cpu"
+  for side in cached uncached; do
+    if [ "$side" = cached ]; then
+      read -r rps p50 p99 cpu <<<"$(run_wrk "$DURATION" "$PORT" "$server")"
+      name=$CACHED
+    else
+      read -r rps p50 p99 cpu <<<"$(run_wrk "$DURATION" "$UNCACHED_PORT" "$uncached")"
+      name=$UNCACHED
+    fi
+    echo "$rps $p50 $p99" >>"$WORK/$side"
+    printf '%-8s %-22s %12.0f %10.2f %10.2f %14.3f\n' "$round" "$name" "$rps" "$p50" "$p99" "$cpu"
+  done
   read -r rps p50 p99 <<<"$(run_pgbench "$DURATION")"
-  echo "$rps $p50 $p99" >>"$WORK/theirs"
-  printf '%-8s %-22s %12.0f %10.2f %10.2f\n' "$round" "pgbench (raw SQL)" "$rps" "$p50" "$p99"
+  echo "$rps $p50 $p99" >>"$WORK/pgbench"
+  printf '%-8s %-22s %12.0f %10.2f %10.2f\n' "$round" "$PGBENCH" "$rps" "$p50" "$p99"
 done
-for side in ours theirs; do
-  name=$([ "$side" = ours ] && echo "stockroute (GraphQL)" || echo "pgbench (raw SQL)")
+for side in cached uncached pgbench; do
+  case $side in cached) name=$CACHED ;; uncached) name=$UNCACHED ;; *) name=$PGBENCH ;; esac
   printf '%-8s %-22s %12.0f %10.2f %10.2f\n' "median" "$name" \
     "$(cut -d' ' -f1 "$WORK/$side" | median)" \
     "$(cut -d' ' -f2 "$WORK/$side" | median)" \
     "$(cut -d' ' -f3 "$WORK/$side" | median)"
 done
-awk -v a="$(cut -d' ' -f1 "$WORK/ours" | median)" -v b="$(cut -d' ' -f1 "$WORK/theirs" | median)" \
-  'BEGIN { printf "ratio of the medians, stockroute / pgbench: %.2f (goal >= 0.70)\n", a / b }'
+pg=$(cut -d' ' -f1 "$WORK/pgbench" | median)
+awk -v a="$(cut -d' ' -f1 "$WORK/cached" | median)" -v u="$(cut -d' ' -f1 "$WORK/uncached" | median)" -v b="$pg" \
+  'BEGIN { printf "ratio of the medians, stockroute / pgbench: %.2f (goal >= 0.70); with the cache off: %.2f\n", a / b, u / b }'

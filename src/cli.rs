@@ -10,7 +10,7 @@ use crate::{
     auth::{self, KeyRole},
     config::{
         Config, DEFAULT_ADDR, DEFAULT_DATABASE_URL, DEFAULT_MAX_BODY_BYTES, DatabaseUrl,
-        parse_duration,
+        parse_duration, parse_optional_duration,
     },
     db, demo, graphql,
     startup::Application,
@@ -107,6 +107,16 @@ struct ServeArgs {
         value_parser = parse_duration
     )]
     event_poll_interval: Duration,
+    /// How long `availability` may answer a SKU from memory when nothing
+    /// says its stock changed, e.g. 500ms, 1s; `off` reads every time.
+    #[arg(
+        long,
+        env = "STOCKROUTE_AVAILABILITY_CACHE_TTL",
+        default_value = "1s",
+        value_parser = parse_optional_duration
+    )]
+    // Spelled out so that clap takes the parser's `None` as a value, not as "absent".
+    availability_cache_ttl: ::std::option::Option<Duration>,
 }
 
 fn parse_buffer(raw: &str) -> Result<usize, String> {
@@ -218,6 +228,7 @@ async fn serve(url: DatabaseUrl, args: ServeArgs) -> Result<(), String> {
         sweep_interval: args.sweep_interval,
         event_buffer: args.event_buffer,
         event_poll_interval: args.event_poll_interval,
+        availability_cache_ttl: args.availability_cache_ttl,
     };
     let app = Application::build(config)
         .await

@@ -113,6 +113,15 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("`{raw}` is too long"))
 }
 
+/// Parses a duration as [`parse_duration`] does, or `off` (also `0`) for
+/// none.
+pub fn parse_optional_duration(raw: &str) -> Result<Option<Duration>, String> {
+    match raw.trim() {
+        "off" | "0" => Ok(None),
+        other => parse_duration(other).map(Some),
+    }
+}
+
 /// What `stockroute serve` needs to run.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -131,6 +140,9 @@ pub struct Config {
     pub event_buffer: usize,
     /// How often the event log is read even without a sign of a change.
     pub event_poll_interval: Duration,
+    /// How long `availability` may answer a SKU from memory without a sign
+    /// of change; `None` reads every time.
+    pub availability_cache_ttl: Option<Duration>,
 }
 
 impl Config {
@@ -146,6 +158,7 @@ impl Config {
             sweep_interval: crate::inventory::reservations::sweeper::DEFAULT_INTERVAL,
             event_buffer: crate::events::DEFAULT_BUFFER,
             event_poll_interval: crate::events::pump::DEFAULT_POLL,
+            availability_cache_ttl: Some(crate::inventory::availability::DEFAULT_MAX_AGE),
         }
     }
 }
@@ -192,5 +205,16 @@ mod tests {
         assert_eq!(parse_duration("100").unwrap(), Duration::from_millis(100));
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn optional_durations_may_be_off() {
+        assert_eq!(parse_optional_duration("off").unwrap(), None);
+        assert_eq!(parse_optional_duration("0").unwrap(), None);
+        assert_eq!(
+            parse_optional_duration("2s").unwrap(),
+            Some(Duration::from_secs(2))
+        );
+        assert!(parse_optional_duration("never").is_err());
     }
 }

@@ -14,7 +14,10 @@ use sea_orm::{
 };
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 
-use crate::config::{Backend, DatabaseUrl};
+use crate::{
+    config::{Backend, DatabaseUrl},
+    inventory::availability::{AvailabilityCache, StockChanged},
+};
 
 /// How many connections the pool keeps to PostgreSQL unless told otherwise.
 /// Small on purpose: on a few cores, more backends than cores mostly add
@@ -103,6 +106,8 @@ pub struct Store {
     turn: Option<Arc<Mutex<()>>>,
     /// Woken after every commit: what the event pump waits on.
     committed: Arc<Notify>,
+    /// Told, after every commit, whose stock changed.
+    availability: AvailabilityCache,
 }
 
 impl Store {
@@ -113,6 +118,7 @@ impl Store {
             connection,
             turn,
             committed: Arc::new(Notify::new()),
+            availability: AvailabilityCache::disabled(),
         }
     }
 
@@ -120,6 +126,17 @@ impl Store {
     pub fn notifying(mut self, committed: Arc<Notify>) -> Self {
         self.committed = committed;
         self
+    }
+
+    /// This store, keeping `cache` from serving stock its writers changed.
+    pub fn caching(mut self, cache: AvailabilityCache) -> Self {
+        self.availability = cache;
+        self
+    }
+
+    /// The availability cache this store keeps current.
+    pub fn availability(&self) -> &AvailabilityCache {
+        &self.availability
     }
 
     pub fn connection(&self) -> &DatabaseConnection {
@@ -140,6 +157,8 @@ impl Store {
         Ok(WriteTransaction {
             transaction,
             committed: self.committed.clone(),
+            availability: self.availability.clone(),
+            stock_changed: std::sync::Mutex::new(StockChanged::Nothing),
             _turn: turn,
         })
     }
@@ -150,14 +169,39 @@ impl Store {
 pub struct WriteTransaction {
     transaction: DatabaseTransaction,
     committed: Arc<Notify>,
+    availability: AvailabilityCache,
+    stock_changed: std::sync::Mutex<StockChanged>,
     // Declared last: the next writer's turn starts after the transaction is
     // over.
     _turn: Option<OwnedMutexGuard<()>>,
 }
 
 impl WriteTransaction {
+    /// Notes that this transaction changes the stock of `products`, so that
+    /// no cached copy of it serves once the transaction commits.
+    pub fn changes_stock_of(&self, products: impl IntoIterator<Item = i32>) {
+        self.changes().products(products);
+    }
+
+    /// As [`Self::changes_stock_of`], for a change whose products are not
+    /// listed.
+    pub fn changes_all_stock(&self) {
+        *self.changes() = StockChanged::Everything;
+    }
+
+    fn changes(&self) -> std::sync::MutexGuard<'_, StockChanged> {
+        // Holds plain data that every statement leaves whole.
+        self.stock_changed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     pub async fn commit(self) -> Result<(), DbErr> {
+        let changed = std::mem::take(&mut *self.changes());
         self.transaction.commit().await?;
+        // Only now: a reader that starts before the commit and finds the
+        // old stock must not keep it (see the cache's docs).
+        self.availability.stock_changed(&changed);
         self.committed.notify_one();
         Ok(())
     }

@@ -14,7 +14,7 @@ use crate::{
     events::{EventBus, pump},
     graphql::{build_schema, documents::DocumentCache, feeds::SubscriptionExecutor},
     http::{AppState, router},
-    inventory::reservations::sweeper,
+    inventory::{availability::AvailabilityCache, reservations::sweeper},
     metrics::Metrics,
 };
 
@@ -111,7 +111,9 @@ impl Application {
         pump::start_at_newest(&db, &events)
             .await
             .map_err(StartupError::EventLog)?;
-        let store = Store::new(db.clone()).notifying(events.committed());
+        let store = Store::new(db.clone())
+            .notifying(events.committed())
+            .caching(AvailabilityCache::new(config.availability_cache_ttl));
         let schema = build_schema(store.clone(), events.clone());
         let shutdown = Shutdown::new();
         let documents = DocumentCache::default();
@@ -176,6 +178,7 @@ impl Application {
             self.addr,
             self.backend
         );
+        let availability = tokio::spawn(self.store.availability().clone().follow(&self.events));
         let pump = tokio::spawn(pump::run(
             self.state.db.clone(),
             self.database_url,
@@ -203,6 +206,9 @@ impl Application {
         }
         if let Err(e) = pump.await {
             tracing::error!(error = %e, "the event pump panicked");
+        }
+        if let Err(e) = availability.await {
+            tracing::error!(error = %e, "the availability cache's follower panicked");
         }
         result
     }

@@ -39,6 +39,7 @@ pub fn build_schema(store: Store, events: EventBus) -> AppSchema {
     let db = store.connection().clone();
     schema_builder()
         .data(loaders::Loaders::shared(&db))
+        .data(store.availability().clone())
         .data(db)
         .data(store)
         .data(events)

@@ -14,9 +14,12 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait},
 };
 
-use crate::entities::{
-    movement::{self, MovementType},
-    stock_level,
+use crate::{
+    db::WriteTransaction,
+    entities::{
+        movement::{self, MovementType},
+        stock_level,
+    },
 };
 
 /// The most units one stock level may hold. Far above any real warehouse
@@ -192,8 +195,13 @@ impl Postings {
     }
 
     /// Writes the noted movements: one statement.
-    pub async fn write(self, connection: &impl ConnectionTrait) -> Result<(), DbErr> {
-        append(connection, self.movements).await
+    pub async fn write(self, txn: &WriteTransaction) -> Result<(), DbErr> {
+        txn.changes_stock_of(
+            self.movements
+                .iter()
+                .filter_map(|m| m.product_id.try_as_ref().copied()),
+        );
+        append(&**txn, self.movements).await
     }
 }
 

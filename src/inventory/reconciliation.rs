@@ -161,6 +161,7 @@ pub async fn repair(
         );
     }
     if !repairable.is_empty() {
+        txn.changes_all_stock();
         take_append_lock(&*txn).await?;
         let ids = repairable
             .iter()

@@ -102,7 +102,7 @@ pub async fn receive(
             product.sku, warehouse.code
         )));
     };
-    postings.write(&*txn).await?;
+    postings.write(&txn).await?;
     txn.commit().await?;
     Ok(level)
 }
@@ -125,7 +125,7 @@ pub async fn write_off(
         MovementType::Damage,
     );
     if let Some(level) = postings.post(&*txn, shift).await? {
-        postings.write(&*txn).await?;
+        postings.write(&txn).await?;
         txn.commit().await?;
         return Ok(level);
     }
@@ -178,7 +178,7 @@ pub async fn set_count(
     let level = postings.post(&*txn, shift).await?.ok_or_else(|| {
         InventoryError::Internal("a locked stock level refused a checked count".into())
     })?;
-    postings.write(&*txn).await?;
+    postings.write(&txn).await?;
     txn.commit().await?;
     Ok(level)
 }
@@ -240,7 +240,7 @@ pub async fn transfer(
     }
     // Read in id order, the ledger says "out" before "in".
     postings.put_first(MovementType::TransferOut);
-    postings.write(&*txn).await?;
+    postings.write(&txn).await?;
     txn.commit().await?;
     let (source, destination): (Vec<_>, Vec<_>) =
         levels.into_iter().partition(|l| l.warehouse_id == from.id);

@@ -225,6 +225,9 @@ mod statement_count {
         configure: |config: &mut stockroute::config::Config| {
             config.sweep_interval = std::time::Duration::from_secs(3600);
             config.event_poll_interval = std::time::Duration::from_secs(3600);
+            // What is counted is how the reads are made, not whether they
+            // can be skipped.
+            config.availability_cache_ttl = None;
         };
 
         async fn the_statements_a_request_runs_do_not_grow_with_its_size(app) {
@@ -246,18 +249,7 @@ mod statement_count {
                 hundred.push(all[hundred.len() % all.len()].clone());
             }
 
-            // The background tasks run once as the server starts (the
-            // sweeper's first sweep, the event pump's first read): wait until
-            // the count is still, so that only the requests are counted.
-            let mut settled = app.db_statements().await;
-            loop {
-                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-                let now = app.db_statements().await;
-                if now == settled {
-                    break;
-                }
-                settled = now;
-            }
+            app.settled_db_statements().await;
             let mut counts = Vec::new();
             for (query, variables) in [
                 (nested, json!({ "skus": ["TENT-2P-GRN"], "to": berlin() })),
@@ -273,6 +265,131 @@ mod statement_count {
             assert_eq!(counts[0], counts[1], "availability: 1 SKU vs 100 SKUs ran {counts:?}");
             assert_eq!(counts[2], counts[3], "products: 1 vs all ran {counts:?}");
             assert!(counts.iter().all(|&c| c <= 8), "{counts:?}");
+        }
+    }
+}
+
+/// `availability` answers from memory until a movement of the SKU commits.
+mod served_from_memory {
+    use std::time::Duration;
+
+    use stockroute::{auth::KeyRole, demo::HOT_SKU_WAREHOUSE};
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::helpers::{TestApp, end_hold, receive, reserve};
+
+    /// The hot SKU's (onHand, reserved), read through `app`.
+    async fn hot(app: &TestApp) -> (i64, i64) {
+        let response = app
+            .graphql(AVAILABILITY, json!({ "skus": [HOT_SKU] }))
+            .await;
+        let entry = &data(&response)["availability"][0];
+        (
+            entry["onHand"].as_i64().unwrap(),
+            entry["reserved"].as_i64().unwrap(),
+        )
+    }
+
+    const UNITS: i64 = HOT_SKU_UNITS as i64;
+
+    on_both_backends! {
+        configure: |config: &mut stockroute::config::Config| {
+            config.sweep_interval = Duration::from_secs(3600);
+            config.event_poll_interval = Duration::from_secs(3600);
+        };
+
+        async fn a_repeated_read_runs_no_statement_and_every_write_shows_at_once(app) {
+            let variables = json!({ "skus": [HOT_SKU, "TENT-2P-GRN"], "shipTo": berlin() });
+            let first = app.graphql(AVAILABILITY, variables.clone()).await;
+            data(&first);
+            let before = app.settled_db_statements().await;
+            let again = app.graphql(AVAILABILITY, variables).await;
+            assert_eq!(app.db_statements().await, before, "the second read ran statements");
+            assert_eq!(again, first);
+
+            // Each kind of write is seen by the very next read.
+            let admin = app.create_key(KeyRole::Admin, "ops").await;
+            let checkout = app.create_key(KeyRole::Checkout, "shop").await;
+            receive(&app, &admin, HOT_SKU, HOT_SKU_WAREHOUSE, 5).await;
+            assert_eq!(hot(&app).await, (UNITS + 5, 0), "after receiving");
+            let dropped = Uuid::new_v4();
+            reserve(&app, &checkout, dropped, 2).await;
+            assert_eq!(hot(&app).await, (UNITS + 5, 2), "after reserving");
+            end_hold(&app, &checkout, "releaseReservation", dropped).await;
+            assert_eq!(hot(&app).await, (UNITS + 5, 0), "after releasing");
+            let paid = Uuid::new_v4();
+            reserve(&app, &checkout, paid, 3).await;
+            end_hold(&app, &checkout, "confirmReservation", paid).await;
+            assert_eq!(hot(&app).await, (UNITS + 2, 0), "after confirming");
+            let written_off = app
+                .graphql_as(
+                    &admin,
+                    "mutation($i: StockChangeInput!) { writeOffStock(input: $i) { quantity } }",
+                    json!({ "i": { "sku": HOT_SKU, "warehouseCode": HOT_SKU_WAREHOUSE, "quantity": 2 } }),
+                )
+                .await;
+            data(&written_off);
+            assert_eq!(hot(&app).await, (UNITS, 0), "after a write-off");
+        }
+
+        async fn another_replicas_writes_show_without_waiting_out_the_cache(app) {
+            // An hour: only being told of the change can make it show.
+            let other = app
+                .replica(|config| config.availability_cache_ttl = Some(Duration::from_secs(3600)))
+                .await;
+            assert_eq!(hot(&other).await, (UNITS, 0));
+            let admin = app.create_key(KeyRole::Admin, "ops").await;
+            receive(&app, &admin, HOT_SKU, HOT_SKU_WAREHOUSE, 4).await;
+            let shown = tokio::time::timeout(Duration::from_secs(15), async {
+                while hot(&other).await != (UNITS + 4, 0) {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            })
+            .await;
+            assert!(shown.is_ok(), "the other replica still answers {:?}", hot(&other).await);
+        }
+    }
+
+    mod bounded_by_age {
+        use super::*;
+
+        on_both_backends! {
+            configure: |config: &mut stockroute::config::Config| {
+                config.availability_cache_ttl = Some(Duration::from_millis(300));
+            };
+
+            async fn a_change_no_movement_announces_shows_once_the_entry_is_old(app) {
+                assert_eq!(hot(&app).await, (UNITS, 0));
+                // Closing a warehouse by hand writes no movement.
+                app.db
+                    .execute_unprepared(&format!(
+                        "UPDATE warehouses SET active = false WHERE code = '{HOT_SKU_WAREHOUSE}'"
+                    ))
+                    .await
+                    .unwrap();
+                tokio::time::sleep(Duration::from_millis(400)).await;
+                assert_eq!(hot(&app).await, (0, 0));
+            }
+        }
+    }
+
+    mod switched_off {
+        use super::*;
+
+        on_both_backends! {
+            configure: |config: &mut stockroute::config::Config| {
+                config.sweep_interval = Duration::from_secs(3600);
+                config.event_poll_interval = Duration::from_secs(3600);
+                config.availability_cache_ttl = None;
+            };
+
+            async fn every_read_reads_the_database(app) {
+                hot(&app).await;
+                let before = app.settled_db_statements().await;
+                hot(&app).await;
+                assert!(app.db_statements().await > before);
+            }
         }
     }
 }

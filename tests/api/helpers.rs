@@ -8,9 +8,11 @@ use stockroute::{
     auth::{self, KeyRole},
     config::{Config, DatabaseUrl},
     db,
+    demo::HOT_SKU,
     startup::Application,
 };
 use tokio::sync::oneshot;
+use uuid::Uuid;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -287,6 +289,23 @@ impl TestApp {
         self.metric("stockroute_db_statements_total").await
     }
 
+    /// The statement count once it has stopped moving: background tasks
+    /// (the expiry sweeper's first sweep, the event pump's reads after a
+    /// commit) run a few as they please, and a test that counts a
+    /// request's statements must start after them. Make those tasks rare
+    /// in the test's configuration.
+    pub async fn settled_db_statements(&self) -> u64 {
+        let mut settled = self.db_statements().await;
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            let now = self.db_statements().await;
+            if now == settled {
+                return now;
+            }
+            settled = now;
+        }
+    }
+
     /// One counter or gauge from `/metrics`.
     pub async fn metric(&self, name: &str) -> u64 {
         let text = self
@@ -319,4 +338,41 @@ impl TestApp {
             .map(|e| e["node"]["sku"].as_str().expect("sku").to_owned())
             .collect()
     }
+}
+
+/// Receives `quantity` units of `sku` into warehouse `code`.
+pub async fn receive(app: &TestApp, key: &str, sku: &str, code: &str, quantity: i32) {
+    let response = app
+        .graphql_as(
+            key,
+            "mutation($i: StockChangeInput!) { receiveStock(input: $i) { quantity } }",
+            json!({ "i": { "sku": sku, "warehouseCode": code, "quantity": quantity } }),
+        )
+        .await;
+    data(&response);
+}
+
+/// Holds `units` of the hot SKU for reservation `id`, shipping to Berlin.
+pub async fn reserve(app: &TestApp, key: &str, id: Uuid, units: i32) {
+    let response = app
+        .graphql_as(
+            key,
+            "mutation($i: ReserveOrderInput!) { reserveOrder(input: $i) { __typename } }",
+            json!({ "i": { "reservationId": id, "lines": [{ "sku": HOT_SKU, "quantity": units }],
+                       "shipTo": { "latitude": 52.52, "longitude": 13.405 } } }),
+        )
+        .await;
+    assert_eq!(data(&response)["reserveOrder"]["__typename"], "Reservation");
+}
+
+/// Ends hold `id` with `field`: confirmReservation or releaseReservation.
+pub async fn end_hold(app: &TestApp, key: &str, field: &str, id: Uuid) {
+    let response = app
+        .graphql_as(
+            key,
+            &format!("mutation($id: UUID!) {{ {field}(id: $id) {{ status }} }}"),
+            json!({ "id": id }),
+        )
+        .await;
+    data(&response);
 }

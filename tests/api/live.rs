@@ -23,7 +23,7 @@ use tokio_tungstenite::{
 use uuid::Uuid;
 
 use crate::{
-    helpers::{TestApp, data, error_code},
+    helpers::{TestApp, end_hold, error_code, receive, reserve},
     invariants::assert_books_balance,
     on_both_backends,
 };
@@ -137,40 +137,6 @@ fn id_of(event: &Value) -> i64 {
     event["movement"]["id"].as_str().unwrap().parse().unwrap()
 }
 
-async fn receive(app: &TestApp, key: &str, sku: &str, code: &str, quantity: i32) {
-    let response = app
-        .graphql_as(
-            key,
-            "mutation($i: StockChangeInput!) { receiveStock(input: $i) { quantity } }",
-            json!({ "i": { "sku": sku, "warehouseCode": code, "quantity": quantity } }),
-        )
-        .await;
-    data(&response);
-}
-
-async fn reserve(app: &TestApp, key: &str, id: Uuid, units: i32) {
-    let response = app
-        .graphql_as(
-            key,
-            "mutation($i: ReserveOrderInput!) { reserveOrder(input: $i) { __typename } }",
-            json!({ "i": { "reservationId": id, "lines": [{ "sku": HOT_SKU, "quantity": units }],
-                       "shipTo": { "latitude": 52.52, "longitude": 13.405 } } }),
-        )
-        .await;
-    assert_eq!(data(&response)["reserveOrder"]["__typename"], "Reservation");
-}
-
-async fn end_hold(app: &TestApp, key: &str, field: &str, id: Uuid) {
-    let response = app
-        .graphql_as(
-            key,
-            &format!("mutation($id: UUID!) {{ {field}(id: $id) {{ status }} }}"),
-            json!({ "id": id }),
-        )
-        .await;
-    data(&response);
-}
-
 on_both_backends! {
     async fn a_dashboard_sees_every_change_as_it_commits(app) {
         let admin = app.create_key(KeyRole::Admin, "dashboard").await;
@@ -277,7 +243,7 @@ on_both_backends! {
         let (product, warehouse) = hot_level(&app).await;
         let mut postings = Postings::new(None, Some("ghost".into()), chrono::Utc::now());
         postings.post(&*txn, Shift::on_hand(product, warehouse, 50, MovementType::Restock)).await.unwrap().unwrap();
-        postings.write(&*txn).await.unwrap();
+        postings.write(&txn).await.unwrap();
         txn.rollback().await.unwrap();
         // A refused change.
         let refused = app.graphql_as(&admin, "mutation { writeOffStock(input: { sku: \"DROP-SNEAKER-LTD\", warehouseCode: \"BER1\", quantity: 1000 }) { quantity } }", json!({})).await;
@@ -302,7 +268,7 @@ on_both_backends! {
             let txn = store.begin_write().await.unwrap();
             let mut postings = Postings::new(Some("slow".into()), Some("slow-writer".into()), chrono::Utc::now());
             postings.post(&*txn, Shift::on_hand(product, warehouse, 11, MovementType::Restock)).await.unwrap().unwrap();
-            postings.write(&*txn).await.unwrap();
+            postings.write(&txn).await.unwrap();
             tokio::time::sleep(Duration::from_millis(500)).await;
             txn.commit().await.unwrap();
         };

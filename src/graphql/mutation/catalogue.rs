@@ -42,6 +42,6 @@ impl CatalogueMutation {
         let created = registration::register_warehouse(store, warehouse)
             .await
             .coded()?;
-        Ok(Warehouse(created))
+        Ok(Warehouse::from(created))
     }
 }

@@ -6,7 +6,7 @@ use crate::{
         Coded,
         types::{Availability, LocationInput},
     },
-    inventory::availability::availability_for_skus,
+    inventory::availability::AvailabilityCache,
 };
 
 #[derive(Default)]
@@ -16,7 +16,8 @@ pub struct AvailabilityQuery;
 impl AvailabilityQuery {
     /// One entry per requested SKU (at most 100), in request order. With
     /// shipTo, each entry's warehouses come nearest first with distanceKm.
-    /// An unknown SKU is BAD_USER_INPUT naming it.
+    /// An unknown SKU is BAD_USER_INPUT naming it. Served from memory
+    /// until a movement of the SKU commits (see README, "Configuration").
     async fn availability(
         &self,
         ctx: &Context<'_>,
@@ -25,7 +26,11 @@ impl AvailabilityQuery {
     ) -> async_graphql::Result<Vec<Availability>> {
         let db = ctx.data::<DatabaseConnection>()?;
         let ship_to = ship_to.map(|to| to.parse("shipTo")).transpose().coded()?;
-        let found = availability_for_skus(db, &skus, ship_to).await.coded()?;
+        let found = ctx
+            .data::<AvailabilityCache>()?
+            .availability_for_skus(db, &skus, ship_to)
+            .await
+            .coded()?;
         Ok(found.into_iter().map(Availability::from).collect())
     }
 }

@@ -140,7 +140,7 @@ pub struct Shipment(pub PricedShipment);
 #[Object]
 impl Shipment {
     async fn warehouse(&self) -> Warehouse {
-        Warehouse(self.0.warehouse.clone())
+        Warehouse::from(self.0.warehouse.clone())
     }
 
     async fn distance_km(&self) -> f64 {

@@ -1,10 +1,12 @@
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object};
 
 use super::{Availability, LocationInput, StockLevel};
 use crate::{
     entities::{product, stock_level},
     graphql::{Coded, loaders::Loaders},
-    inventory::availability::{LevelCounts, distances_from, summarize},
+    inventory::availability::{Holding, distances_from, summarize},
 };
 
 /// A product in the catalogue.
@@ -45,15 +47,25 @@ impl Product {
             .load_many(levels.iter().map(|l| l.warehouse_id))
             .await
             .coded()?;
-        let counts: Vec<LevelCounts> = levels.iter().map(LevelCounts::from).collect();
+        // A level whose warehouse is gone counts for nothing, as one in a
+        // closed warehouse does.
+        let holdings: Vec<Holding> = levels
+            .iter()
+            .filter_map(|level| {
+                Some(Holding {
+                    warehouse: Arc::new(warehouses.get(&level.warehouse_id)?.clone()),
+                    quantity: level.quantity,
+                    reserved: level.reserved,
+                })
+            })
+            .collect();
         let distances = ship_to
             .map(|to| distances_from(to, warehouses.values()))
             .transpose()
             .coded()?;
         Ok(Availability::from(summarize(
             &self.0.sku,
-            &counts,
-            &warehouses,
+            &holdings,
             distances.as_ref(),
         )))
     }

@@ -29,7 +29,7 @@ impl StockLevel {
             .await
             .coded()?;
         found
-            .map(Warehouse)
+            .map(Warehouse::from)
             .ok_or_else(|| missing("warehouse", self.0.warehouse_id))
             .coded()
     }

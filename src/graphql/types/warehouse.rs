@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object, SimpleObject};
 
 use super::{GeoPoint, LocationInput, StockLevel};
@@ -15,7 +17,7 @@ use crate::{
 const STOCK_LEVEL_CURSOR: &str = "stocklevel";
 
 /// A warehouse that holds stock and ships orders.
-pub struct Warehouse(pub warehouse::Model);
+pub struct Warehouse(pub Arc<warehouse::Model>);
 
 /// The cost of one shipment from a warehouse, in cents:
 /// `baseCents + round(distanceKm * centsPer100Km / 100) + centsPerKg * ceil(weightGrams / 1000)`.
@@ -114,6 +116,6 @@ impl Warehouse {
 
 impl From<warehouse::Model> for Warehouse {
     fn from(model: warehouse::Model) -> Self {
-        Warehouse(model)
+        Warehouse(Arc::new(model))
     }
 }

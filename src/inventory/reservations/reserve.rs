@@ -224,7 +224,7 @@ async fn hold(
         }
     }
     write_plan(&txn, &reservation, &shipments).await?;
-    postings.write(&*txn).await?;
+    postings.write(&txn).await?;
     txn.commit().await?;
     Ok(Attempt::Held(Hold {
         reservation,

@@ -151,7 +151,7 @@ pub(super) async fn end(
             )));
         }
     }
-    postings.write(&**txn).await?;
+    postings.write(txn).await?;
     Ok(true)
 }
 
