@@ -15,18 +15,25 @@ impl Guard for RoleGuard {
         if role >= self.0 {
             return Ok(());
         }
-        let needed = self.0;
+        let needed = a_key_of(self.0);
         let error = if role == Role::Public {
             ApiError::Unauthenticated(format!(
-                "this needs a {needed} API key: send `Authorization: Bearer <key>`"
+                "this needs {needed}: send `Authorization: Bearer <key>`"
             ))
         } else {
             ApiError::Forbidden(format!(
-                "this needs a {needed} API key; the key sent is a {role} key"
+                "this needs {needed}; the key sent is {}",
+                a_key_of(role)
             ))
         };
         Err(error.extend())
     }
+}
+
+/// "an admin API key", "a checkout API key".
+fn a_key_of(role: Role) -> String {
+    let article = if role == Role::Admin { "an" } else { "a" };
+    format!("{article} {role} API key")
 }
 
 #[cfg(test)]

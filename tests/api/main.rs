@@ -21,6 +21,7 @@ mod health;
 mod hostile;
 mod live;
 mod migrations;
+mod npm_client;
 mod planning;
 mod reservations;
 mod schema;
