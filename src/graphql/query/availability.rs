@@ -16,8 +16,8 @@ pub struct AvailabilityQuery;
 impl AvailabilityQuery {
     /// One entry per requested SKU (at most 100), in request order. With
     /// shipTo, each entry's warehouses come nearest first with distanceKm.
-    /// An unknown SKU is BAD_USER_INPUT naming it. Served from memory
-    /// until a movement of the SKU commits (see README, "Configuration").
+    /// An unknown SKU is BAD_USER_INPUT naming it. A SKU's stock is kept in
+    /// memory until a movement of it commits.
     async fn availability(
         &self,
         ctx: &Context<'_>,

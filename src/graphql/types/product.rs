@@ -1,10 +1,10 @@
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{Context, ID, Object};
 
 use super::{Availability, LocationInput, StockLevel};
 use crate::{
-    entities::{product, stock_level},
+    entities::{product, stock_level, warehouse},
     graphql::{Coded, loaders::Loaders},
     inventory::availability::{Holding, distances_from, summarize},
 };
@@ -41,26 +41,29 @@ impl Product {
     ) -> async_graphql::Result<Availability> {
         let ship_to = ship_to.map(|to| to.parse("shipTo")).transpose().coded()?;
         let levels = self.levels(ctx).await?;
-        let warehouses = ctx
+        let warehouses: HashMap<i32, Arc<warehouse::Model>> = ctx
             .data::<Loaders>()?
             .warehouses
             .load_many(levels.iter().map(|l| l.warehouse_id))
             .await
-            .coded()?;
+            .coded()?
+            .into_iter()
+            .map(|(id, warehouse)| (id, Arc::new(warehouse)))
+            .collect();
         // A level whose warehouse is gone counts for nothing, as one in a
         // closed warehouse does.
         let holdings: Vec<Holding> = levels
             .iter()
             .filter_map(|level| {
                 Some(Holding {
-                    warehouse: Arc::new(warehouses.get(&level.warehouse_id)?.clone()),
+                    warehouse: warehouses.get(&level.warehouse_id)?.clone(),
                     quantity: level.quantity,
                     reserved: level.reserved,
                 })
             })
             .collect();
         let distances = ship_to
-            .map(|to| distances_from(to, warehouses.values()))
+            .map(|to| distances_from(to, warehouses.values().map(Arc::as_ref)))
             .transpose()
             .coded()?;
         Ok(Availability::from(summarize(
