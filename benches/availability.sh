@@ -12,6 +12,11 @@
 #
 #   bash benches/availability.sh              # defaults: 64 connections, 3 rounds of 20 s
 #   CONNECTIONS=32 DURATION=10 ROUNDS=5 bash benches/availability.sh
+#   WRITES=50 bash benches/availability.sh    # meanwhile, 50 receiveStock/s on those SKUs
+#
+# With WRITES, one more connection sends receiveStock for the benchmarked
+# SKUs in turn, at about that many per second, through all rounds: each
+# write sends its SKU's next read to the database.
 #
 # Needs a PostgreSQL server ($PG_SERVER, default the local one, trust auth);
 # installs wrk from Debian's packages when it is missing.
@@ -21,6 +26,7 @@ cd "$(dirname "$0")/.."
 CONNECTIONS=${CONNECTIONS:-64}
 DURATION=${DURATION:-20}
 ROUNDS=${ROUNDS:-3}
+WRITES=${WRITES:-0}
 THREADS=${THREADS:-2}
 PORT=${PORT:-18090}
 PG_SERVER=${PG_SERVER:-postgres://postgres@127.0.0.1:5432}
@@ -42,7 +48,8 @@ DATABASE_URL="$PG_SERVER/$DB" STOCKROUTE_ADDR="127.0.0.1:$UNCACHED_PORT" STOCKRO
   STOCKROUTE_AVAILABILITY_CACHE_TTL=off RUST_LOG=warn \
   target/release/stockroute serve >"$WORK/uncached.log" 2>&1 &
 uncached=$!
-trap 'kill "$uncached" 2>/dev/null || true; wait "$uncached" 2>/dev/null || true; stop_server' EXIT
+writer=
+trap 'kill $writer "$uncached" 2>/dev/null || true; wait "$uncached" 2>/dev/null || true; stop_server' EXIT
 for _ in $(seq 1 100); do
   curl -fs "http://127.0.0.1:$UNCACHED_PORT/readyz" >/dev/null 2>&1 && break
   sleep 0.2
@@ -83,6 +90,24 @@ SELECT p.sku, w.code, w.latitude, w.longitude, i.quantity - i.reserved
   JOIN warehouses w ON w.id = i.warehouse_id
  WHERE w.active AND i.quantity > i.reserved AND p.sku IN ($sql_skus);
 SQL
+
+# The writer: receiveStock, one SKU after the other, paced by wrk's delay().
+if [ "$WRITES" != 0 ]; then
+  key=$(DATABASE_URL="$PG_SERVER/$DB" target/release/stockroute api-key create --role admin --name "bench-$$" | tail -1)
+  lua_skus=$(printf '"%s",' "${SKUS[@]}")
+  cat >"$WORK/writes.lua" <<LUA
+local skus = { ${lua_skus%,} }
+local i = 0
+request = function()
+  i = i % #skus + 1
+  local body = '{"query":"mutation(\$i:StockChangeInput!){receiveStock(input:\$i){quantity}}",'
+    .. '"variables":{"i":{"sku":"' .. skus[i] .. '","warehouseCode":"BER1","quantity":1}}}'
+  return wrk.format("POST", "/graphql",
+    { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer $key" }, body)
+end
+delay = function() return $(( 1000 / WRITES )) end
+LUA
+fi
 
 to_ms() { # wrk prints 1.23ms / 456.78us / 1.02s
   awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); print v/1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v); print v } else { sub(/s$/,"",v); print v*1000 } }'
@@ -126,6 +151,13 @@ echo "== warming up: 5 s each"
 run_wrk 5 "$PORT" "$server" >/dev/null
 run_wrk 5 "$UNCACHED_PORT" "$uncached" >/dev/null
 run_pgbench 5 >/dev/null
+if [ "$WRITES" != 0 ]; then
+  wrk -t1 -c1 -d"$(( (DURATION * 3 + 10) * ROUNDS ))s" -s "$WORK/writes.lua" \
+    "http://127.0.0.1:$PORT/graphql" >"$WORK/writes.txt" &
+  writer=$!
+  writes_started=$(date +%s)
+  echo "== meanwhile about $WRITES writes/s (receiveStock on the same SKUs)"
+fi
 CACHED="stockroute (GraphQL)"
 UNCACHED="  the same, cache off"
 PGBENCH="pgbench (raw SQL)"
@@ -156,6 +188,14 @@ for side in cached uncached pgbench; do
     "$(cut -d' ' -f2 "$WORK/$side" | median)" \
     "$(cut -d' ' -f3 "$WORK/$side" | median)"
 done
+if [ "$WRITES" != 0 ]; then
+  kill -INT "$writer" 2>/dev/null || true
+  wait "$writer" 2>/dev/null || true
+  # A refused write answers 200 with errors, so count what the ledger got.
+  recorded=$(psql -Atq "$PG_SERVER/$DB" -c "SELECT COUNT(*) FROM inventory_movements WHERE created_by = 'bench-$$'")
+  awk -v recorded="$recorded" -v seconds="$(( $(date +%s) - writes_started ))" \
+    '/ requests in / { printf "writes: %d sent in %d s (%.1f/s), %d recorded\n", $1, seconds, $1 / seconds, recorded }' "$WORK/writes.txt"
+fi
 pg=$(cut -d' ' -f1 "$WORK/pgbench" | median)
 awk -v a="$(cut -d' ' -f1 "$WORK/cached" | median)" -v u="$(cut -d' ' -f1 "$WORK/uncached" | median)" -v b="$pg" \
   'BEGIN { printf "ratio of the medians, stockroute / pgbench: %.2f (goal >= 0.70); with the cache off: %.2f\n", a / b, u / b }'
