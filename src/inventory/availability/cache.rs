@@ -28,7 +28,7 @@ use std::{
 use tokio::sync::broadcast::error::RecvError;
 
 use super::Holding;
-use crate::events::EventBus;
+use crate::{entities::warehouse, events::EventBus};
 
 /// How long an entry may serve without a sign of change, unless told
 /// otherwise: the most another replica's change can take to show here when
@@ -84,6 +84,9 @@ struct State {
     /// The epoch at which every product's stock may have changed.
     all_changed: u64,
     entries: HashMap<String, Entry>,
+    /// One copy of each warehouse for all entries: each read brings its
+    /// own, and a full cache would otherwise hold one per SKU.
+    warehouses: HashMap<i32, Arc<warehouse::Model>>,
 }
 
 struct Entry {
@@ -163,7 +166,7 @@ impl AvailabilityCache {
         };
         let mut state = shared.lock();
         for (sku, product_id, holdings) in found {
-            let entry = Entry {
+            let mut entry = Entry {
                 product_id,
                 holdings,
                 read,
@@ -171,6 +174,14 @@ impl AvailabilityCache {
             if !state.current(&entry, read.at, shared.max_age) {
                 continue;
             }
+            entry.holdings = entry
+                .holdings
+                .iter()
+                .map(|holding| Holding {
+                    warehouse: state.intern(&holding.warehouse),
+                    ..holding.clone()
+                })
+                .collect();
             if state.entries.len() >= CAPACITY && !state.entries.contains_key(&sku) {
                 state.entries.clear();
             }
@@ -249,6 +260,18 @@ impl Shared {
 }
 
 impl State {
+    /// The kept copy of `warehouse`, which becomes the kept copy if it is
+    /// new or differs.
+    fn intern(&mut self, warehouse: &Arc<warehouse::Model>) -> Arc<warehouse::Model> {
+        match self.warehouses.get(&warehouse.id) {
+            Some(kept) if kept == warehouse => kept.clone(),
+            _ => {
+                self.warehouses.insert(warehouse.id, warehouse.clone());
+                warehouse.clone()
+            }
+        }
+    }
+
     /// Whether `entry` may still serve at `now`.
     fn current(&self, entry: &Entry, now: Instant, max_age: Duration) -> bool {
         let since = entry.read.epoch;
@@ -263,10 +286,9 @@ impl State {
 
 #[cfg(test)]
 mod tests {
-    use chrono::Utc;
+    use chrono::DateTime;
 
     use super::*;
-    use crate::entities::warehouse;
 
     fn holdings(quantity: i32) -> Arc<[Holding]> {
         let warehouse = Arc::new(warehouse::Model {
@@ -280,7 +302,7 @@ mod tests {
             base_cents: 0,
             cents_per_100km: 0,
             cents_per_kg: 0,
-            created_at: Utc::now(),
+            created_at: DateTime::UNIX_EPOCH,
         });
         Arc::from([Holding {
             warehouse,
@@ -348,6 +370,21 @@ mod tests {
         let read = off.lookup(&sku("A")).read;
         off.keep(read, [("A".to_owned(), 7, holdings(5))]);
         assert_eq!(quantity_of(&off, "A"), None);
+    }
+
+    #[test]
+    fn entries_share_one_copy_of_each_warehouse() {
+        let cache = AvailabilityCache::new(Some(Duration::from_secs(60)));
+        let read = cache.lookup(&sku("A")).read;
+        cache.keep(read, [("A".to_owned(), 7, holdings(5))]);
+        let read = cache.lookup(&sku("B")).read;
+        cache.keep(read, [("B".to_owned(), 8, holdings(9))]);
+        let found = cache.lookup(&["A".to_owned(), "B".to_owned()]).found;
+        let (a, b) = (&found["A"].1[0].warehouse, &found["B"].1[0].warehouse);
+        assert!(
+            Arc::ptr_eq(a, b),
+            "two reads of one warehouse are kept once"
+        );
     }
 
     #[test]
