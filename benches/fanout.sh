@@ -35,12 +35,24 @@ start_server
 export DATABASE_URL="$PG_SERVER/$DB"
 KEY=$(target/release/stockroute api-key create --role admin --name "fanout-$$" | tail -1)
 
+# The server's CPU time so far (user + system), in milliseconds.
+server_ms() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000 / hz }' "/proc/$server/stat"; }
+# One run of the tool with rate $2 for $1 subscribers; then the server's CPU
+# time over the run (connecting included) per 1,000 events delivered: the
+# steadier figure when comparing builds on a shared machine.
+run_tool() {
+  local before
+  before=$(server_ms)
+  target/release/examples/fanout --addr "127.0.0.1:$PORT" --key "$KEY" ${UNSHARED:+--unshared} \
+    --subscribers "$1" --writers "$WRITERS" --rate "$2" --seconds "$DURATION" | tee "$WORK/tool.txt"
+  awk -v ms="$(( $(server_ms) - before ))" \
+    '/^fan-out: / && $2 > 0 { printf "server CPU: %.1f ms per 1,000 deliveries\n", ms * 1000 / $2 }' "$WORK/tool.txt"
+}
+
 for n in $SUBSCRIBERS; do
   echo "== $n subscribers, steady $RATE changes/s"
-  target/release/examples/fanout --addr "127.0.0.1:$PORT" --key "$KEY" ${UNSHARED:+--unshared} \
-    --subscribers "$n" --writers "$WRITERS" --rate "$RATE" --seconds "$DURATION"
+  run_tool "$n" "$RATE"
   [ -n "${STEADY_ONLY:-}" ] && continue
   echo "== $n subscribers, writers flat out"
-  target/release/examples/fanout --addr "127.0.0.1:$PORT" --key "$KEY" ${UNSHARED:+--unshared} \
-    --subscribers "$n" --writers "$WRITERS" --rate 0 --seconds "$DURATION"
+  run_tool "$n" 0
 done

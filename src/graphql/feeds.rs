@@ -442,9 +442,12 @@ fn follow(
         served,
         ended_in_error: false,
     };
-    stream::unfold((following, execution), move |(following, execution)| {
-        let (feeds, key) = (feeds.clone(), key.clone());
+    // What does not change from one response to the next travels with the
+    // state rather than being cloned for each response.
+    let follower = (feeds, key, execution);
+    stream::unfold((following, follower), |(following, follower)| {
         async move {
+            let (feeds, key, execution) = &follower;
             let mut following = following;
             loop {
                 match following {
@@ -457,7 +460,7 @@ fn follow(
                         // Back to sharing once a feed has sent nothing this
                         // subscriber has not had; an error ends it anyway.
                         let rejoined = (!next.is_err())
-                            .then(|| feeds.join(&key, Some(served), &execution))
+                            .then(|| feeds.join(key, Some(served), execution))
                             .flatten();
                         following = match rejoined {
                             Some((feed, receiver, served)) => Following::Feed {
@@ -471,7 +474,7 @@ fn follow(
                                 rendered,
                             },
                         };
-                        return Some((next, (following, execution)));
+                        return Some((next, (following, follower)));
                     }
                     Following::Feed {
                         feed,
@@ -498,17 +501,17 @@ fn follow(
                                     served: (*id).max(served),
                                     ended_in_error: response.is_err(),
                                 };
-                                return Some((copy(response), (following, execution)));
+                                return Some((copy(response), (following, follower)));
                             }
                             // The stream's last message was an error, or the
                             // subscriber joined after it: then its own
                             // execution says why it ends (or carries on).
                             Rendered::End if ended_in_error => return None,
-                            Rendered::End => following = own(&execution, served),
+                            Rendered::End => following = own(execution, served),
                         },
                         // Fell behind the feed (or, impossibly while `feed` is
                         // held, the feed went away): the ledger has the rest.
-                        Err(_) => following = own(&execution, served),
+                        Err(_) => following = own(execution, served),
                     },
                 }
             }
