@@ -1,6 +1,6 @@
 //! Starting the app on a fresh database and talking GraphQL to it.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, process::Stdio, sync::Arc};
 
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::{Value, json};
@@ -11,7 +11,11 @@ use stockroute::{
     demo::HOT_SKU,
     startup::Application,
 };
-use tokio::sync::oneshot;
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+    sync::oneshot,
+};
 use uuid::Uuid;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,6 +149,8 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
+    /// For a server in a process of its own: killed on drop.
+    _process: Option<Child>,
     // Declared last: dropped after the server and pool are told to stop;
     // shared with replicas, and dropped with the last of them.
     pub database: Arc<TestDatabase>,
@@ -180,7 +186,45 @@ impl TestApp {
             db,
             client: reqwest::Client::new(),
             stop: Some(stop),
+            _process: None,
             database,
+        }
+    }
+
+    /// Another replica as production runs one: the real binary,
+    /// `stockroute serve`, in a process of its own on this app's database.
+    pub async fn replica_process(&self) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_stockroute"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--demo", "false"])
+            .env("DATABASE_URL", self.database.url.as_str())
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the binary runs");
+        let mut log = BufReader::new(child.stderr.take().expect("piped")).lines();
+        let addr = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+            while let Some(line) = log.next_line().await.expect("its log is readable") {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    let addr = rest.split_whitespace().next().unwrap_or_default();
+                    return addr.parse::<SocketAddr>().expect("the address it logs");
+                }
+            }
+            panic!("`stockroute serve` stopped before it listened");
+        })
+        .await
+        .expect("`stockroute serve` listens in time");
+        // Reading on, so that it never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = log.next_line().await {} });
+        TestApp {
+            addr,
+            db: self.db.clone(),
+            client: reqwest::Client::new(),
+            stop: None,
+            _process: Some(child),
+            database: self.database.clone(),
         }
     }
 

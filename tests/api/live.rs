@@ -342,6 +342,33 @@ on_both_backends! {
         assert_eq!(error_code(&weaker.next_result().await), Some("FORBIDDEN"));
     }
 
+    async fn a_change_made_through_one_serve_process_reaches_subscribers_of_another(app) {
+        let (one, other) = (app.replica_process().await, app.replica_process().await);
+        let admin = app.create_key(KeyRole::Admin, "dashboard").await;
+        let storefront = "{ availability(skus: [\"DROP-SNEAKER-LTD\"]) { onHand } }";
+        let on_hand = |response: Value| response["data"]["availability"][0]["onHand"].as_i64();
+        assert_eq!(on_hand(other.graphql(storefront, json!({})).await), Some(100));
+
+        let mut live = Live::connect(&other, Some(&admin)).await;
+        live.subscribe(EVENTS, json!({ "skus": [HOT_SKU], "after": newest(&app).await })).await;
+        receive(&one, &admin, HOT_SKU, HOT_SKU_WAREHOUSE, 4).await;
+        assert_eq!(live.next_event().await["stockLevel"]["quantity"], 104);
+        // The subscription is live now: this one cannot come from a replay.
+        receive(&one, &admin, HOT_SKU, HOT_SKU_WAREHOUSE, 5).await;
+        let event = live.next_event().await;
+        assert_eq!(event["movement"]["quantityDelta"], 5);
+        assert_eq!(event["stockLevel"]["quantity"], 109);
+
+        // And the other process's storefront reads see it too.
+        let shown = tokio::time::timeout(PATIENCE, async {
+            while on_hand(other.graphql(storefront, json!({})).await) != Some(109) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await;
+        assert!(shown.is_ok(), "the other process still shows the old stock");
+    }
+
     async fn a_change_made_through_one_replica_reaches_subscribers_of_another(app) {
         let other = app.replica(|_| {}).await;
         let admin = app.create_key(KeyRole::Admin, "dashboard").await;
