@@ -118,7 +118,9 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
 pub fn parse_optional_duration(raw: &str) -> Result<Option<Duration>, String> {
     match raw.trim() {
         "off" | "0" => Ok(None),
-        other => parse_duration(other).map(Some),
+        other => parse_duration(other)
+            .map(Some)
+            .map_err(|e| format!("{e}; or `off` for none")),
     }
 }
 
@@ -215,6 +217,7 @@ mod tests {
             parse_optional_duration("2s").unwrap(),
             Some(Duration::from_secs(2))
         );
-        assert!(parse_optional_duration("never").is_err());
+        let never = parse_optional_duration("never").unwrap_err();
+        assert!(never.contains("off"), "{never}");
     }
 }
