@@ -36,6 +36,7 @@ use crate::{
         feeds::SubscriptionExecutor,
         loaders::Loaders,
     },
+    inventory::availability::AvailabilityCache,
     metrics::{self, Metrics},
 };
 
@@ -48,6 +49,8 @@ pub struct AppState {
     pub documents: DocumentCache,
     /// Runs what comes over websockets; shares renderings of subscriptions.
     pub subscriptions: SubscriptionExecutor,
+    /// Counted at `/metrics`.
+    pub availability: AvailabilityCache,
     /// Turns true when the server stops: websockets close then.
     pub stopping: watch::Receiver<bool>,
 }
@@ -91,6 +94,25 @@ async fn metrics(State(state): State<AppState>) -> Response {
         "stockroute_live_feed_subscribers",
         "Subscriptions served by a shared rendering.",
         live.subscribers,
+    );
+    let cache = state.availability.census();
+    metrics::write_counter(
+        &mut text,
+        "stockroute_availability_cache_hits_total",
+        "Requested SKUs whose availability was answered from memory.",
+        cache.hits,
+    );
+    metrics::write_counter(
+        &mut text,
+        "stockroute_availability_cache_misses_total",
+        "Requested SKUs whose stock was read from the database.",
+        cache.misses,
+    );
+    metrics::write_gauge(
+        &mut text,
+        "stockroute_availability_cache_entries",
+        "SKUs whose stock is kept in memory.",
+        cache.entries,
     );
     (
         [(

@@ -79,20 +79,32 @@ impl Metrics {
                 count(&c.graphql_errors),
             ),
         ] {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
-            );
+            write_counter(&mut out, name, help, value);
         }
         out
     }
 }
 
+/// Appends one counter in the Prometheus text format.
+pub fn write_counter(out: &mut String, name: &str, help: &str, value: impl std::fmt::Display) {
+    write_metric(out, "counter", name, help, value);
+}
+
 /// Appends one gauge in the Prometheus text format.
 pub fn write_gauge(out: &mut String, name: &str, help: &str, value: impl std::fmt::Display) {
+    write_metric(out, "gauge", name, help, value);
+}
+
+fn write_metric(
+    out: &mut String,
+    kind: &str,
+    name: &str,
+    help: &str,
+    value: impl std::fmt::Display,
+) {
     let _ = writeln!(
         out,
-        "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+        "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
     );
 }
 

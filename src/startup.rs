@@ -131,6 +131,7 @@ impl Application {
                 schema,
                 metrics,
                 subscriptions,
+                availability: store.availability().clone(),
                 documents,
                 stopping: shutdown.subscribe(),
             },

@@ -304,9 +304,12 @@ mod served_from_memory {
             let first = app.graphql(AVAILABILITY, variables.clone()).await;
             data(&first);
             let before = app.settled_db_statements().await;
+            let hits = app.metric("stockroute_availability_cache_hits_total").await;
             let again = app.graphql(AVAILABILITY, variables).await;
             assert_eq!(app.db_statements().await, before, "the second read ran statements");
             assert_eq!(again, first);
+            assert_eq!(app.metric("stockroute_availability_cache_hits_total").await, hits + 2);
+            assert_eq!(app.metric("stockroute_availability_cache_entries").await, 2);
 
             // Each kind of write is seen by the very next read.
             let admin = app.create_key(KeyRole::Admin, "ops").await;
@@ -389,6 +392,8 @@ mod served_from_memory {
                 let before = app.settled_db_statements().await;
                 hot(&app).await;
                 assert!(app.db_statements().await > before);
+                assert_eq!(app.metric("stockroute_availability_cache_hits_total").await, 0);
+                assert_eq!(app.metric("stockroute_availability_cache_entries").await, 0);
             }
         }
     }

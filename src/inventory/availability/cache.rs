@@ -21,7 +21,10 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -73,6 +76,17 @@ pub struct AvailabilityCache {
 struct Shared {
     max_age: Duration,
     state: Mutex<State>,
+    /// Requested SKUs answered from memory, and read from the database.
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+/// What `/metrics` shows of the cache.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheCensus {
+    pub hits: u64,
+    pub misses: u64,
+    pub entries: usize,
 }
 
 #[derive(Default)]
@@ -118,6 +132,8 @@ impl AvailabilityCache {
                 Arc::new(Shared {
                     max_age,
                     state: Mutex::new(State::default()),
+                    hits: AtomicU64::new(0),
+                    misses: AtomicU64::new(0),
                 })
             }),
         }
@@ -142,16 +158,34 @@ impl AvailabilityCache {
             epoch: state.epoch,
             at: now,
         };
-        let found = skus
-            .iter()
-            .filter_map(|sku| {
-                let entry = state.entries.get(sku)?;
-                state
-                    .current(entry, now, shared.max_age)
-                    .then(|| (sku.clone(), (entry.product_id, entry.holdings.clone())))
-            })
-            .collect();
+        let mut found = HashMap::new();
+        let mut hits = 0;
+        for sku in skus {
+            let Some(entry) = state.entries.get(sku) else {
+                continue;
+            };
+            if state.current(entry, now, shared.max_age) {
+                hits += 1;
+                found.insert(sku.clone(), (entry.product_id, entry.holdings.clone()));
+            }
+        }
+        shared.hits.fetch_add(hits, Ordering::Relaxed);
+        shared
+            .misses
+            .fetch_add(skus.len() as u64 - hits, Ordering::Relaxed);
         Lookup { read, found }
+    }
+
+    /// Counts so far, and the entries kept now (zeros when disabled).
+    pub fn census(&self) -> CacheCensus {
+        let Some(shared) = &self.shared else {
+            return CacheCensus::default();
+        };
+        CacheCensus {
+            hits: shared.hits.load(Ordering::Relaxed),
+            misses: shared.misses.load(Ordering::Relaxed),
+            entries: shared.lock().entries.len(),
+        }
     }
 
     /// Keeps what a read that began at `read` found, for products whose
