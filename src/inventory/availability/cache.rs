@@ -357,13 +357,18 @@ mod tests {
             .map(|(_, holdings)| holdings[0].quantity)
     }
 
+    /// A read of `s` (product `id`) that found `quantity`, with nothing
+    /// in between.
+    fn read_and_keep(cache: &AvailabilityCache, s: &str, id: i32, quantity: i32) {
+        let read = cache.lookup(&sku(s)).read;
+        cache.keep(read, [(s.to_owned(), id, holdings(quantity))]);
+    }
+
     #[test]
     fn an_entry_serves_until_its_product_changes() {
         let cache = AvailabilityCache::new(Some(Duration::from_secs(60)));
-        let read = cache.lookup(&sku("A")).read;
-        cache.keep(read, [("A".to_owned(), 7, holdings(5))]);
-        let read = cache.lookup(&sku("B")).read;
-        cache.keep(read, [("B".to_owned(), 8, holdings(9))]);
+        read_and_keep(&cache, "A", 7, 5);
+        read_and_keep(&cache, "B", 8, 9);
         assert_eq!(quantity_of(&cache, "A"), Some(5));
 
         cache.stock_changed(&StockChanged::Products(vec![7]));
@@ -394,25 +399,21 @@ mod tests {
     #[test]
     fn entries_expire_and_a_disabled_cache_keeps_nothing() {
         let cache = AvailabilityCache::new(Some(Duration::from_millis(20)));
-        let read = cache.lookup(&sku("A")).read;
-        cache.keep(read, [("A".to_owned(), 7, holdings(5))]);
+        read_and_keep(&cache, "A", 7, 5);
         assert_eq!(quantity_of(&cache, "A"), Some(5));
         std::thread::sleep(Duration::from_millis(30));
         assert_eq!(quantity_of(&cache, "A"), None);
 
         let off = AvailabilityCache::disabled();
-        let read = off.lookup(&sku("A")).read;
-        off.keep(read, [("A".to_owned(), 7, holdings(5))]);
+        read_and_keep(&off, "A", 7, 5);
         assert_eq!(quantity_of(&off, "A"), None);
     }
 
     #[test]
     fn entries_share_one_copy_of_each_warehouse() {
         let cache = AvailabilityCache::new(Some(Duration::from_secs(60)));
-        let read = cache.lookup(&sku("A")).read;
-        cache.keep(read, [("A".to_owned(), 7, holdings(5))]);
-        let read = cache.lookup(&sku("B")).read;
-        cache.keep(read, [("B".to_owned(), 8, holdings(9))]);
+        read_and_keep(&cache, "A", 7, 5);
+        read_and_keep(&cache, "B", 8, 9);
         let found = cache.lookup(&["A".to_owned(), "B".to_owned()]).found;
         let (a, b) = (&found["A"].1[0].warehouse, &found["B"].1[0].warehouse);
         assert!(
