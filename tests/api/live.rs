@@ -381,6 +381,18 @@ on_both_backends! {
     }
 }
 
+/// `count` dashboards watching the hot SKU from now on, sharing one feed.
+async fn sharing_dashboards(app: &TestApp, key: &str, count: u64) -> Vec<Live> {
+    let mut dashboards = Vec::new();
+    for _ in 0..count {
+        let mut live = Live::connect(app, Some(key)).await;
+        live.subscribe(EVENTS, json!({ "skus": [HOT_SKU] })).await;
+        dashboards.push(live);
+    }
+    wait_for_feeds(app, 1, count).await;
+    dashboards
+}
+
 /// Waits until `/metrics` shows this many shared feeds and subscribers
 /// served by them.
 async fn wait_for_feeds(app: &TestApp, feeds: u64, subscribers: u64) {
@@ -464,13 +476,7 @@ mod falling_behind_a_feed {
         configure: |config: &mut stockroute::config::Config| config.event_buffer = 1;
         async fn shared_subscribers_get_every_event_of_concurrent_writers_in_order(app) {
             let admin = app.create_key(KeyRole::Admin, "dashboard").await;
-            let mut dashboards = Vec::new();
-            for _ in 0..3 {
-                let mut live = Live::connect(&app, Some(&admin)).await;
-                live.subscribe(EVENTS, json!({ "skus": [HOT_SKU] })).await;
-                dashboards.push(live);
-            }
-            wait_for_feeds(&app, 1, 3).await;
+            let mut dashboards = sharing_dashboards(&app, &admin, 3).await;
             // Four writers at once against a channel of one event: the feed
             // and its subscribers fall behind and read the ledger instead.
             let writers = (1..=4).map(|writer| {
@@ -517,13 +523,7 @@ mod stopping {
         async fn a_shared_stream_cut_off_by_shutdown_tells_each_subscriber_where_to_resume(app) {
             let mut app = app;
             let admin = app.create_key(KeyRole::Admin, "dashboard").await;
-            let mut dashboards = Vec::new();
-            for _ in 0..2 {
-                let mut live = Live::connect(&app, Some(&admin)).await;
-                live.subscribe(EVENTS, json!({ "skus": [HOT_SKU] })).await;
-                dashboards.push(live);
-            }
-            wait_for_feeds(&app, 1, 2).await;
+            let mut dashboards = sharing_dashboards(&app, &admin, 2).await;
             receive(&app, &admin, HOT_SKU, HOT_SKU_WAREHOUSE, 1).await;
             let mut delivered = Vec::new();
             for live in &mut dashboards {
