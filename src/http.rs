@@ -163,9 +163,10 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     };
     state.documents.prepare(&mut request);
     let queue = FetchQueue::default();
-    let request = request
-        .data(caller)
-        .data(Loaders::for_request(&state.db, &queue));
+    let request =
+        request
+            .data(caller)
+            .data(Loaders::for_request(&state.db, &state.availability, &queue));
     let response = batching::drive(state.schema.execute(request), queue).await;
     state.metrics.record_graphql(response.is_err());
     Json(error::ensure_codes(response)).into_response()

@@ -7,7 +7,7 @@
 //! uncached set for executions outside an HTTP request (subscriptions,
 //! in-process `execute`); request data takes precedence over it.
 
-use std::{collections::HashMap, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use futures_util::future::BoxFuture;
@@ -16,13 +16,19 @@ use sea_orm::DatabaseConnection;
 use super::{ApiError, batching::FetchQueue};
 use crate::{
     entities::{product, stock_level, warehouse},
-    inventory::{Page, PageSize, stock_levels},
+    inventory::{
+        Page, PageSize,
+        availability::{AvailabilityCache, Holding},
+        stock_levels,
+    },
 };
 
 pub struct ProductById(DatabaseConnection);
 pub struct WarehouseById(DatabaseConnection);
 pub struct StockLevelsByProduct(DatabaseConnection);
 pub struct StockLevelPageByWarehouse(DatabaseConnection);
+/// Through the availability cache: what a product list's availability reads.
+pub struct HoldingsBySku(DatabaseConnection, AvailabilityCache);
 
 /// Which page of a warehouse's stock levels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -38,25 +44,40 @@ pub struct Loaders {
     pub warehouses: DataLoader<WarehouseById, HashMapCache>,
     pub stock_levels_by_product: DataLoader<StockLevelsByProduct, HashMapCache>,
     pub stock_level_pages: DataLoader<StockLevelPageByWarehouse, HashMapCache>,
+    pub holdings_by_sku: DataLoader<HoldingsBySku, HashMapCache>,
 }
 
 impl Loaders {
     /// Loaders for one request whose fetches run from `queue`, when the
     /// request is blocked on them; see [`super::batching`].
-    pub fn for_request(db: &DatabaseConnection, queue: &FetchQueue) -> Self {
-        Self::build(db, queue.spawner(), Duration::ZERO, true)
+    pub fn for_request(
+        db: &DatabaseConnection,
+        availability: &AvailabilityCache,
+        queue: &FetchQueue,
+    ) -> Self {
+        Self::build(db, availability, queue.spawner(), Duration::ZERO, true)
     }
 
     /// Loaders for executions that no request drives: batched by async-graphql's
     /// time window, and uncached, since they live as long as the schema.
+    /// Their availability reads skip the cache: a subscription renders an
+    /// event as soon as it is published, which may be before the cache has
+    /// heard of it.
     pub fn shared(db: &DatabaseConnection) -> Self {
         let spawner = |fetch: BoxFuture<'static, ()>| {
             tokio::spawn(fetch);
         };
-        Self::build(db, spawner, Duration::from_millis(1), false)
+        let uncached = AvailabilityCache::disabled();
+        Self::build(db, &uncached, spawner, Duration::from_millis(1), false)
     }
 
-    fn build<S>(db: &DatabaseConnection, spawner: S, delay: Duration, cache: bool) -> Self
+    fn build<S>(
+        db: &DatabaseConnection,
+        availability: &AvailabilityCache,
+        spawner: S,
+        delay: Duration,
+        cache: bool,
+    ) -> Self
     where
         S: Fn(BoxFuture<'static, ()>) + Clone + Send + Sync + 'static,
     {
@@ -85,6 +106,12 @@ impl Loaders {
             ),
             stock_level_pages: loader(
                 StockLevelPageByWarehouse(db.clone()),
+                &spawner,
+                delay,
+                cache,
+            ),
+            holdings_by_sku: loader(
+                HoldingsBySku(db.clone(), availability.clone()),
                 &spawner,
                 delay,
                 cache,
@@ -126,6 +153,15 @@ impl Loader<i32> for StockLevelsByProduct {
             grouped.entry(level.product_id).or_default().push(level);
         }
         Ok(grouped)
+    }
+}
+
+impl Loader<String> for HoldingsBySku {
+    type Value = Arc<[Holding]>;
+    type Error = ApiError;
+
+    async fn load(&self, skus: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
+        Ok(self.1.holdings(&self.0, skus).await?)
     }
 }
 

@@ -336,6 +336,30 @@ mod served_from_memory {
             assert_eq!(hot(&app).await, (UNITS, 0), "after a write-off");
         }
 
+        async fn a_product_lists_availability_is_served_from_memory_too(app) {
+            let page = "{ products(first: 100) { edges { node { sku availability { onHand } } } } }";
+            let first = app.graphql(page, json!({})).await;
+            let products = data(&first)["products"]["edges"].as_array().unwrap().len() as u64;
+            let hits = app.metric("stockroute_availability_cache_hits_total").await;
+            assert_eq!(app.graphql(page, json!({})).await, first);
+            assert_eq!(
+                app.metric("stockroute_availability_cache_hits_total").await,
+                hits + products,
+                "every product's availability came from memory"
+            );
+
+            let admin = app.create_key(KeyRole::Admin, "ops").await;
+            receive(&app, &admin, HOT_SKU, HOT_SKU_WAREHOUSE, 5).await;
+            let again = app.graphql(page, json!({})).await;
+            let hot = data(&again)["products"]["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|edge| edge["node"]["sku"] == HOT_SKU)
+                .map(|edge| edge["node"]["availability"]["onHand"].clone());
+            assert_eq!(hot, Some(json!(UNITS + 5)));
+        }
+
         async fn another_replicas_writes_show_without_waiting_out_the_cache(app) {
             // An hour: only being told of the change can make it show.
             let other = app

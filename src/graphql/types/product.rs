@@ -1,12 +1,10 @@
-use std::{collections::HashMap, sync::Arc};
-
 use async_graphql::{Context, ID, Object};
 
 use super::{Availability, LocationInput, StockLevel};
 use crate::{
-    entities::{product, stock_level, warehouse},
+    entities::{product, stock_level},
     graphql::{Coded, loaders::Loaders},
-    inventory::availability::{Holding, distances_from, summarize},
+    inventory::availability::{distances_from, summarize},
 };
 
 /// A product in the catalogue.
@@ -40,35 +38,20 @@ impl Product {
         ship_to: Option<LocationInput>,
     ) -> async_graphql::Result<Availability> {
         let ship_to = ship_to.map(|to| to.parse("shipTo")).transpose().coded()?;
-        let levels = self.levels(ctx).await?;
-        let warehouses: HashMap<i32, Arc<warehouse::Model>> = ctx
+        let holdings = ctx
             .data::<Loaders>()?
-            .warehouses
-            .load_many(levels.iter().map(|l| l.warehouse_id))
+            .holdings_by_sku
+            .load_one(self.0.sku.clone())
             .await
             .coded()?
-            .into_iter()
-            .map(|(id, warehouse)| (id, Arc::new(warehouse)))
-            .collect();
-        // A level whose warehouse is gone counts for nothing, as one in a
-        // closed warehouse does.
-        let holdings: Vec<Holding> = levels
-            .iter()
-            .filter_map(|level| {
-                Some(Holding {
-                    warehouse: warehouses.get(&level.warehouse_id)?.clone(),
-                    quantity: level.quantity,
-                    reserved: level.reserved,
-                })
-            })
-            .collect();
+            .unwrap_or_default();
         let distances = ship_to
-            .map(|to| distances_from(to, warehouses.values().map(Arc::as_ref)))
+            .map(|to| distances_from(to, holdings.iter().map(|h| h.warehouse.as_ref())))
             .transpose()
             .coded()?;
         Ok(Availability::from(summarize(
             &self.0.sku,
-            &holdings,
+            holdings.iter(),
             distances.as_ref(),
         )))
     }

@@ -120,8 +120,8 @@ pub struct ReadStart {
 /// What the cache had of the SKUs asked.
 pub struct Lookup {
     pub read: ReadStart,
-    /// By SKU, with the product's id.
-    pub found: HashMap<String, (i32, Arc<[Holding]>)>,
+    /// By SKU.
+    pub found: HashMap<String, Arc<[Holding]>>,
 }
 
 impl AvailabilityCache {
@@ -166,7 +166,7 @@ impl AvailabilityCache {
             };
             if state.current(entry, now, shared.max_age) {
                 hits += 1;
-                found.insert(sku.clone(), (entry.product_id, entry.holdings.clone()));
+                found.insert(sku.clone(), entry.holdings.clone());
             }
         }
         shared.hits.fetch_add(hits, Ordering::Relaxed);
@@ -354,7 +354,7 @@ mod tests {
             .lookup(&sku(s))
             .found
             .get(s)
-            .map(|(_, holdings)| holdings[0].quantity)
+            .map(|holdings| holdings[0].quantity)
     }
 
     /// A read of `s` (product `id`) that found `quantity`, with nothing
@@ -415,7 +415,7 @@ mod tests {
         read_and_keep(&cache, "A", 7, 5);
         read_and_keep(&cache, "B", 8, 9);
         let found = cache.lookup(&["A".to_owned(), "B".to_owned()]).found;
-        let (a, b) = (&found["A"].1[0].warehouse, &found["B"].1[0].warehouse);
+        let (a, b) = (&found["A"][0].warehouse, &found["B"][0].warehouse);
         assert!(
             Arc::ptr_eq(a, b),
             "two reads of one warehouse are kept once"

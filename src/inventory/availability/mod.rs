@@ -124,41 +124,25 @@ impl AvailabilityCache {
         ship_to: Option<Location>,
     ) -> Result<Vec<Availability>, InventoryError> {
         check_skus(skus)?;
-        let Lookup { read, mut found } = self.lookup(skus);
-        let mut missing: Vec<&str> = skus
+        let found = self.holdings(db, skus).await?;
+        let mut unknown: Vec<&str> = skus
             .iter()
             .map(String::as_str)
             .filter(|sku| !found.contains_key(*sku))
             .collect();
-        missing.sort_unstable();
-        missing.dedup();
-        if !missing.is_empty() {
-            let loaded = holdings_of(db, &missing).await?;
-            let unknown: Vec<&str> = missing
-                .iter()
-                .copied()
-                .filter(|sku| !loaded.contains_key(*sku))
-                .collect();
-            if !unknown.is_empty() {
-                return Err(InventoryError::invalid(
-                    "skus",
-                    format!("unknown SKU: {}", unknown.join(", ")),
-                ));
-            }
-            self.keep(
-                read,
-                loaded
-                    .iter()
-                    .map(|(sku, (id, holdings))| (sku.clone(), *id, holdings.clone())),
-            );
-            found.extend(loaded);
+        if !unknown.is_empty() {
+            unknown.sort_unstable();
+            unknown.dedup();
+            return Err(InventoryError::invalid(
+                "skus",
+                format!("unknown SKU: {}", unknown.join(", ")),
+            ));
         }
-
         // A warehouse's distance is the same for every SKU it holds.
         let distances = match ship_to {
             Some(to) => {
                 let mut warehouses: HashMap<i32, &warehouse::Model> = HashMap::new();
-                for (_, holdings) in found.values() {
+                for holdings in found.values() {
                     for holding in holdings.iter() {
                         warehouses.insert(holding.warehouse.id, &holding.warehouse);
                     }
@@ -169,8 +153,41 @@ impl AvailabilityCache {
         };
         Ok(skus
             .iter()
-            .map(|sku| summarize(sku, found[sku].1.iter(), distances.as_ref()))
+            .map(|sku| summarize(sku, found[sku].iter(), distances.as_ref()))
             .collect())
+    }
+
+    /// The holdings of each of `skus` in the catalogue (an unknown SKU is
+    /// left out): from memory where current, the rest read in one
+    /// statement and kept.
+    pub async fn holdings(
+        &self,
+        db: &DatabaseConnection,
+        skus: &[String],
+    ) -> Result<HashMap<String, Arc<[Holding]>>, InventoryError> {
+        let Lookup { read, mut found } = self.lookup(skus);
+        let mut missing: Vec<&str> = skus
+            .iter()
+            .map(String::as_str)
+            .filter(|sku| !found.contains_key(*sku))
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        if !missing.is_empty() {
+            let loaded = holdings_of(db, &missing).await?;
+            self.keep(
+                read,
+                loaded
+                    .iter()
+                    .map(|(sku, (id, holdings))| (sku.clone(), *id, holdings.clone())),
+            );
+            found.extend(
+                loaded
+                    .into_iter()
+                    .map(|(sku, (_, holdings))| (sku, holdings)),
+            );
+        }
+        Ok(found)
     }
 }
 
