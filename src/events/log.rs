@@ -1,9 +1,11 @@
 //! Reading the event log: committed movements after an id, with the stock
 //! level as each left it.
 
+use std::{collections::HashMap, sync::Arc};
+
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
     sea_query::{Expr, ExprTrait, JoinType},
 };
 
@@ -18,14 +20,21 @@ pub struct StockEvent {
     pub warehouse_code: String,
     /// The stock level right after this movement.
     pub level: stock_level::Model,
+    /// What the movement names, as they were when it was read: a
+    /// subscriber renders them without reading them again.
+    pub product: Arc<product::Model>,
+    pub warehouse: Arc<warehouse::Model>,
 }
 
 #[derive(FromQueryResult)]
-struct Names {
-    sku: String,
-    warehouse_code: String,
+struct LevelId {
     level_id: i32,
 }
+
+/// Column aliases of the product (`p_…`) and warehouse (`w_…`) joined onto
+/// each movement.
+const PRODUCT: &str = "p_";
+const WAREHOUSE: &str = "w_";
 
 /// Up to `limit` events after the movement `after`, in id order, that pass
 /// `filter`. One statement.
@@ -47,9 +56,19 @@ pub async fn events_after(
         query = query.filter(Column::WarehouseId.is_in(warehouses.iter().copied()));
     }
     let mut select = query.into_query();
+    for column in product::Column::iter() {
+        select.expr_as(
+            Expr::col(("p", column)),
+            format!("{PRODUCT}{}", column.as_str()),
+        );
+    }
+    for column in warehouse::Column::iter() {
+        select.expr_as(
+            Expr::col(("w", column)),
+            format!("{WAREHOUSE}{}", column.as_str()),
+        );
+    }
     select
-        .expr_as(Expr::col(("p", product::Column::Sku)), "sku")
-        .expr_as(Expr::col(("w", warehouse::Column::Code)), "warehouse_code")
         .expr_as(Expr::col(("i", stock_level::Column::Id)), "level_id")
         .join_as(
             JoinType::InnerJoin,
@@ -77,12 +96,32 @@ pub async fn events_after(
     let rows = db
         .query_all_raw(db.get_database_backend().build(&select))
         .await?;
+    // One copy of each product and warehouse per read, however many of
+    // its movements it holds.
+    let mut products: HashMap<i32, Arc<product::Model>> = HashMap::new();
+    let mut warehouses: HashMap<i32, Arc<warehouse::Model>> = HashMap::new();
     rows.iter()
         .map(|row| {
             let movement = movement::Model::from_query_result(row, "")?;
-            let names = Names::from_query_result(row, "")?;
+            let level_id = LevelId::from_query_result(row, "")?.level_id;
+            let product = match products.get(&movement.product_id) {
+                Some(known) => known.clone(),
+                None => {
+                    let read = Arc::new(product::Model::from_query_result(row, PRODUCT)?);
+                    products.insert(read.id, read.clone());
+                    read
+                }
+            };
+            let warehouse = match warehouses.get(&movement.warehouse_id) {
+                Some(known) => known.clone(),
+                None => {
+                    let read = Arc::new(warehouse::Model::from_query_result(row, WAREHOUSE)?);
+                    warehouses.insert(read.id, read.clone());
+                    read
+                }
+            };
             let level = stock_level::Model {
-                id: names.level_id,
+                id: level_id,
                 product_id: movement.product_id,
                 warehouse_id: movement.warehouse_id,
                 quantity: movement.quantity_after,
@@ -92,9 +131,11 @@ pub async fn events_after(
             };
             Ok(StockEvent {
                 movement,
-                sku: names.sku,
-                warehouse_code: names.warehouse_code,
+                sku: product.sku.clone(),
+                warehouse_code: warehouse.code.clone(),
                 level,
+                product,
+                warehouse,
             })
         })
         .collect()

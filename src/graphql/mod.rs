@@ -17,7 +17,7 @@ pub mod types;
 
 use async_graphql::{SDLExportOptions, Schema};
 
-use crate::{db::Store, events::EventBus};
+use crate::{db::Store, events::EventBus, inventory::reservations::ReservationQueue};
 
 pub use error::{ApiError, Coded};
 pub use guard::RoleGuard;
@@ -38,6 +38,7 @@ pub const MAX_COMPLEXITY: usize = 1_000;
 pub fn build_schema(store: Store, events: EventBus) -> AppSchema {
     let db = store.connection().clone();
     schema_builder()
+        .data(ReservationQueue::start(store.clone()))
         .data(loaders::Loaders::shared(&db))
         .data(store.availability().clone())
         .data(db)

@@ -71,7 +71,11 @@ impl Subscription {
                         rendered.set(event.movement.id);
                     }
                     Ok(StockLevelEvent {
-                        stock_level: StockLevel(event.level.clone()),
+                        stock_level: StockLevel::with(
+                            event.level.clone(),
+                            event.product.clone(),
+                            event.warehouse.clone(),
+                        ),
                         movement: Movement::named(
                             event.movement.clone(),
                             event.sku.clone(),

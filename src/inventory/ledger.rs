@@ -112,6 +112,14 @@ pub async fn ensure_level(
     Ok(())
 }
 
+/// One reservation's part of a batched hold on a stock level.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Share {
+    pub units: i32,
+    pub reference_id: Option<String>,
+    pub created_by: Option<String>,
+}
+
 /// The movements of one transaction, written together at its end.
 pub struct Postings {
     reference_id: Option<String>,
@@ -142,14 +150,64 @@ impl Postings {
         connection: &impl ConnectionTrait,
         shift: Shift,
     ) -> Result<Option<stock_level::Model>, DbErr> {
+        let share = Share {
+            units: shift.reserved_delta,
+            reference_id: self.reference_id.clone(),
+            created_by: self.created_by.clone(),
+        };
+        let after = self.apply(connection, shift, 1).await?;
+        if let Some(level) = &after {
+            self.note(shift, level, (0, 0), share);
+        }
+        Ok(after)
+    }
+
+    /// Holds units of one stock level for several reservations at once:
+    /// ONE guarded UPDATE for their sum, and one movement per share, in
+    /// the order given, each with the level as it stood after that share.
+    /// `None` when the level does not exist or has not got the sum
+    /// available; then nothing changed.
+    pub async fn reserve_shares(
+        &mut self,
+        connection: &impl ConnectionTrait,
+        product_id: i32,
+        warehouse_id: i32,
+        shares: Vec<Share>,
+    ) -> Result<Option<stock_level::Model>, DbErr> {
+        let total: i32 = shares.iter().map(|s| s.units).sum();
+        let versions = i32::try_from(shares.len()).unwrap_or(i32::MAX);
+        let shift = Shift::reserve(product_id, warehouse_id, total);
+        let Some(level) = self.apply(connection, shift, versions).await? else {
+            return Ok(None);
+        };
+        // The UPDATE says where the level ended; each share's movement
+        // shows the level as the shares before it and itself left it.
+        let mut still_to_come = total;
+        let count = shares.len();
+        for (i, share) in shares.into_iter().enumerate() {
+            still_to_come -= share.units;
+            let one = Shift::reserve(product_id, warehouse_id, share.units);
+            self.note(one, &level, (still_to_come, (count - 1 - i) as i32), share);
+        }
+        Ok(Some(level))
+    }
+
+    /// The guarded UPDATE: the deltas of `shift`, the version advanced by
+    /// `versions` (one per movement it stands for).
+    async fn apply(
+        &self,
+        connection: &impl ConnectionTrait,
+        shift: Shift,
+        versions: i32,
+    ) -> Result<Option<stock_level::Model>, DbErr> {
         use stock_level::Column;
         let (dq, dr) = (shift.quantity_delta, shift.reserved_delta);
         // Each guard is written so that nothing in it can overflow: the
         // deltas are bounded by the callers, the columns by MAX_ON_HAND.
-        let after = stock_level::Entity::update_many()
+        Ok(stock_level::Entity::update_many()
             .col_expr(Column::Quantity, Expr::col(Column::Quantity).add(dq))
             .col_expr(Column::Reserved, Expr::col(Column::Reserved).add(dr))
-            .col_expr(Column::Version, Expr::col(Column::Version).add(1))
+            .col_expr(Column::Version, Expr::col(Column::Version).add(versions))
             .col_expr(Column::UpdatedAt, Expr::val(self.at))
             .filter(Column::ProductId.eq(shift.product_id))
             .filter(Column::WarehouseId.eq(shift.warehouse_id))
@@ -166,24 +224,28 @@ impl Postings {
             .exec_with_returning(connection)
             .await?
             .into_iter()
-            .next();
-        if let Some(level) = &after {
-            self.movements.push(movement::ActiveModel {
-                product_id: Set(shift.product_id),
-                warehouse_id: Set(shift.warehouse_id),
-                movement_type: Set(shift.movement_type),
-                quantity_delta: Set(dq),
-                reserved_delta: Set(dr),
-                quantity_after: Set(level.quantity),
-                reserved_after: Set(level.reserved),
-                version_after: Set(level.version),
-                reference_id: Set(self.reference_id.clone()),
-                created_by: Set(self.created_by.clone()),
-                created_at: Set(self.at),
-                ..Default::default()
-            });
-        }
-        Ok(after)
+            .next())
+    }
+
+    /// Notes the movement of `shift`, which left the level at `level` less
+    /// `later` (the reserved units and versions of the movements after it
+    /// in the same UPDATE).
+    fn note(&mut self, shift: Shift, level: &stock_level::Model, later: (i32, i32), share: Share) {
+        let (later_reserved, later_versions) = later;
+        self.movements.push(movement::ActiveModel {
+            product_id: Set(shift.product_id),
+            warehouse_id: Set(shift.warehouse_id),
+            movement_type: Set(shift.movement_type),
+            quantity_delta: Set(shift.quantity_delta),
+            reserved_delta: Set(shift.reserved_delta),
+            quantity_after: Set(level.quantity),
+            reserved_after: Set(level.reserved - later_reserved),
+            version_after: Set(level.version - later_versions),
+            reference_id: Set(share.reference_id),
+            created_by: Set(share.created_by),
+            created_at: Set(self.at),
+            ..Default::default()
+        });
     }
 
     /// Moves the noted movements of `kind` ahead of the others (keeping

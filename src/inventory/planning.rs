@@ -9,10 +9,12 @@ use std::{
 
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
-    sea_query::{Expr, ExprTrait, JoinType, Query},
+    sea_query::{Expr, ExprTrait, JoinType, LockType, Order as SortOrder, Query},
 };
 
-use super::{InventoryError, WAREHOUSE_COLUMNS, catalogue::location_of, rules};
+use super::{
+    InventoryError, WAREHOUSE_COLUMNS, availability::Holding, catalogue::location_of, rules,
+};
 use crate::{
     entities::{product, warehouse},
     geography::Location,
@@ -98,6 +100,9 @@ pub struct Snapshot {
     pub warehouses: HashMap<i32, warehouse::Model>,
     sites: Vec<Site>,
     offers: Vec<Offer>,
+    /// Every level of each product read, by product id: what the
+    /// availability cache keeps of it.
+    pub holdings: HashMap<i32, Vec<Holding>>,
 }
 
 impl Snapshot {
@@ -108,6 +113,30 @@ impl Snapshot {
             .filter(|o| o.sku == sku)
             .map(|o| u64::from(o.available))
             .sum()
+    }
+
+    /// The first line of `order` whose SKU the snapshot does not know.
+    pub fn unknown_line(&self, order: &Order) -> Option<usize> {
+        order
+            .lines
+            .iter()
+            .position(|l| !self.products.contains_key(&l.sku))
+    }
+
+    /// Takes what `plan` ships out of the snapshot, so that the next plan
+    /// over it sees only what is left.
+    pub fn take(&mut self, plan: &Plan) {
+        for shipment in &plan.shipments {
+            for line in &shipment.lines {
+                if let Some(offer) = self
+                    .offers
+                    .iter_mut()
+                    .find(|o| o.site_id == shipment.site_id && o.sku == line.sku)
+                {
+                    offer.available = offer.available.saturating_sub(line.quantity);
+                }
+            }
+        }
     }
 
     /// Plans `order` over this snapshot.
@@ -225,41 +254,56 @@ pub async fn plan_once(
 }
 
 #[derive(FromQueryResult)]
-struct AvailableUnits {
+struct LevelUnits {
     product_id: i32,
-    available: i32,
+    quantity: i32,
+    reserved: i32,
 }
 
 /// Reads the order's products and what the active warehouses have
 /// available of them: two statements. An unknown SKU is an error naming it.
 pub async fn snapshot(db: &DatabaseConnection, order: &Order) -> Result<Snapshot, InventoryError> {
     let skus: Vec<&str> = order.lines.iter().map(|l| l.sku.as_str()).collect();
+    let snapshot = read_snapshot(db, &skus, false).await?;
+    if let Some(i) = snapshot.unknown_line(order) {
+        return Err(unknown_sku(i, &order.lines[i].sku));
+    }
+    Ok(snapshot)
+}
+
+/// The error for line `i`, whose SKU is not in the catalogue.
+pub fn unknown_sku(i: usize, sku: &str) -> InventoryError {
+    InventoryError::invalid(format!("lines[{i}].sku"), format!("unknown SKU `{sku}`"))
+}
+
+/// Reads the products of `skus` (those in the catalogue) and every stock
+/// level of them: two statements. With `lock`, the levels are locked until
+/// the transaction `connection` belongs to ends (on PostgreSQL `FOR
+/// UPDATE`, in (product, warehouse) order like every stock writer; SQLite
+/// has one writer at a time anyway), so that what is planned on them is
+/// still there when it is taken.
+pub async fn read_snapshot(
+    connection: &impl ConnectionTrait,
+    skus: &[&str],
+    lock: bool,
+) -> Result<Snapshot, InventoryError> {
     let products: HashMap<String, product::Model> = product::Entity::find()
         .filter(product::Column::Sku.is_in(skus.iter().copied()))
-        .all(db)
+        .all(connection)
         .await?
         .into_iter()
         .map(|p| (p.sku.clone(), p))
         .collect();
-    if let Some((i, line)) = order
-        .lines
-        .iter()
-        .enumerate()
-        .find(|(_, l)| !products.contains_key(&l.sku))
-    {
-        return Err(InventoryError::invalid(
-            format!("lines[{i}].sku"),
-            format!("unknown SKU `{}`", line.sku),
-        ));
+    if products.is_empty() {
+        return Ok(Snapshot {
+            products,
+            ..Snapshot::default()
+        });
     }
 
     let mut query = Query::select();
     query
-        .column(("i", "product_id"))
-        .expr_as(
-            Expr::col(("i", "quantity")).sub(Expr::col(("i", "reserved"))),
-            "available",
-        )
+        .columns([("i", "product_id"), ("i", "quantity"), ("i", "reserved")])
         .columns(WAREHOUSE_COLUMNS.map(|c| ("w", c)))
         .from_as("inventory", "i")
         .join_as(
@@ -269,27 +313,48 @@ pub async fn snapshot(db: &DatabaseConnection, order: &Order) -> Result<Snapshot
             Expr::col(("w", "id")).equals(("i", "warehouse_id")),
         )
         .and_where(Expr::col(("i", "product_id")).is_in(products.values().map(|p| p.id)))
-        .and_where(Expr::col(("w", "active")).eq(true))
-        .and_where(Expr::col(("i", "quantity")).gt(Expr::col(("i", "reserved"))));
-    let rows = db
-        .query_all_raw(db.get_database_backend().build(&query))
+        .order_by(("i", "product_id"), SortOrder::Asc)
+        .order_by(("i", "warehouse_id"), SortOrder::Asc);
+    if lock {
+        query.lock_with_tables(LockType::Update, ["i"]);
+    }
+    let rows = connection
+        .query_all_raw(connection.get_database_backend().build(&query))
         .await?;
 
     let sku_of: HashMap<i32, &str> = products.values().map(|p| (p.id, p.sku.as_str())).collect();
-    let mut warehouses: HashMap<i32, warehouse::Model> = HashMap::new();
+    let mut warehouses: HashMap<i32, Arc<warehouse::Model>> = HashMap::new();
+    let mut holdings: HashMap<i32, Vec<Holding>> = HashMap::new();
     let mut offers = Vec::with_capacity(rows.len());
     for row in &rows {
-        let units = AvailableUnits::from_query_result(row, "")?;
-        let warehouse = warehouse::Model::from_query_result(row, "")?;
-        offers.push(Offer {
-            sku: sku_of[&units.product_id].to_owned(),
-            site_id: warehouse.id,
-            available: u32::try_from(units.available).unwrap_or(0),
+        let units = LevelUnits::from_query_result(row, "")?;
+        let id: i32 = row.try_get("", "id")?;
+        let warehouse = match warehouses.get(&id) {
+            Some(known) => known.clone(),
+            None => {
+                let read = Arc::new(warehouse::Model::from_query_result(row, "")?);
+                warehouses.insert(id, read.clone());
+                read
+            }
+        };
+        let available = units.quantity - units.reserved;
+        if warehouse.active && available > 0 {
+            offers.push(Offer {
+                sku: sku_of[&units.product_id].to_owned(),
+                site_id: id,
+                available: u32::try_from(available).unwrap_or(0),
+            });
+        }
+        holdings.entry(units.product_id).or_default().push(Holding {
+            warehouse,
+            quantity: units.quantity,
+            reserved: units.reserved,
         });
-        warehouses.entry(warehouse.id).or_insert(warehouse);
     }
-    let mut sites = Vec::with_capacity(warehouses.len());
-    for warehouse in warehouses.values() {
+    // The planner is offered only the warehouses that have something.
+    let offered: HashSet<i32> = offers.iter().map(|o| o.site_id).collect();
+    let mut sites = Vec::with_capacity(offered.len());
+    for warehouse in warehouses.values().filter(|w| offered.contains(&w.id)) {
         sites.push(Site {
             id: warehouse.id,
             code: warehouse.code.clone(),
@@ -308,9 +373,14 @@ pub async fn snapshot(db: &DatabaseConnection, order: &Order) -> Result<Snapshot
     }
     Ok(Snapshot {
         products,
-        warehouses,
+        warehouses: warehouses
+            .into_iter()
+            .filter(|(id, _)| offered.contains(id))
+            .map(|(id, w)| (id, Arc::unwrap_or_clone(w)))
+            .collect(),
         sites,
         offers,
+        holdings,
     })
 }
 

@@ -9,7 +9,7 @@ use crate::{
         Coded, RoleGuard,
         types::{Reservation, ReserveOrderInput, ReserveOrderResult},
     },
-    inventory::reservations::{self, Ttl},
+    inventory::reservations::{self, ReservationQueue, Ttl},
 };
 
 #[derive(Default)]
@@ -27,10 +27,8 @@ impl ReservationMutation {
         input: ReserveOrderInput,
     ) -> async_graphql::Result<ReserveOrderResult> {
         let request = input.parse().coded()?;
-        let store = ctx.data::<Store>()?;
-        let outcome = reservations::reserve(store, &request, author_name(ctx))
-            .await
-            .coded()?;
+        let queue = ctx.data::<ReservationQueue>()?;
+        let outcome = queue.reserve(request, author_name(ctx)).await.coded()?;
         Ok(outcome.into())
     }
 

@@ -36,7 +36,7 @@ async fn receipt(
     let level = stock_changes::receive(ctx.data::<Store>()?, &units, movement_type, &author)
         .await
         .coded()?;
-    Ok(StockLevel(level))
+    Ok(StockLevel::from(level))
 }
 
 #[Object]
@@ -74,7 +74,7 @@ impl StockMutation {
         let level = stock_changes::write_off(ctx.data::<Store>()?, &units, &author)
             .await
             .coded()?;
-        Ok(StockLevel(level))
+        Ok(StockLevel::from(level))
     }
 
     /// A count: on-hand becomes the counted quantity (ADJUSTMENT). With
@@ -95,7 +95,7 @@ impl StockMutation {
         )
         .await
         .coded()?;
-        Ok(StockLevel(level))
+        Ok(StockLevel::from(level))
     }
 
     /// Moves units between warehouses: TRANSFER_OUT + TRANSFER_IN in one
@@ -117,8 +117,8 @@ impl StockMutation {
         .await
         .coded()?;
         Ok(StockTransfer {
-            from: StockLevel(from),
-            to: StockLevel(to),
+            from: StockLevel::from(from),
+            to: StockLevel::from(to),
         })
     }
 

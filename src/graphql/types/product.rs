@@ -63,7 +63,7 @@ impl Product {
             .levels(ctx)
             .await?
             .into_iter()
-            .map(StockLevel)
+            .map(StockLevel::from)
             .collect())
     }
 }

@@ -1,61 +1,97 @@
+use std::sync::Arc;
+
 use async_graphql::{Context, Object};
 use chrono::{DateTime, Utc};
 
 use super::{Product, Warehouse};
 use crate::{
-    entities::stock_level,
+    entities::{product, stock_level, warehouse},
     graphql::{ApiError, Coded, loaders::Loaders},
 };
 
 /// The stock of one product in one warehouse.
-pub struct StockLevel(pub stock_level::Model);
+pub struct StockLevel {
+    level: stock_level::Model,
+    /// Its product and warehouse when they came with it (a live event
+    /// carries them), so that they need not be read again.
+    known: Option<(Arc<product::Model>, Arc<warehouse::Model>)>,
+}
+
+impl From<stock_level::Model> for StockLevel {
+    fn from(level: stock_level::Model) -> Self {
+        StockLevel { level, known: None }
+    }
+}
+
+impl StockLevel {
+    pub fn with(
+        level: stock_level::Model,
+        product: Arc<product::Model>,
+        warehouse: Arc<warehouse::Model>,
+    ) -> Self {
+        StockLevel {
+            level,
+            known: Some((product, warehouse)),
+        }
+    }
+}
 
 #[Object]
 impl StockLevel {
     async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Product> {
+        if let Some((product, _)) = &self.known {
+            return Ok(Product(product.as_ref().clone()));
+        }
         let loaders = ctx.data::<Loaders>()?;
-        let found = loaders.products.load_one(self.0.product_id).await.coded()?;
+        let found = loaders
+            .products
+            .load_one(self.level.product_id)
+            .await
+            .coded()?;
         found
             .map(Product)
-            .ok_or_else(|| missing("product", self.0.product_id))
+            .ok_or_else(|| missing("product", self.level.product_id))
             .coded()
     }
 
     async fn warehouse(&self, ctx: &Context<'_>) -> async_graphql::Result<Warehouse> {
+        if let Some((_, warehouse)) = &self.known {
+            return Ok(Warehouse(warehouse.clone()));
+        }
         let loaders = ctx.data::<Loaders>()?;
         let found = loaders
             .warehouses
-            .load_one(self.0.warehouse_id)
+            .load_one(self.level.warehouse_id)
             .await
             .coded()?;
         found
             .map(Warehouse::from)
-            .ok_or_else(|| missing("warehouse", self.0.warehouse_id))
+            .ok_or_else(|| missing("warehouse", self.level.warehouse_id))
             .coded()
     }
 
     /// On hand.
     async fn quantity(&self) -> i32 {
-        self.0.quantity
+        self.level.quantity
     }
 
     /// Held by active reservations.
     async fn reserved(&self) -> i32 {
-        self.0.reserved
+        self.level.reserved
     }
 
     /// quantity - reserved: what a new reservation may take.
     async fn available(&self) -> i32 {
-        self.0.available()
+        self.level.available()
     }
 
     /// Grows with every change; pass to setStock as expectedVersion.
     async fn version(&self) -> i32 {
-        self.0.version
+        self.level.version
     }
 
     async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+        self.level.updated_at
     }
 }
 

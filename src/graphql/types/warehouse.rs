@@ -106,7 +106,7 @@ impl Warehouse {
             page.items.into_iter().map(|level| {
                 (
                     encode_cursor(STOCK_LEVEL_CURSOR, &level.id.to_string()),
-                    StockLevel(level),
+                    StockLevel::from(level),
                 )
             }),
             page.has_next_page,

@@ -146,6 +146,16 @@ impl AvailabilityCache {
     /// The current entries of `skus`, and the start to stamp a read of the
     /// rest with.
     pub fn lookup(&self, skus: &[String]) -> Lookup {
+        self.find(skus, true)
+    }
+
+    /// As [`Self::lookup`], for a writer that only wants to know whether a
+    /// SKU is sold out: not counted as a storefront read's hit or miss.
+    pub fn peek(&self, skus: &[String]) -> Lookup {
+        self.find(skus, false)
+    }
+
+    fn find(&self, skus: &[String], counted: bool) -> Lookup {
         let now = Instant::now();
         let Some(shared) = &self.shared else {
             return Lookup {
@@ -169,10 +179,12 @@ impl AvailabilityCache {
                 found.insert(sku.clone(), entry.holdings.clone());
             }
         }
-        shared.hits.fetch_add(hits, Ordering::Relaxed);
-        shared
-            .misses
-            .fetch_add(skus.len() as u64 - hits, Ordering::Relaxed);
+        if counted {
+            shared.hits.fetch_add(hits, Ordering::Relaxed);
+            shared
+                .misses
+                .fetch_add(skus.len() as u64 - hits, Ordering::Relaxed);
+        }
         Lookup { read, found }
     }
 

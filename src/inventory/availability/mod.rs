@@ -17,8 +17,8 @@ use crate::{
     entities::warehouse,
     geography::{Location, distance_km},
 };
-use cache::Lookup;
 pub use cache::{AvailabilityCache, DEFAULT_MAX_AGE, StockChanged};
+pub use cache::{Lookup, ReadStart};
 
 /// The most SKUs one availability request may ask about.
 pub const MAX_SKUS: usize = 100;

@@ -1,7 +1,8 @@
 //! Holding stock for a checkout until it is paid for, let go, or expires.
 //!
-//! A hold (a row of `reservations` with its lines) is taken in one
-//! transaction by [`reserve`], and ends in one transaction by [`confirm`],
+//! A hold (a row of `reservations` with its lines) is taken through the
+//! [`ReservationQueue`], which takes concurrent requests in batches of one
+//! transaction each, and ends in one transaction by [`confirm`],
 //! [`release`] or, once past its expiry, the [`sweeper`]. Every change of
 //! stock goes through [`super::ledger`], so it is guarded by the database
 //! and written to the movement ledger in the same transaction.
@@ -11,6 +12,7 @@
 //! now; the same id with another input is a conflict.
 
 mod fingerprint;
+mod queue;
 mod reserve;
 mod stored;
 pub mod sweeper;
@@ -19,7 +21,9 @@ mod transitions;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-pub use reserve::{ReserveOutcome, reserve};
+pub use queue::ReservationQueue;
+pub use reserve::ReserveOutcome;
+use reserve::insufficient;
 pub use stored::find;
 pub use transitions::{confirm, extend, release};
 

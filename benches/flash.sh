@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# Flash-sale benchmark: many checkouts calling reserveOrder for 1 unit of
+# one hot SKU, against what they are measured by, in ONE run:
+#
+#   - the seed pattern: pgbench running the textbook per-request
+#     BEGIN; SELECT ... FOR UPDATE; UPDATE; INSERT; COMMIT on one row
+#     (best of 16/32/64 clients);
+#   - the stack's ceiling: examples/ceiling.rs, a reserveOrder of the same
+#     shape in async-graphql + axum with no database, driven like ours;
+#   - the seed's Redis gate, for reference: redis-benchmark running a Lua
+#     decrement-if-enough per request, not pipelined;
+#   - stockroute (release build) on PostgreSQL and on SQLite, each with
+#     100 units (the flash sale: 100 win, the rest are told it is sold out)
+#     and with 1,000,000 units (every request is a hold).
+#
+# Ours: $CONNECTIONS keep-alive clients (wrk, $THREADS threads), a fresh
+# reservationId per request, $DURATION seconds per scenario on a fresh
+# database. After each scenario it checks: the holds that exist are exactly
+# those answered (the 100-unit case: exactly 100), no stock level has more
+# reserved than on hand, reserved equals the units of ACTIVE holds, and
+# on-hand and reserved equal the sums of the movements. During the
+# 1,000,000-unit PostgreSQL scenario one stockLevelChanged subscriber
+# (with the stock level's product and warehouse) reports its lag behind
+# the ledger and whether it received every movement in id order.
+#
+#   bash benches/flash.sh
+#   CONNECTIONS=200 DURATION=5 BACKENDS=postgres bash benches/flash.sh
+#
+# Needs the local PostgreSQL ($PG_SERVER, trust auth) and Redis; installs
+# wrk from Debian's packages when it is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CONNECTIONS=${CONNECTIONS:-1000}
+DURATION=${DURATION:-10}
+THREADS=${THREADS:-2}
+PORT=${PORT:-18300}
+BACKENDS=${BACKENDS:-postgres sqlite}
+PG_SERVER=${PG_SERVER:-postgres://postgres@127.0.0.1:5432}
+REDIS_PORT=${REDIS_PORT:-6379}
+SKU=DROP-SNEAKER-LTD
+WAREHOUSE=BER1
+WORK=$(mktemp -d)
+server=
+databases=()
+
+cleanup() {
+  [ -n "$server" ] && { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
+  for db in "${databases[@]}"; do
+    psql -q "$PG_SERVER/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+if ! command -v wrk >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+fi
+cargo build --release --quiet --bin stockroute --example ceiling --example feed_lag
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "load: $CONNECTIONS keep-alive clients, $THREADS wrk threads, $DURATION s per scenario"
+
+fresh_db() { # prints the name of a new PostgreSQL database
+  local name="flash_$$_${#databases[@]}"
+  psql -q "$PG_SERVER/postgres" -c "CREATE DATABASE $name" >/dev/null
+  databases+=("$name")
+  echo "$name"
+}
+
+# ---------------------------------------------------------------- the seed pattern
+seed_db=$(fresh_db)
+psql -q "$PG_SERVER/$seed_db" <<'SQL'
+CREATE TABLE inventory (id int PRIMARY KEY, quantity int NOT NULL, reserved int NOT NULL,
+  CHECK (quantity >= reserved));
+CREATE TABLE reservations (id bigserial PRIMARY KEY, inventory_id int NOT NULL, quantity int NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now());
+INSERT INTO inventory VALUES (1, 1000000000, 0);
+SQL
+cat >"$WORK/seed.sql" <<'SQL'
+BEGIN;
+SELECT quantity, reserved FROM inventory WHERE id = 1 FOR UPDATE;
+UPDATE inventory SET reserved = reserved + 1 WHERE id = 1 AND quantity - reserved >= 1;
+INSERT INTO reservations (inventory_id, quantity) VALUES (1, 1);
+COMMIT;
+SQL
+seed=0
+for clients in 16 32 64; do
+  tps=$(pgbench -n -M prepared -c "$clients" -j "$THREADS" -T "$DURATION" -f "$WORK/seed.sql" \
+    "$PG_SERVER/$seed_db" 2>/dev/null | awk '/^tps = / { printf "%.0f", $3 }')
+  echo "seed pattern, pgbench, $clients clients: $tps tx/s"
+  seed=$(( tps > seed ? tps : seed ))
+done
+echo "seed pattern, best: $seed tx/s"
+
+# ---------------------------------------------------------------- the load
+nonce=$(( $(date +%s) % 4294967296 ))
+cat >"$WORK/reserve.lua" <<LUA
+-- A fresh reservationId per request: run nonce, thread, counter.
+local threads = {}
+local next_thread = 0
+function setup(thread)
+  next_thread = next_thread + 1
+  thread:set("tid", next_thread)
+  table.insert(threads, thread)
+end
+local counter, held, short, other = 0, 0, 0, 0
+local headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. (os.getenv("FLASH_KEY") or "") }
+request = function()
+  counter = counter + 1
+  local id = string.format("%08x-%04x-4000-8000-%012x", $nonce, tid, counter)
+  local body = '{"query":"mutation(\$i:ReserveOrderInput!){reserveOrder(input:\$i){__typename ... on Reservation{id status} ... on InsufficientStock{message}}}",'
+    .. '"variables":{"i":{"reservationId":"' .. id .. '","lines":[{"sku":"$SKU","quantity":1}],"shipTo":{"latitude":52.52,"longitude":13.405}}}}'
+  return wrk.format("POST", "/graphql", headers, body)
+end
+response = function(status, _, body)
+  if status == 200 and string.find(body, '"__typename":"Reservation"', 1, true) then
+    held = held + 1
+  elseif status == 200 and string.find(body, '"__typename":"InsufficientStock"', 1, true) then
+    short = short + 1
+  else
+    other = other + 1
+    if other <= 3 then io.stderr:write(status .. " " .. body .. "\n") end
+  end
+end
+done = function()
+  local h, s, o = 0, 0, 0
+  for _, t in ipairs(threads) do
+    h = h + t:get("held"); s = s + t:get("short"); o = o + t:get("other")
+  end
+  io.write(string.format("answers held=%d short=%d other=%d\n", h, s, o))
+end
+LUA
+to_ms() { # wrk prints 1.23ms / 456.78us / 1.02s
+  awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); print v/1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v); print v } else { sub(/s$/,"",v); print v*1000 } }'
+}
+# One wrk run against port $1; prints "answers/s p50 p99 held short other".
+run_wrk() {
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency -s "$WORK/reserve.lua" \
+    "http://127.0.0.1:$1/graphql" >"$WORK/wrk.txt" 2>"$WORK/wrk.err"
+  echo "$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$WORK/wrk.txt")" \
+    "$(awk '$1 == "50%" { print $2 }' "$WORK/wrk.txt" | to_ms)" \
+    "$(awk '$1 == "99%" { print $2 }' "$WORK/wrk.txt" | to_ms)" \
+    "$(sed -n 's/^answers held=\([0-9]*\) short=\([0-9]*\) other=\([0-9]*\)$/\1 \2 \3/p' "$WORK/wrk.txt")"
+}
+
+# ---------------------------------------------------------------- the ceiling
+target/release/examples/ceiling "127.0.0.1:$((PORT + 50))" 2>/dev/null &
+server=$!
+sleep 1
+read -r ceiling c50 c99 _ <<<"$(run_wrk $((PORT + 50)))"
+kill "$server"; wait "$server" 2>/dev/null || true; server=
+echo "stack ceiling (examples/ceiling.rs, no database): $ceiling answers/s, p50 $c50 ms, p99 $c99 ms"
+
+# ---------------------------------------------------------------- the Redis gate
+if redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+  redis-cli -p "$REDIS_PORT" SET stockroute:flash:stock 1000000000 >/dev/null
+  gate=$(redis-benchmark -p "$REDIS_PORT" -c 50 -n 200000 -q EVAL \
+    "local v = tonumber(redis.call('GET', KEYS[1]) or '0'); if v >= 1 then redis.call('DECRBY', KEYS[1], 1); return 1 end; return 0" \
+    1 stockroute:flash:stock 2>/dev/null | tr '\r' '\n' | awk '/requests per second/ { v = $2 } END { print v }')
+  redis-cli -p "$REDIS_PORT" DEL stockroute:flash:stock >/dev/null
+  echo "Redis gate (redis-benchmark, 50 clients, Lua decrement-if-enough): $gate ops/s"
+else
+  echo "Redis gate: no Redis on port $REDIS_PORT, skipped"
+fi
+
+# ---------------------------------------------------------------- stockroute
+# The books, as SQL both backends run: every line is a check that failed.
+cat >"$WORK/books.sql" <<'SQL'
+SELECT 'reserved above on hand at level ' || id FROM inventory WHERE reserved > quantity OR reserved < 0;
+SELECT 'reserved differs from the active holds at level ' || i.id FROM inventory i
+  WHERE i.reserved <> (SELECT COALESCE(SUM(l.quantity), 0) FROM reservation_lines l
+    JOIN reservations r ON r.id = l.reservation_id
+    WHERE r.status = 'ACTIVE' AND l.product_id = i.product_id AND l.warehouse_id = i.warehouse_id);
+SELECT 'the movements do not add up at level ' || i.id FROM inventory i
+  WHERE i.quantity <> (SELECT COALESCE(SUM(m.quantity_delta), 0) FROM inventory_movements m
+      WHERE m.product_id = i.product_id AND m.warehouse_id = i.warehouse_id)
+     OR i.reserved <> (SELECT COALESCE(SUM(m.reserved_delta), 0) FROM inventory_movements m
+      WHERE m.product_id = i.product_id AND m.warehouse_id = i.warehouse_id);
+SQL
+
+failed=0
+results=()
+for backend in $BACKENDS; do
+  for units in 100 1000000; do
+    if [ "$backend" = postgres ]; then
+      db=$(fresh_db)
+      url="$PG_SERVER/$db"
+      sql() { psql -Atq "$url" -c "$1"; }
+      books() { psql -Atq "$url" -f "$WORK/books.sql"; }
+    else
+      url="sqlite://$WORK/flash_$units.db?mode=rwc"
+      file="$WORK/flash_$units.db"
+      sql() { python3 -c 'import sqlite3,sys; [print("|".join(map(str, r))) for r in sqlite3.connect(sys.argv[1]).execute(sys.argv[2])]' "$file" "$1"; }
+      books() { python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); [print(r[0]) for q in open(sys.argv[2]).read().split(";") if q.strip() for r in c.execute(q)]' "$file" "$WORK/books.sql"; }
+    fi
+    DATABASE_URL="$url" STOCKROUTE_ADDR="127.0.0.1:$PORT" RUST_LOG=warn \
+      target/release/stockroute serve >"$WORK/server.log" 2>&1 &
+    server=$!
+    for _ in $(seq 1 100); do
+      curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
+      sleep 0.2
+    done
+    FLASH_KEY=$(DATABASE_URL="$url" target/release/stockroute api-key create --role checkout --name flash | tail -1)
+    admin=$(DATABASE_URL="$url" target/release/stockroute api-key create --role admin --name flash-admin | tail -1)
+    export FLASH_KEY
+    if [ "$units" != 100 ]; then
+      curl -fs "http://127.0.0.1:$PORT/graphql" -H 'content-type: application/json' -H "authorization: Bearer $admin" \
+        -d "{\"query\":\"mutation{setStock(input:{sku:\\\"$SKU\\\",warehouseCode:\\\"$WAREHOUSE\\\",quantity:$units}){quantity}}\"}" >/dev/null
+    fi
+    stock=$(sql "SELECT SUM(i.quantity - i.reserved) FROM inventory i JOIN products p ON p.id = i.product_id WHERE p.sku = '$SKU'")
+    feed=
+    if [ "$backend" = postgres ] && [ "$units" != 100 ]; then
+      target/release/examples/feed_lag --addr "127.0.0.1:$PORT" --key "$admin" --sku "$SKU" --idle-seconds 3 \
+        >"$WORK/feed.txt" 2>&1 &
+      feed=$!
+      for _ in $(seq 1 50); do grep -q subscribed "$WORK/feed.txt" && break; sleep 0.1; done
+      sleep 0.5
+      first_movement=$(sql "SELECT COALESCE(MAX(id), 0) FROM inventory_movements")
+    fi
+    read -r rps p50 p99 held short other <<<"$(run_wrk "$PORT")"
+    sleep 1 # requests in flight when wrk stopped finish
+    holds=$(sql "SELECT COUNT(*) FROM reservations")
+    problems=$(books)
+    verdict=ok
+    if [ "$units" = 100 ]; then
+      [ "$holds" = "$stock" ] && [ "$held" = "$stock" ] || verdict="FAIL: $holds holds, $held answered held, for $stock units"
+    else
+      # wrk stops counting with up to $CONNECTIONS requests in flight; those
+      # are held without wrk seeing the answer.
+      [ "$holds" -ge "$held" ] && [ "$holds" -le $(( held + CONNECTIONS )) ] && [ "$short" = 0 ] \
+        || verdict="FAIL: $holds holds, $held answered held, $short answered short"
+    fi
+    [ "$other" = 0 ] || verdict="FAIL: $other answers were errors ($(head -c 300 "$WORK/wrk.err"))"
+    [ -z "$problems" ] || verdict="FAIL: $problems"
+    printf '%-8s %9s units: %6s answers/s, %6s holds/s, p50 %7.1f ms, p99 %7.1f ms; %s holds; %s x seed, %s x ceiling; %s\n' \
+      "$backend" "$units" "$rps" "$(awk -v h="$held" -v d="$DURATION" 'BEGIN { printf "%.0f", h / d }')" "$p50" "$p99" "$holds" \
+      "$(awk -v h="$held" -v d="$DURATION" -v s="$seed" 'BEGIN { printf "%.2f", h / d / s }')" \
+      "$(awk -v r="$rps" -v c="$ceiling" 'BEGIN { printf "%.2f", r / c }')" "$verdict"
+    [ "$verdict" = ok ] || failed=1
+    if [ -n "$feed" ]; then
+      wait "$feed" || true
+      expected=$(sql "SELECT COUNT(*) FROM inventory_movements m JOIN products p ON p.id = m.product_id WHERE m.id > $first_movement AND p.sku = '$SKU'")
+      echo "         stockLevelChanged subscriber: $(grep '^feed:' "$WORK/feed.txt" || cat "$WORK/feed.txt"); the ledger grew by $expected movements of $SKU meanwhile"
+    fi
+    kill "$server"; wait "$server" 2>/dev/null || true; server=
+  done
+done
+exit "$failed"

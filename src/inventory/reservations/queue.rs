@@ -1,0 +1,503 @@
+//! Group commit: concurrent reservations are taken in batches, one
+//! transaction per batch.
+//!
+//! A checkout's own transaction would cost a commit, a turn at the
+//! ledger's append lock and a NOTIFY each, and on a hot SKU every one of
+//! them queues on the same row lock. So requests queue here instead, in
+//! arrival order, and one task takes whatever has gathered as the next
+//! batch while the previous one commits. A batch:
+//!
+//! 1. looks up its reservation ids in one statement: a retry gets its
+//!    stored hold, a reused id with another input a conflict;
+//! 2. answers, without any further statement, the orders the availability
+//!    cache knows cannot be covered (a sold-out SKU; only ever used to say
+//!    no, and only while no committed movement of the SKU says otherwise);
+//! 3. locks every stock level of the rest's SKUs, plans each order in
+//!    arrival order on what the orders before it left, and takes each
+//!    touched level with ONE guarded UPDATE for the batch's sum: the
+//!    earliest callers that fit win, exactly as if they had come one by
+//!    one; then writes reservations, shipments, lines and movements with
+//!    one multi-row statement each, one append lock and one NOTIFY.
+//!
+//! The guarded UPDATE stays the only arbiter, also between replicas, each
+//! of which batches its own traffic: the lock makes it succeed, and if it
+//! ever does not, the batch is tried again. A batch that fails for any
+//! other reason is tried again one request at a time, so one caller's
+//! failure never fails the others.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
+    TryInsertResult,
+};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use super::{
+    Hold, HoldRequest, ReserveOutcome, find, fingerprint::fingerprint, insufficient, now,
+    reserve::short_of, strategy_name,
+};
+use crate::{
+    db::{self, Store},
+    entities::{
+        reservation::{self, ReservationStatus},
+        reservation_line, reservation_shipment,
+    },
+    inventory::{
+        InventoryError,
+        availability::{Holding, Lookup, ReadStart},
+        ledger::{Postings, Share},
+        planning::{Order, PricedShipment, read_snapshot, unknown_sku},
+    },
+    planner::Shortage,
+};
+
+/// The most requests one batch takes. Bounded so that its multi-row
+/// statements stay within both backends' limits on bound parameters.
+const MAX_BATCH: usize = 1_000;
+/// The most order lines one batch takes (one request may go past it).
+const MAX_BATCH_LINES: usize = 2_000;
+/// How many requests may wait for a batch before callers wait to queue.
+const QUEUE_DEPTH: usize = 16_384;
+/// How many times a batch that met a deadlock, a busy database or a row
+/// that moved under its lock is tried again.
+const MAX_ATTEMPTS: usize = 5;
+
+/// Where reservations wait for their batch. A clone queues in the same
+/// place. The task that takes batches stops once every clone is dropped.
+#[derive(Clone)]
+pub struct ReservationQueue {
+    sender: mpsc::Sender<Pending>,
+}
+
+type Answer = Result<ReserveOutcome, InventoryError>;
+
+struct Pending {
+    request: HoldRequest,
+    fingerprint: String,
+    created_by: Option<String>,
+    answer: oneshot::Sender<Answer>,
+}
+
+impl ReservationQueue {
+    /// Starts the task that takes batches for `store`.
+    pub fn start(store: Store) -> Self {
+        let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
+        tokio::spawn(take_batches(store, receiver));
+        ReservationQueue { sender }
+    }
+
+    /// Holds stock for `request`, or says why it cannot. `created_by` names
+    /// the API key, for the ledger.
+    pub async fn reserve(&self, request: HoldRequest, created_by: Option<&str>) -> Answer {
+        let (answer, answered) = oneshot::channel();
+        let pending = Pending {
+            fingerprint: fingerprint(&request),
+            request,
+            created_by: created_by.map(str::to_owned),
+            answer,
+        };
+        self.sender
+            .send(pending)
+            .await
+            .map_err(|_| InventoryError::Internal("the reservation queue has stopped".into()))?;
+        answered.await.map_err(|_| {
+            InventoryError::Internal("the reservation batch ended without an answer".into())
+        })?
+    }
+}
+
+async fn take_batches(store: Store, mut receiver: mpsc::Receiver<Pending>) {
+    while let Some(first) = receiver.recv().await {
+        let mut lines = first.request.order.lines.len();
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH && lines < MAX_BATCH_LINES {
+            let Ok(next) = receiver.try_recv() else { break };
+            lines += next.request.order.lines.len();
+            batch.push(next);
+        }
+        // Its own task, so that a panic in one batch answers its callers
+        // (their answer channels drop) and leaves the queue running.
+        let settled = tokio::spawn(settle(store.clone(), batch));
+        if let Err(e) = settled.await {
+            tracing::error!(error = %e, "a reservation batch panicked");
+        }
+    }
+}
+
+/// Takes `batch`, answering every caller in it.
+async fn settle(store: Store, batch: Vec<Pending>) {
+    let mut attempts = 0;
+    let failure = loop {
+        attempts += 1;
+        match attempt(&store, &batch).await {
+            Ok(answers) => {
+                for (pending, answer) in batch.into_iter().zip(answers) {
+                    // A caller that has gone away needs no answer; a retry
+                    // of it finds its hold.
+                    let _ = pending.answer.send(answer);
+                }
+                return;
+            }
+            Err(Failure::Retry(why)) if attempts < MAX_ATTEMPTS => {
+                tracing::debug!(why, "reservation batch will be retried");
+            }
+            Err(Failure::Retry(why)) => break InventoryError::Internal(why),
+            Err(Failure::Error(e)) if is_transient(&e) && attempts < MAX_ATTEMPTS => {
+                tracing::debug!(error = %e, "reservation batch will be retried");
+            }
+            Err(Failure::Error(e)) => break e,
+        }
+    };
+    if batch.len() > 1 {
+        // Whatever failed may be one request's doing: each goes alone.
+        tracing::warn!(error = %failure, size = batch.len(), "a reservation batch failed; taking its requests one by one");
+        for pending in batch {
+            Box::pin(settle(store.clone(), vec![pending])).await;
+        }
+    } else if let Some(pending) = batch.into_iter().next() {
+        let _ = pending.answer.send(Err(failure));
+    }
+}
+
+fn is_transient(error: &InventoryError) -> bool {
+    matches!(error, InventoryError::Database(e) if db::is_transient(e))
+}
+
+enum Failure {
+    /// Something moved that the batch had counted on; nothing was written.
+    Retry(String),
+    Error(InventoryError),
+}
+
+impl<E: Into<InventoryError>> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Failure::Error(error.into())
+    }
+}
+
+/// One try at the whole batch: every caller's answer, in batch order.
+async fn attempt(store: &Store, batch: &[Pending]) -> Result<Vec<Answer>, Failure> {
+    let mut answers: Vec<Option<Answer>> = batch.iter().map(|_| None).collect();
+
+    // 1. Retries and reused ids.
+    let ids: Vec<Uuid> = batch.iter().map(|p| p.request.id).collect();
+    let stored: HashMap<Uuid, String> = reservation::Entity::find()
+        .select_only()
+        .column(reservation::Column::Id)
+        .column(reservation::Column::Fingerprint)
+        .filter(reservation::Column::Id.is_in(ids))
+        .into_tuple::<(Uuid, String)>()
+        .all(store.connection())
+        .await?
+        .into_iter()
+        .collect();
+    let mut replays = Vec::new();
+    for (i, pending) in batch.iter().enumerate() {
+        match stored.get(&pending.request.id) {
+            Some(fingerprint) if *fingerprint == pending.fingerprint => replays.push(i),
+            Some(_) => answers[i] = Some(Err(reused(pending.request.id))),
+            None => {}
+        }
+    }
+
+    // 2. What the cache knows cannot be covered.
+    let skus = skus_of(
+        batch
+            .iter()
+            .zip(&answers)
+            .filter(|(_, a)| a.is_none())
+            .map(|(p, _)| p),
+    );
+    let Lookup { read, found } = store.availability().peek(&skus);
+    for (i, pending) in batch.iter().enumerate() {
+        if answers[i].is_none()
+            && !replays.contains(&i)
+            && let Some(short) = known_short(&pending.request.order, &found)
+        {
+            answers[i] = Some(Ok(short));
+        }
+    }
+
+    // 3. The rest, in one transaction.
+    let contenders: Vec<usize> = (0..batch.len())
+        .filter(|&i| answers[i].is_none() && !replays.contains(&i))
+        .collect();
+    if !contenders.is_empty() {
+        hold_together(store, batch, &contenders, read, &mut answers).await?;
+    }
+
+    // 4. Retries read their hold as it stands now.
+    for i in replays {
+        let id = batch[i].request.id;
+        let hold = find(store.connection(), id).await?.ok_or_else(|| {
+            InventoryError::Internal(format!("reservation {id} both exists and does not"))
+        })?;
+        answers[i] = Some(Ok(ReserveOutcome::Reserved(hold)));
+    }
+    answers
+        .into_iter()
+        .map(|answer| {
+            answer.ok_or_else(|| {
+                Failure::Error(InventoryError::Internal(
+                    "a request was left unanswered".into(),
+                ))
+            })
+        })
+        .collect()
+}
+
+fn reused(id: Uuid) -> InventoryError {
+    InventoryError::Conflict(format!(
+        "reservation {id} already exists for a different order; a retry must send the same \
+         input, a new order needs a new reservationId"
+    ))
+}
+
+fn skus_of<'a>(pending: impl Iterator<Item = &'a Pending>) -> Vec<String> {
+    let mut skus: Vec<String> = pending
+        .flat_map(|p| p.request.order.lines.iter().map(|l| l.sku.clone()))
+        .collect();
+    skus.sort_unstable();
+    skus.dedup();
+    skus
+}
+
+/// InsufficientStock for `order` when the cache holds every SKU of it and
+/// some line asks for more than the active warehouses have: the answer the
+/// planner would give on the same stock.
+fn known_short(
+    order: &Order,
+    found: &HashMap<String, std::sync::Arc<[Holding]>>,
+) -> Option<ReserveOutcome> {
+    let mut shortages = Vec::new();
+    for line in &order.lines {
+        let holdings = found.get(&line.sku)?;
+        let available: u64 = holdings
+            .iter()
+            .filter(|h| h.warehouse.active)
+            .map(|h| u64::try_from(h.quantity - h.reserved).unwrap_or(0))
+            .sum();
+        let requested = line.quantity.unsigned_abs();
+        if available < u64::from(requested) {
+            shortages.push(Shortage {
+                sku: line.sku.clone(),
+                requested,
+                available,
+            });
+        }
+    }
+    (!shortages.is_empty()).then(|| short_of(shortages))
+}
+
+/// A hold planned in this batch, to be written.
+struct Planned {
+    index: usize,
+    hold: Hold,
+}
+
+/// Plans and holds `contenders` (indices into `batch`, in arrival order)
+/// in one transaction, filling in their answers. `read` is when the batch
+/// looked into the cache, before it read the stock: what it read of a
+/// product it did not change may be kept.
+async fn hold_together(
+    store: &Store,
+    batch: &[Pending],
+    contenders: &[usize],
+    read: ReadStart,
+    answers: &mut [Option<Answer>],
+) -> Result<(), Failure> {
+    let now = now();
+    let txn = store.begin_write().await?;
+    let skus = skus_of(contenders.iter().map(|&i| &batch[i]));
+    let sku_refs: Vec<&str> = skus.iter().map(String::as_str).collect();
+    let mut snapshot = read_snapshot(&*txn, &sku_refs, true).await?;
+
+    let mut planned: Vec<Planned> = Vec::new();
+    // The ids this batch holds, and which of `planned` holds each.
+    let mut holder: HashMap<Uuid, usize> = HashMap::new();
+    let mut same_as: Vec<(usize, usize)> = Vec::new();
+    for &i in contenders {
+        let pending = &batch[i];
+        let request = &pending.request;
+        if let Some(&p) = holder.get(&request.id) {
+            if batch[planned[p].index].fingerprint == pending.fingerprint {
+                same_as.push((i, p));
+            } else {
+                answers[i] = Some(Err(reused(request.id)));
+            }
+            continue;
+        }
+        if let Some(line) = snapshot.unknown_line(&request.order) {
+            answers[i] = Some(Err(unknown_sku(line, &request.order.lines[line].sku)));
+            continue;
+        }
+        let plan = snapshot.plan(&request.order, request.strategy);
+        if !plan.feasible {
+            answers[i] = Some(Ok(insufficient(plan)));
+            continue;
+        }
+        let shipments = snapshot.priced_shipments(&plan)?;
+        snapshot.take(&plan);
+        holder.insert(request.id, planned.len());
+        planned.push(Planned {
+            index: i,
+            hold: Hold {
+                reservation: reservation_row(pending, plan.total_cost_cents, now),
+                shipments,
+            },
+        });
+    }
+
+    if !planned.is_empty() {
+        write_holds(&txn, batch, &planned, now).await?;
+    }
+    let changed: HashSet<i32> = planned
+        .iter()
+        .flat_map(|p| &p.hold.shipments)
+        .flat_map(|s| s.lines.iter().map(|l| l.product.id))
+        .collect();
+    if planned.is_empty() {
+        txn.rollback().await?;
+    } else {
+        txn.commit().await?;
+    }
+    // What the batch read and did not change is the stock as it was when
+    // the batch looked into the cache, unless a change told since says
+    // otherwise (the cache checks that).
+    let unchanged = snapshot
+        .products
+        .values()
+        .filter(|p| !changed.contains(&p.id))
+        .map(|p| {
+            let holdings = snapshot.holdings.remove(&p.id).unwrap_or_default();
+            (p.sku.clone(), p.id, holdings.into())
+        })
+        .collect::<Vec<_>>();
+    store.availability().keep(read, unchanged);
+
+    for (i, p) in same_as {
+        answers[i] = Some(Ok(ReserveOutcome::Reserved(planned[p].hold.clone())));
+    }
+    for p in planned {
+        answers[p.index] = Some(Ok(ReserveOutcome::Reserved(p.hold)));
+    }
+    Ok(())
+}
+
+fn reservation_row(
+    pending: &Pending,
+    total_cost_cents: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> reservation::Model {
+    let request = &pending.request;
+    reservation::Model {
+        id: request.id,
+        status: ReservationStatus::Active,
+        strategy: strategy_name(request.strategy).to_owned(),
+        ship_to_latitude: request.order.ship_to.latitude(),
+        ship_to_longitude: request.order.ship_to.longitude(),
+        max_shipments: request.order.max_shipments.map(|n| n as i32),
+        fingerprint: pending.fingerprint.clone(),
+        total_cost_cents,
+        created_by: pending.created_by.clone(),
+        created_at: now,
+        expires_at: request.ttl.after(now),
+        confirmed_at: None,
+        released_at: None,
+    }
+}
+
+/// Writes the planned holds: the reservations (in id order, so that two
+/// replicas inserting the same ids wait for each other in one order), one
+/// guarded UPDATE per touched stock level in (product, warehouse) order,
+/// then shipments, lines and movements.
+async fn write_holds(
+    txn: &db::WriteTransaction,
+    batch: &[Pending],
+    planned: &[Planned],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), Failure> {
+    let mut rows: Vec<&reservation::Model> = planned.iter().map(|p| &p.hold.reservation).collect();
+    rows.sort_unstable_by_key(|r| r.id);
+    let inserted =
+        reservation::Entity::insert_many(rows.into_iter().map(|r| r.clone().into_active_model()))
+            .on_conflict_do_nothing()
+            .exec_without_returning(&**txn)
+            .await?;
+    if !matches!(inserted, TryInsertResult::Inserted(n) if n as usize == planned.len()) {
+        // Another replica committed one of these ids after step 1 looked:
+        // the next try answers it as the retry it is.
+        return Err(Failure::Retry(
+            "a reservation id was taken meanwhile".into(),
+        ));
+    }
+
+    // Each level's shares, in arrival order.
+    let mut shares: BTreeMap<(i32, i32), Vec<Share>> = BTreeMap::new();
+    for p in planned {
+        let pending = &batch[p.index];
+        for shipment in &p.hold.shipments {
+            for line in &shipment.lines {
+                shares
+                    .entry((line.product.id, shipment.warehouse.id))
+                    .or_default()
+                    .push(Share {
+                        units: line.quantity,
+                        reference_id: Some(pending.request.id.to_string()),
+                        created_by: pending.created_by.clone(),
+                    });
+            }
+        }
+    }
+    let mut postings = Postings::new(None, None, now);
+    for ((product_id, warehouse_id), shares) in shares {
+        let taken = postings
+            .reserve_shares(&**txn, product_id, warehouse_id, shares)
+            .await?;
+        if taken.is_none() {
+            return Err(Failure::Retry(format!(
+                "stock level ({product_id}, {warehouse_id}) moved under its lock"
+            )));
+        }
+    }
+
+    let shipments = planned.iter().flat_map(|p| {
+        p.hold
+            .shipments
+            .iter()
+            .map(|s| shipment_row(p.hold.reservation.id, s))
+    });
+    reservation_shipment::Entity::insert_many(shipments)
+        .exec_without_returning(&**txn)
+        .await?;
+    let lines = planned.iter().flat_map(|p| {
+        let id = p.hold.reservation.id;
+        p.hold.shipments.iter().flat_map(move |s| {
+            s.lines.iter().map(move |l| reservation_line::ActiveModel {
+                reservation_id: Set(id),
+                product_id: Set(l.product.id),
+                warehouse_id: Set(s.warehouse.id),
+                quantity: Set(l.quantity),
+                ..Default::default()
+            })
+        })
+    });
+    reservation_line::Entity::insert_many(lines)
+        .exec_without_returning(&**txn)
+        .await?;
+    postings.write(txn).await?;
+    Ok(())
+}
+
+fn shipment_row(reservation_id: Uuid, s: &PricedShipment) -> reservation_shipment::ActiveModel {
+    reservation_shipment::ActiveModel {
+        reservation_id: Set(reservation_id),
+        warehouse_id: Set(s.warehouse.id),
+        distance_km: Set(s.distance_km),
+        weight_grams: Set(s.weight_grams),
+        cost_cents: Set(s.cost_cents),
+        ..Default::default()
+    }
+}
