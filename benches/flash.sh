@@ -42,11 +42,10 @@ SKU=DROP-SNEAKER-LTD
 WAREHOUSE=BER1
 WORK=$(mktemp -d)
 server=
-databases=()
 
 cleanup() {
   [ -n "$server" ] && { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
-  for db in "${databases[@]}"; do
+  for db in $(psql -Atq "$PG_SERVER/postgres" -c "SELECT datname FROM pg_database WHERE datname LIKE 'flash\_$$\_%'"); do
     psql -q "$PG_SERVER/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
   done
   rm -rf "$WORK"
@@ -61,10 +60,10 @@ cargo build --release --quiet --bin stockroute --example ceiling --example feed_
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "load: $CONNECTIONS keep-alive clients, $THREADS wrk threads, $DURATION s per scenario"
 
-fresh_db() { # prints the name of a new PostgreSQL database
-  local name="flash_$$_${#databases[@]}"
+fresh_db() { # prints the name of a new PostgreSQL database, dropped on exit
+  local name
+  name="flash_$$_$(date +%s%N)"
   psql -q "$PG_SERVER/postgres" -c "CREATE DATABASE $name" >/dev/null
-  databases+=("$name")
   echo "$name"
 }
 
@@ -104,7 +103,7 @@ function setup(thread)
   thread:set("tid", next_thread)
   table.insert(threads, thread)
 end
-local counter, held, short, other = 0, 0, 0, 0
+counter, held, short, other = 0, 0, 0, 0
 local headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. (os.getenv("FLASH_KEY") or "") }
 request = function()
   counter = counter + 1
@@ -157,7 +156,7 @@ if redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
   redis-cli -p "$REDIS_PORT" SET stockroute:flash:stock 1000000000 >/dev/null
   gate=$(redis-benchmark -p "$REDIS_PORT" -c 50 -n 200000 -q EVAL \
     "local v = tonumber(redis.call('GET', KEYS[1]) or '0'); if v >= 1 then redis.call('DECRBY', KEYS[1], 1); return 1 end; return 0" \
-    1 stockroute:flash:stock 2>/dev/null | tr '\r' '\n' | awk '/requests per second/ { v = $2 } END { print v }')
+    1 stockroute:flash:stock 2>/dev/null | tr '\r' '\n' | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -1)
   redis-cli -p "$REDIS_PORT" DEL stockroute:flash:stock >/dev/null
   echo "Redis gate (redis-benchmark, 50 clients, Lua decrement-if-enough): $gate ops/s"
 else

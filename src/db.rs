@@ -154,6 +154,15 @@ impl Store {
             None => None,
         };
         let transaction = self.connection.begin().await?;
+        if self.turn.is_some() {
+            // Take SQLite's write lock now (the busy timeout waits for a
+            // writer of another process): a transaction that reads before
+            // it writes would otherwise fail at its first write whenever
+            // another process committed in between.
+            transaction
+                .execute_unprepared("UPDATE api_keys SET id = id WHERE 0")
+                .await?;
+        }
         Ok(WriteTransaction {
             transaction,
             committed: self.committed.clone(),

@@ -36,7 +36,7 @@ use crate::{
         feeds::SubscriptionExecutor,
         loaders::Loaders,
     },
-    inventory::availability::AvailabilityCache,
+    inventory::{availability::AvailabilityCache, reservations::ReservationQueue},
     metrics::{self, Metrics},
 };
 
@@ -51,6 +51,7 @@ pub struct AppState {
     pub subscriptions: SubscriptionExecutor,
     /// Counted at `/metrics`.
     pub availability: AvailabilityCache,
+    pub reservations: ReservationQueue,
     /// Turns true when the server stops: websockets close then.
     pub stopping: watch::Receiver<bool>,
 }
@@ -113,6 +114,25 @@ async fn metrics(State(state): State<AppState>) -> Response {
         "stockroute_availability_cache_entries",
         "SKUs whose stock is kept in memory.",
         cache.entries,
+    );
+    let queue = state.reservations.census();
+    metrics::write_gauge(
+        &mut text,
+        "stockroute_reservations_waiting",
+        "Reservations queued for the next batch.",
+        queue.waiting,
+    );
+    metrics::write_counter(
+        &mut text,
+        "stockroute_reservation_batches_total",
+        "Batches of reservations taken, each in one transaction.",
+        queue.batches,
+    );
+    metrics::write_counter(
+        &mut text,
+        "stockroute_reservation_batch_requests_total",
+        "Reservation requests taken in those batches.",
+        queue.requests,
     );
     (
         [(

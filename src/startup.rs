@@ -14,7 +14,10 @@ use crate::{
     events::{EventBus, pump},
     graphql::{build_schema, documents::DocumentCache, feeds::SubscriptionExecutor},
     http::{AppState, router},
-    inventory::{availability::AvailabilityCache, reservations::sweeper},
+    inventory::{
+        availability::AvailabilityCache,
+        reservations::{ReservationQueue, sweeper},
+    },
     metrics::Metrics,
 };
 
@@ -114,7 +117,8 @@ impl Application {
         let store = Store::new(db.clone())
             .notifying(events.committed())
             .caching(AvailabilityCache::new(config.availability_cache_ttl));
-        let schema = build_schema(store.clone(), events.clone());
+        let reservations = ReservationQueue::start(store.clone());
+        let schema = build_schema(store.clone(), events.clone(), reservations.clone());
         let shutdown = Shutdown::new();
         let documents = DocumentCache::default();
         let subscriptions = SubscriptionExecutor::new(
@@ -132,6 +136,7 @@ impl Application {
                 metrics,
                 subscriptions,
                 availability: store.availability().clone(),
+                reservations,
                 documents,
                 stopping: shutdown.subscribe(),
             },

@@ -33,12 +33,12 @@ pub const MAX_DEPTH: usize = 16;
 /// The most fields (each counts 1, lists counted once) one query may select.
 pub const MAX_COMPLEXITY: usize = 1_000;
 
-/// The schema with its limits, serving data from `store` and live events
-/// from `events`.
-pub fn build_schema(store: Store, events: EventBus) -> AppSchema {
+/// The schema with its limits, serving data from `store`, live events
+/// from `events`, and holds through `reservations`.
+pub fn build_schema(store: Store, events: EventBus, reservations: ReservationQueue) -> AppSchema {
     let db = store.connection().clone();
     schema_builder()
-        .data(ReservationQueue::start(store.clone()))
+        .data(reservations)
         .data(loaders::Loaders::shared(&db))
         .data(store.availability().clone())
         .data(db)

@@ -17,6 +17,7 @@ mod availability;
 mod catalogue;
 mod cli;
 mod demo_data;
+mod flash_sale;
 mod health;
 mod hostile;
 mod live;

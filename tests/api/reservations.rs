@@ -24,7 +24,7 @@ const HOLD: &str = "fragment Hold on Reservation {
     shipments { warehouse { code } distanceKm weightGrams costCents lines { sku quantity } }
 }";
 
-fn reserve_query() -> String {
+pub(crate) fn reserve_query() -> String {
     format!(
         "mutation($input: ReserveOrderInput!) {{ reserveOrder(input: $input) {{
             __typename
@@ -38,11 +38,11 @@ fn transition_query(field: &str) -> String {
     format!("mutation($id: UUID!) {{ {field}(id: $id) {{ ...Hold }} }} {HOLD}")
 }
 
-fn berlin() -> Value {
+pub(crate) fn berlin() -> Value {
     json!({ "latitude": 52.52, "longitude": 13.405 })
 }
 
-fn order(id: Uuid, lines: &[(&str, i32)]) -> Value {
+pub(crate) fn order(id: Uuid, lines: &[(&str, i32)]) -> Value {
     let lines: Vec<Value> = lines
         .iter()
         .map(|(sku, quantity)| json!({ "sku": sku, "quantity": quantity }))
@@ -50,13 +50,13 @@ fn order(id: Uuid, lines: &[(&str, i32)]) -> Value {
     json!({ "reservationId": id, "lines": lines, "shipTo": berlin() })
 }
 
-async fn reserve(app: &TestApp, key: &str, input: &Value) -> Value {
+pub(crate) async fn reserve(app: &TestApp, key: &str, input: &Value) -> Value {
     app.graphql_as(key, &reserve_query(), json!({ "input": input }))
         .await
 }
 
 /// Reserves `input`, which must be held, and returns the reservation.
-async fn hold(app: &TestApp, key: &str, input: &Value) -> Value {
+pub(crate) async fn hold(app: &TestApp, key: &str, input: &Value) -> Value {
     let response = reserve(app, key, input).await;
     let outcome = data(&response)["reserveOrder"].clone();
     assert_eq!(outcome["__typename"], "Reservation", "{response:#}");
@@ -80,7 +80,7 @@ async fn sku_with(app: &TestApp, units: i32) -> String {
 }
 
 /// (reserved, on hand) of a SKU over all warehouses.
-async fn stock_of(app: &TestApp, sku: &str) -> (i64, i64) {
+pub(crate) async fn stock_of(app: &TestApp, sku: &str) -> (i64, i64) {
     let sum = |column: &str| {
         format!(
             "SELECT COALESCE(SUM(i.{column}), 0) FROM inventory i
@@ -93,7 +93,7 @@ async fn stock_of(app: &TestApp, sku: &str) -> (i64, i64) {
     )
 }
 
-async fn movements_of(app: &TestApp, id: &str, kind: &str) -> i64 {
+pub(crate) async fn movements_of(app: &TestApp, id: &str, kind: &str) -> i64 {
     app.scalar(&format!(
         "SELECT COUNT(*) FROM inventory_movements
          WHERE reference_id = '{id}' AND movement_type = '{kind}'"
@@ -442,7 +442,7 @@ on_both_backends! {
 }
 
 /// Polls until `check` holds, for at most ten seconds.
-async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+pub(crate) async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while !check().await {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");

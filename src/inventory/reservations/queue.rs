@@ -25,7 +25,13 @@
 //! other reason is tried again one request at a time, so one caller's
 //! failure never fails the others.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::{
+    collections::{BTreeMap, HashMap, HashSet},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
 
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
@@ -69,6 +75,23 @@ const MAX_ATTEMPTS: usize = 5;
 #[derive(Clone)]
 pub struct ReservationQueue {
     sender: mpsc::Sender<Pending>,
+    census: Arc<Counts>,
+}
+
+#[derive(Default)]
+struct Counts {
+    batches: AtomicU64,
+    requests: AtomicU64,
+}
+
+/// What `/metrics` shows of the queue.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueueCensus {
+    /// Requests queued and not yet taken into a batch.
+    pub waiting: usize,
+    /// Batches taken so far, and the requests they took.
+    pub batches: u64,
+    pub requests: u64,
 }
 
 type Answer = Result<ReserveOutcome, InventoryError>;
@@ -84,8 +107,17 @@ impl ReservationQueue {
     /// Starts the task that takes batches for `store`.
     pub fn start(store: Store) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(take_batches(store, receiver));
-        ReservationQueue { sender }
+        let census = Arc::new(Counts::default());
+        tokio::spawn(take_batches(store, receiver, census.clone()));
+        ReservationQueue { sender, census }
+    }
+
+    pub fn census(&self) -> QueueCensus {
+        QueueCensus {
+            waiting: self.sender.max_capacity() - self.sender.capacity(),
+            batches: self.census.batches.load(Ordering::Relaxed),
+            requests: self.census.requests.load(Ordering::Relaxed),
+        }
     }
 
     /// Holds stock for `request`, or says why it cannot. `created_by` names
@@ -108,7 +140,7 @@ impl ReservationQueue {
     }
 }
 
-async fn take_batches(store: Store, mut receiver: mpsc::Receiver<Pending>) {
+async fn take_batches(store: Store, mut receiver: mpsc::Receiver<Pending>, census: Arc<Counts>) {
     while let Some(first) = receiver.recv().await {
         let mut lines = first.request.order.lines.len();
         let mut batch = vec![first];
@@ -117,6 +149,10 @@ async fn take_batches(store: Store, mut receiver: mpsc::Receiver<Pending>) {
             lines += next.request.order.lines.len();
             batch.push(next);
         }
+        census.batches.fetch_add(1, Ordering::Relaxed);
+        census
+            .requests
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
         // Its own task, so that a panic in one batch answers its callers
         // (their answer channels drop) and leaves the queue running.
         let settled = tokio::spawn(settle(store.clone(), batch));
