@@ -26,7 +26,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::{
-    auth::{self, Caller},
+    auth::{self, Caller, KeyChecks},
     db,
     graphql::{
         ApiError, AppSchema,
@@ -52,6 +52,8 @@ pub struct AppState {
     /// Counted at `/metrics`.
     pub availability: AvailabilityCache,
     pub reservations: ReservationQueue,
+    /// Resolves each request's API key.
+    pub keys: KeyChecks,
     /// Turns true when the server stops: websockets close then.
     pub stopping: watch::Receiver<bool>,
 }
@@ -177,7 +179,7 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             return Json(error::error_response(refused)).into_response();
         }
     };
-    let caller = match auth::authenticate(&state.db, authorization).await {
+    let caller = match state.keys.authenticate(authorization).await {
         Ok(caller) => caller,
         Err(e) => return Json(error::error_response(ApiError::from(e))).into_response(),
     };
@@ -235,7 +237,7 @@ async fn serve_websocket(socket: WebSocket, state: AppState, protocol: WebSocket
                 _ => None,
             })
         });
-    let db = state.db.clone();
+    let keys = state.keys.clone();
     let messages =
         async_graphql::http::WebSocket::new(state.subscriptions.clone(), input, protocol)
             .on_connection_init(move |payload| async move {
@@ -243,7 +245,8 @@ async fn serve_websocket(socket: WebSocket, state: AppState, protocol: WebSocket
                     .get("Authorization")
                     .or_else(|| payload.get("authorization"))
                     .and_then(|v| v.as_str());
-                let caller: Caller = auth::authenticate(&db, authorization)
+                let caller: Caller = keys
+                    .authenticate(authorization)
                     .await
                     .map_err(|e| async_graphql::Error::new(ApiError::from(e).to_string()))?;
                 let mut data = Data::default();

@@ -8,6 +8,7 @@ use sea_orm::{DatabaseConnection, DbErr};
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
+    auth::KeyChecks,
     config::{Backend, Config, DatabaseUrl},
     db::{self, Store},
     demo,
@@ -131,6 +132,7 @@ impl Application {
             listener,
             addr,
             state: AppState {
+                keys: KeyChecks::new(db.clone()),
                 db,
                 schema,
                 metrics,

@@ -39,7 +39,7 @@ pub struct CreatedKey {
     pub record: api_key::Model,
 }
 
-fn hash(secret: &str) -> String {
+pub(super) fn hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
@@ -101,27 +101,31 @@ pub async fn revoke_key(db: &DatabaseConnection, name: &str) -> Result<api_key::
     Ok(active.update(db).await?)
 }
 
-/// Resolves an `Authorization` header value (or `None`) to a caller. Checked
-/// on every request, so a revoked key stops working at once.
-pub async fn authenticate(
-    db: &DatabaseConnection,
-    authorization: Option<&str>,
-) -> Result<Caller, AuthError> {
-    let Some(header) = authorization else {
-        return Ok(Caller::public());
-    };
-    let secret = header
+/// The secret in an `Authorization` header value: `Bearer <key>`.
+pub(super) fn secret_of(header: &str) -> Result<&str, AuthError> {
+    header
         .trim()
         .strip_prefix("Bearer ")
         .or_else(|| header.trim().strip_prefix("bearer "))
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .ok_or(AuthError::MalformedHeader)?;
-    let key = api_key::Entity::find()
-        .filter(api_key::Column::KeyHash.eq(hash(secret)))
+        .ok_or(AuthError::MalformedHeader)
+}
+
+/// The stored key whose secret hashes to `key_hash`, revoked or not.
+pub(super) async fn find_by_hash(
+    db: &DatabaseConnection,
+    key_hash: String,
+) -> Result<Option<api_key::Model>, DbErr> {
+    api_key::Entity::find()
+        .filter(api_key::Column::KeyHash.eq(key_hash))
         .one(db)
-        .await?
-        .ok_or(AuthError::UnknownKey)?;
+        .await
+}
+
+/// The caller a stored key makes, or why it makes none.
+pub(super) fn caller_for(key: Option<api_key::Model>) -> Result<Caller, AuthError> {
+    let key = key.ok_or(AuthError::UnknownKey)?;
     if key.revoked_at.is_some() {
         return Err(AuthError::RevokedKey);
     }

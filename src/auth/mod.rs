@@ -6,8 +6,10 @@
 //! notices at once.
 
 mod api_keys;
+mod key_checks;
 
-pub use api_keys::{AuthError, CreatedKey, authenticate, create_key, list_keys, revoke_key};
+pub use api_keys::{AuthError, CreatedKey, create_key, list_keys, revoke_key};
+pub use key_checks::KeyChecks;
 
 use std::{fmt, str::FromStr};
 
