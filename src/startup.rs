@@ -13,7 +13,7 @@ use crate::{
     db::{self, Store},
     demo,
     events::{EventBus, pump},
-    graphql::{build_schema, documents::DocumentCache, feeds::SubscriptionExecutor},
+    graphql::{build_schema, feeds::SubscriptionExecutor, pipeline::Pipeline},
     http::{AppState, router},
     inventory::{
         availability::AvailabilityCache,
@@ -121,25 +121,25 @@ impl Application {
         let reservations = ReservationQueue::start(store.clone());
         let schema = build_schema(store.clone(), events.clone(), reservations.clone());
         let shutdown = Shutdown::new();
-        let documents = DocumentCache::default();
-        let subscriptions = SubscriptionExecutor::new(
-            schema.clone(),
-            documents.clone(),
-            events.clone(),
-            config.event_buffer,
+        let pipeline = Pipeline::new(
+            schema,
+            db.clone(),
+            store.availability().clone(),
+            metrics.clone(),
         );
+        let subscriptions =
+            SubscriptionExecutor::new(pipeline.clone(), events.clone(), config.event_buffer);
         Ok(Application {
             listener,
             addr,
             state: AppState {
                 keys: KeyChecks::new(db.clone()),
                 db,
-                schema,
+                pipeline,
                 metrics,
                 subscriptions,
                 availability: store.availability().clone(),
                 reservations,
-                documents,
                 stopping: shutdown.subscribe(),
             },
             backend: url.backend(),

@@ -10,43 +10,54 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use async_graphql::{Request, parser::types::ExecutableDocument};
+use async_graphql::parser::{
+    self,
+    types::{DocumentOperations, ExecutableDocument, OperationDefinition},
+};
 
 /// How many distinct documents are kept.
 const CAPACITY: usize = 512;
 
 #[derive(Clone, Default)]
-pub struct DocumentCache(Arc<Mutex<HashMap<String, ExecutableDocument>>>);
+pub struct DocumentCache(Arc<Mutex<HashMap<String, Arc<ExecutableDocument>>>>);
 
 impl DocumentCache {
-    /// Gives `request` its parsed document from the cache, or parses it and
-    /// keeps the result. A query that does not parse is left for the
-    /// executor to report.
-    pub fn prepare(&self, request: &mut Request) {
-        let cached = self
-            .0
-            .lock()
-            .expect("document cache")
-            .get(&request.query)
-            .cloned();
-        match cached {
-            Some(document) => request.set_parsed_query(document),
-            None => {
-                let Ok(document) = request.parsed_query().cloned() else {
-                    return;
-                };
-                let mut documents = self.0.lock().expect("document cache");
-                if documents.len() >= CAPACITY {
-                    documents.clear();
-                }
-                documents.insert(request.query.clone(), document);
-            }
+    /// The parsed document of `query`, from the cache or parsed now (and
+    /// kept when it parsed).
+    pub fn parse(&self, query: &str) -> Result<Arc<ExecutableDocument>, parser::Error> {
+        if let Some(document) = self.0.lock().expect("document cache").get(query) {
+            return Ok(document.clone());
         }
+        let document = Arc::new(parser::parse_query(query)?);
+        let mut documents = self.0.lock().expect("document cache");
+        if documents.len() >= CAPACITY {
+            documents.clear();
+        }
+        documents.insert(query.to_owned(), document.clone());
+        Ok(document)
     }
 
     #[cfg(test)]
     fn len(&self) -> usize {
         self.0.lock().expect("document cache").len()
+    }
+}
+
+/// The operation of `document` that a request naming `name` runs, as
+/// GraphQL selects it: the named one, or the only one when none is named.
+pub fn operation<'a>(
+    document: &'a ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'a OperationDefinition> {
+    match (&document.operations, name) {
+        (DocumentOperations::Single(operation), None) => Some(&operation.node),
+        (DocumentOperations::Multiple(operations), Some(name)) => {
+            operations.get(name).map(|operation| &operation.node)
+        }
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+            operations.values().next().map(|operation| &operation.node)
+        }
+        _ => None,
     }
 }
 
@@ -57,19 +68,16 @@ mod tests {
     #[test]
     fn a_document_is_parsed_once_and_bad_ones_are_not_kept() {
         let cache = DocumentCache::default();
-        let mut first = Request::new("{ viewer { role } }");
-        cache.prepare(&mut first);
-        let mut again = Request::new("{ viewer { role } }");
-        cache.prepare(&mut again);
-        assert_eq!(cache.len(), 1);
-        assert_eq!(again.parsed_query().unwrap().operations.iter().count(), 1);
-
-        let mut broken = Request::new("{ viewer { role ");
-        cache.prepare(&mut broken);
+        let first = cache.parse("{ viewer { role } }").unwrap();
+        let again = cache.parse("{ viewer { role } }").unwrap();
         assert_eq!(cache.len(), 1);
         assert!(
-            broken.parsed_query().is_err(),
-            "the error is left for the executor"
+            Arc::ptr_eq(&first, &again),
+            "the second one is the cached tree"
         );
+        assert_eq!(again.operations.iter().count(), 1);
+
+        assert!(cache.parse("{ viewer { role ").is_err());
+        assert_eq!(cache.len(), 1);
     }
 }

@@ -35,12 +35,18 @@ use std::{
 
 use async_graphql::{
     Data, Executor, Request, Response, Value,
-    parser::types::{DocumentOperations, OperationType, Selection},
+    parser::types::{ExecutableDocument, OperationType, Selection},
 };
-use futures_util::stream::{self, BoxStream, StreamExt};
+use futures_util::{
+    future,
+    stream::{self, BoxStream, StreamExt},
+};
 use tokio::{sync::broadcast, task::JoinHandle};
 
-use super::{AppSchema, documents::DocumentCache};
+use super::{
+    documents,
+    pipeline::{Pipeline, finish},
+};
 use crate::{
     auth::{Caller, Role},
     events::EventBus,
@@ -71,22 +77,20 @@ impl RenderedEvent {
     }
 }
 
-/// The executor behind the websocket: queries and mutations go to the
-/// schema; shareable subscriptions go through a feed.
+/// The executor behind the websocket: queries and mutations go through
+/// the pipeline like any POST; shareable subscriptions go through a feed.
 #[derive(Clone)]
 pub struct SubscriptionExecutor {
-    schema: AppSchema,
-    documents: DocumentCache,
+    pipeline: Pipeline,
     feeds: Arc<Feeds>,
 }
 
 impl SubscriptionExecutor {
     /// `buffer` is how many responses a feed holds for its slowest
     /// subscriber before that subscriber goes its own way.
-    pub fn new(schema: AppSchema, documents: DocumentCache, bus: EventBus, buffer: usize) -> Self {
+    pub fn new(pipeline: Pipeline, bus: EventBus, buffer: usize) -> Self {
         SubscriptionExecutor {
-            schema,
-            documents,
+            pipeline,
             feeds: Arc::new(Feeds {
                 bus,
                 buffer: buffer.max(1),
@@ -119,42 +123,63 @@ pub struct FeedCensus {
 }
 
 impl Executor for SubscriptionExecutor {
-    async fn execute(&self, mut request: Request) -> Response {
-        self.documents.prepare(&mut request);
-        self.schema.execute(request).await
+    /// A request without a websocket session: run as public.
+    async fn execute(&self, request: Request) -> Response {
+        match self.pipeline.prepare(request) {
+            Ok(operation) => self.pipeline.execute(operation, Caller::public()).await,
+            Err(refused) => refused,
+        }
     }
 
     fn execute_stream(
         &self,
-        mut request: Request,
+        request: Request,
         session: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
-        self.documents.prepare(&mut request);
         let session = session.unwrap_or_default();
-        if !shareable(&mut request) {
-            return self
-                .schema
-                .execute_stream_with_session_data(request, session);
+        let operation = match self.pipeline.prepare(request) {
+            Ok(operation) => operation,
+            Err(refused) => return stream::once(future::ready(refused)).boxed(),
+        };
+        if operation.kind() != Some(OperationType::Subscription) {
+            let pipeline = self.pipeline.clone();
+            let caller = caller_of(&session);
+            return stream::once(async move { pipeline.execute(operation, caller).await }).boxed();
+        }
+        self.pipeline.count_subscription();
+        let document = operation.document().clone();
+        let shared = shareable(&document, operation.request());
+        let request = operation.into_request();
+        let operation_name = request.operation_name.clone();
+        let finished = {
+            let document = document.clone();
+            move |response: Response| finish(response, &document, operation_name.as_deref())
+        };
+        let schema = self.pipeline.schema().clone();
+        if !shared {
+            return schema
+                .execute_stream_with_session_data(request, session)
+                .map(finished)
+                .boxed();
         }
         let key = FeedKey {
-            role: role_of(&session),
+            role: caller_of(&session).role,
             query: request.query.clone(),
             operation_name: request.operation_name.clone(),
             variables: serde_json::to_string(&request.variables).unwrap_or_default(),
         };
-        let execution: Execution = {
-            let schema = self.schema.clone();
-            let (query, variables) = (request.query.clone(), request.variables.clone());
-            let operation_name = request.operation_name.clone();
-            Arc::new(move |after, rendered| {
-                let mut request = Request::new(query.clone())
-                    .variables(variables.clone())
-                    .data(StartAfter(after))
-                    .data(rendered);
-                request.operation_name = operation_name.clone();
-                schema.execute_stream_with_session_data(request, session.clone())
-            })
-        };
+        let execution: Execution = Arc::new(move |after, rendered| {
+            let mut again = Request::new(request.query.clone())
+                .variables(request.variables.clone())
+                .data(StartAfter(after))
+                .data(rendered);
+            again.operation_name = request.operation_name.clone();
+            again.set_parsed_query((*document).clone());
+            schema
+                .execute_stream_with_session_data(again, session.clone())
+                .map(finished.clone())
+                .boxed()
+        });
         let joined = self
             .feeds
             .join(&key, None, &execution)
@@ -172,34 +197,23 @@ struct FeedKey {
     variables: String,
 }
 
-fn role_of(session: &Data) -> Role {
+/// Who opened the websocket: the caller its `connection_init` made.
+fn caller_of(session: &Data) -> Caller {
     session
         .get(&TypeId::of::<Caller>())
         .and_then(|caller| caller.downcast_ref::<Caller>())
-        .map_or(Role::Public, |caller| caller.role)
+        .cloned()
+        .unwrap_or_else(Caller::public)
 }
 
 /// Whether the request is one `stockLevelChanged` field watching from now
 /// on: its only root selection, with no directive and no `after` (absent,
 /// null, or a variable that is null or missing without a default).
-fn shareable(request: &mut Request) -> bool {
-    let variables = request.variables.clone();
-    let name = request.operation_name.clone();
-    let Ok(document) = request.parsed_query() else {
+fn shareable(document: &ExecutableDocument, request: &Request) -> bool {
+    let variables = &request.variables;
+    let Some(operation) = documents::operation(document, request.operation_name.as_deref()) else {
         return false;
     };
-    let operation = match (&document.operations, name.as_deref()) {
-        (DocumentOperations::Single(operation), None) => operation,
-        (DocumentOperations::Multiple(operations), Some(name)) => match operations.get(name) {
-            Some(operation) => operation,
-            None => return false,
-        },
-        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
-            operations.values().next().expect("one operation")
-        }
-        _ => return false,
-    };
-    let operation = &operation.node;
     if operation.ty != OperationType::Subscription || !operation.directives.is_empty() {
         return false;
     }
@@ -774,8 +788,11 @@ mod tests {
     #[test]
     fn only_stock_level_changed_from_now_on_is_shared() {
         let shared = |query: &str, variables: serde_json::Value| {
-            let mut request = Request::new(query).variables(Variables::from_json(variables));
-            shareable(&mut request)
+            let request = Request::new(query).variables(Variables::from_json(variables));
+            let Ok(document) = async_graphql::parser::parse_query(query) else {
+                return false;
+            };
+            shareable(&document, &request)
         };
         let none = serde_json::json!({});
         for query in [

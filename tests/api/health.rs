@@ -14,7 +14,19 @@ on_both_backends! {
         assert_eq!(page.status(), 200);
         let html = page.text().await.unwrap();
         assert!(html.to_lowercase().contains("graphiql"));
-        assert!(html.contains("/graphql"));
+        assert!(!html.contains("://"), "the page loads nothing from elsewhere: {html}");
+        // Every script and stylesheet the page names is served, from here.
+        let assets: Vec<&str> = html
+            .split(['"', '\''])
+            .filter(|part| part.starts_with("/graphiql/"))
+            .collect();
+        assert_eq!(assets.len(), 5, "{html}");
+        for asset in assets {
+            let response = app.client.get(app.url(asset)).send().await.unwrap();
+            assert_eq!(response.status(), 200, "{asset}");
+            assert!(response.headers()["cache-control"].to_str().unwrap().contains("immutable"));
+            assert!(!response.bytes().await.unwrap().is_empty(), "{asset}");
+        }
     }
 
     async fn readiness_fails_once_the_database_is_gone(app) {

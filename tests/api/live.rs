@@ -115,6 +115,22 @@ impl Live {
         }
     }
 
+    /// The close frame that ends the socket: its code and reason. Anything
+    /// sent before it is skipped.
+    pub async fn close_frame(&mut self) -> (u16, String) {
+        loop {
+            let frame = tokio::time::timeout(PATIENCE, self.socket.next())
+                .await
+                .expect("a close frame in time")
+                .expect("a close frame before the socket ends")
+                .expect("a frame");
+            if let Message::Close(frame) = frame {
+                let frame = frame.expect("the close frame has a code");
+                return (frame.code.into(), frame.reason.to_string());
+            }
+        }
+    }
+
     /// The next `stockLevelChanged` event.
     pub async fn next_event(&mut self) -> Value {
         let result = self.next_result().await;
@@ -518,6 +534,10 @@ mod stopping {
             let last = live.next_result().await;
             assert_eq!(error_code(&last), Some("INTERNAL"), "{last:#}");
             assert_eq!(last["errors"][0]["extensions"]["lastDeliveredId"], delivered.to_string(), "{last:#}");
+            // Then the socket closes with a frame that says why.
+            let (code, reason) = live.close_frame().await;
+            assert_eq!(code, 1001, "{reason}");
+            assert!(reason.contains("after"), "{reason}");
         }
 
         async fn a_shared_stream_cut_off_by_shutdown_tells_each_subscriber_where_to_resume(app) {

@@ -180,7 +180,7 @@ on_both_backends! {
         // A valid key of a weaker role connects, and the subscription is
         // refused with a coded error.
         for (key, refusal) in [
-            ("not-a-key", "closed 1002: the API key is not known"),
+            ("not-a-key", "closed 4403: the API key is not known"),
             (checkout.as_str(), "FORBIDDEN: this needs an admin API key"),
         ] {
             let dashboard = Dashboard::start(&app, key, "", 1);

@@ -1,0 +1,141 @@
+//! One way to run a GraphQL operation, whatever carried it: a POST, a GET
+//! or a websocket message. Every transport hands its request here, so the
+//! document cache, the per-request loaders and their batching, the error
+//! codes and messages, the response's field order and the counting happen
+//! in one place, and a new transport or rule is added once.
+
+use std::sync::Arc;
+
+use async_graphql::{
+    Request, Response,
+    parser::types::{ExecutableDocument, OperationType},
+};
+use sea_orm::DatabaseConnection;
+
+use super::{
+    ApiError, AppSchema,
+    batching::{self, FetchQueue},
+    documents::{self, DocumentCache},
+    error, field_order,
+    loaders::Loaders,
+    messages,
+};
+use crate::{auth::Caller, inventory::availability::AvailabilityCache, metrics::Metrics};
+
+#[derive(Clone)]
+pub struct Pipeline {
+    schema: AppSchema,
+    documents: DocumentCache,
+    db: DatabaseConnection,
+    availability: AvailabilityCache,
+    metrics: Metrics,
+}
+
+/// A request whose document parsed, ready to run.
+pub struct Operation {
+    request: Request,
+    document: Arc<ExecutableDocument>,
+}
+
+impl Operation {
+    /// What the request runs: a query, a mutation or a subscription; `None`
+    /// when the document does not say which (execution reports why).
+    pub fn kind(&self) -> Option<OperationType> {
+        documents::operation(&self.document, self.request.operation_name.as_deref())
+            .map(|operation| operation.ty)
+    }
+
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    pub fn document(&self) -> &Arc<ExecutableDocument> {
+        &self.document
+    }
+
+    pub fn into_request(self) -> Request {
+        self.request
+    }
+}
+
+impl Pipeline {
+    pub fn new(
+        schema: AppSchema,
+        db: DatabaseConnection,
+        availability: AvailabilityCache,
+        metrics: Metrics,
+    ) -> Self {
+        Pipeline {
+            schema,
+            documents: DocumentCache::default(),
+            db,
+            availability,
+            metrics,
+        }
+    }
+
+    pub fn schema(&self) -> &AppSchema {
+        &self.schema
+    }
+
+    /// Gives the request its parsed document. A document that does not
+    /// parse is refused here with a one-line syntax error.
+    pub fn prepare(&self, mut request: Request) -> Result<Operation, Response> {
+        match self.documents.parse(&request.query) {
+            Ok(document) => {
+                request.set_parsed_query((*document).clone());
+                Ok(Operation { request, document })
+            }
+            Err(e) => Err(self.counted(Response::from_errors(vec![messages::syntax_error(e)]))),
+        }
+    }
+
+    /// Runs a query or a mutation for `caller`.
+    pub async fn execute(&self, operation: Operation, caller: Caller) -> Response {
+        let Operation { request, document } = operation;
+        let name = request.operation_name.clone();
+        let queue = FetchQueue::default();
+        let request =
+            request
+                .data(caller)
+                .data(Loaders::for_request(&self.db, &self.availability, &queue));
+        let response = batching::drive(self.schema.execute(request), queue).await;
+        self.counted(finish(response, &document, name.as_deref()))
+    }
+
+    /// The response for a request refused before it could run.
+    pub fn refuse(&self, error: ApiError) -> Response {
+        self.counted(error::error_response(error))
+    }
+
+    /// Counts a subscription when it starts; its events are not requests.
+    pub fn count_subscription(&self) {
+        self.metrics.record_graphql(false);
+    }
+
+    fn counted(&self, response: Response) -> Response {
+        self.metrics.record_graphql(response.is_err());
+        response
+    }
+}
+
+/// What every response gets before it is sent: variables named in their
+/// errors, fields in query order, and a code on every error.
+pub fn finish(
+    mut response: Response,
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Response {
+    messages::name_variables(document, &mut response.errors);
+    field_order::restore(document, operation_name, &mut response.data);
+    error::ensure_codes(response)
+}
+
+/// Whether `response` is a request error: nothing ran (the document did not
+/// parse or validate, a variable did not fit, the caller was refused), as
+/// opposed to a field that failed while others ran.
+pub fn is_request_error(response: &Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty())
+}

@@ -1,0 +1,55 @@
+//! The HTTP surface: `/graphql` (GraphQL over HTTP by POST and GET, and
+//! subscriptions over a websocket on the same path), GraphiQL at `/` with
+//! its assets under `/graphiql/`, `/healthz` (the process is up), `/readyz`
+//! (the database answers) and `/metrics` (Prometheus text format).
+
+mod graphiql;
+mod graphql_over_http;
+mod probes;
+mod websocket;
+
+use axum::{Router, extract::DefaultBodyLimit, routing::get};
+use sea_orm::DatabaseConnection;
+use tokio::sync::watch;
+
+use crate::{
+    auth::KeyChecks,
+    graphql::{feeds::SubscriptionExecutor, pipeline::Pipeline},
+    inventory::{availability::AvailabilityCache, reservations::ReservationQueue},
+    metrics::Metrics,
+};
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    /// Runs every GraphQL operation, whatever carried it.
+    pub pipeline: Pipeline,
+    pub metrics: Metrics,
+    /// Runs what comes over websockets; shares renderings of subscriptions.
+    pub subscriptions: SubscriptionExecutor,
+    /// Counted at `/metrics`.
+    pub availability: AvailabilityCache,
+    pub reservations: ReservationQueue,
+    /// Resolves each request's API key.
+    pub keys: KeyChecks,
+    /// Turns true when the server stops: websockets close then.
+    pub stopping: watch::Receiver<bool>,
+}
+
+pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    Router::new()
+        .route("/", get(graphiql::page))
+        .merge(graphiql::assets())
+        .route(
+            "/graphql",
+            get(graphql_over_http::get)
+                .post(graphql_over_http::post)
+                .fallback(graphql_over_http::other_method),
+        )
+        .route("/healthz", get(probes::healthz))
+        .route("/readyz", get(probes::readyz))
+        .route("/metrics", get(probes::metrics))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(state)
+}
