@@ -18,6 +18,7 @@ mod catalogue;
 mod cli;
 mod demo_data;
 mod flash_sale;
+mod graphql_over_http;
 mod health;
 mod hostile;
 mod live;
