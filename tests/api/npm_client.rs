@@ -1,17 +1,11 @@
 //! What dashboards are promised, checked with the client they use: the npm
-//! `graphql-ws` package in Node.js (`tests/dashboard/dashboard.mjs`),
+//! `graphql-ws` package in Node.js (`tests/clients/dashboard.mjs`),
 //! subscribing with an admin key, seeing each change live, and resuming
 //! with `after` after a disconnect.
 //!
-//! Needs Node.js 20 or later and npm; the locked packages are installed into
-//! `tests/dashboard/node_modules` on first use (`npm ci`).
+//! Needs Node.js 20 or later and npm (see [`crate::node`]).
 
-use std::{
-    path::PathBuf,
-    process::{Command as BlockingCommand, Stdio},
-    sync::OnceLock,
-    time::Duration,
-};
+use std::{process::Stdio, time::Duration};
 
 use serde_json::Value;
 use stockroute::{
@@ -25,31 +19,10 @@ use tokio::{
 
 use crate::{
     helpers::{TestApp, receive},
-    on_both_backends,
+    node, on_both_backends,
 };
 
 const PATIENCE: Duration = Duration::from_secs(30);
-
-fn dashboard_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/dashboard")
-}
-
-/// Installs the locked npm packages, once per test run.
-fn npm_packages() {
-    static INSTALLED: OnceLock<()> = OnceLock::new();
-    INSTALLED.get_or_init(|| {
-        let dir = dashboard_dir();
-        if dir.join("node_modules/graphql-ws/package.json").exists() {
-            return;
-        }
-        let status = BlockingCommand::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--silent"])
-            .current_dir(&dir)
-            .status()
-            .expect("npm runs (these tests need Node.js 20+ and npm)");
-        assert!(status.success(), "npm ci in {} failed", dir.display());
-    });
-}
 
 /// A running dashboard process and the events it has printed.
 struct Dashboard {
@@ -61,7 +34,7 @@ impl Dashboard {
     /// Starts a dashboard watching the hot SKU after movement `after`, that
     /// stops by itself after `count` events.
     fn start(app: &TestApp, key: &str, after: &str, count: usize) -> Self {
-        npm_packages();
+        node::npm_packages();
         let mut child = Command::new("node")
             .arg("dashboard.mjs")
             .args([
@@ -71,7 +44,7 @@ impl Dashboard {
                 after,
                 &count.to_string(),
             ])
-            .current_dir(dashboard_dir())
+            .current_dir(node::clients_dir())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
