@@ -92,15 +92,27 @@ impl Pipeline {
 
     /// Runs a query or a mutation for `caller`.
     pub async fn execute(&self, operation: Operation, caller: Caller) -> Response {
+        let started = std::time::Instant::now();
+        let kind = operation.kind();
         let Operation { request, document } = operation;
         let name = request.operation_name.clone();
+        let role = caller.role;
         let queue = FetchQueue::default();
         let request =
             request
                 .data(caller)
                 .data(Loaders::for_request(&self.db, &self.availability, &queue));
         let response = batching::drive(self.schema.execute(request), queue).await;
-        self.counted(finish(response, &document, name.as_deref()))
+        let response = finish(response, &document, name.as_deref());
+        tracing::debug!(
+            operation = name.as_deref().unwrap_or("-"),
+            kind = ?kind,
+            %role,
+            errors = response.errors.len(),
+            micros = started.elapsed().as_micros() as u64,
+            "graphql operation"
+        );
+        self.counted(response)
     }
 
     /// The response for a request refused before it could run.

@@ -134,6 +134,8 @@ on_both_backends! {
         let mut socket = initialised(&app, json!({ "Authorization": format!("Bearer {key}") }))
             .await
             .expect("acknowledged");
+        let requests = app.metric("stockroute_graphql_requests_total").await;
+        let with_errors = app.metric("stockroute_graphql_requests_with_errors_total").await;
         let syntax = run(&mut socket, "{ viewer { role ").await;
         assert_eq!(syntax["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{syntax}");
         assert!(!syntax["errors"][0]["message"].as_str().unwrap().contains('\n'), "{syntax}");
@@ -143,6 +145,10 @@ on_both_backends! {
         assert_eq!(forbidden["errors"][0]["extensions"]["code"], "FORBIDDEN", "{forbidden}");
         let ordered = run_as_text(&mut socket, "{ z: viewer { role } a: product(sku: \"TENT-2P-GRN\") { sku } }").await;
         assert!(ordered.starts_with(r#"{"data":{"z":{"role":"CHECKOUT"},"a":{"sku":"TENT-2P-GRN"}}"#), "{ordered}");
+        // Counted like any POST: four operations, three of them with errors
+        // (the two /metrics reads in between are not GraphQL).
+        assert_eq!(app.metric("stockroute_graphql_requests_total").await, requests + 4);
+        assert_eq!(app.metric("stockroute_graphql_requests_with_errors_total").await, with_errors + 3);
     }
 
     async fn the_legacy_graphql_ws_protocol_is_spoken_too(app) {
