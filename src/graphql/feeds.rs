@@ -127,7 +127,7 @@ impl Executor for SubscriptionExecutor {
     async fn execute(&self, request: Request) -> Response {
         match self.pipeline.prepare(request) {
             Ok(operation) => self.pipeline.execute(operation, Caller::public()).await,
-            Err(refused) => refused,
+            Err(refused) => *refused,
         }
     }
 
@@ -139,7 +139,7 @@ impl Executor for SubscriptionExecutor {
         let session = session.unwrap_or_default();
         let operation = match self.pipeline.prepare(request) {
             Ok(operation) => operation,
-            Err(refused) => return stream::once(future::ready(refused)).boxed(),
+            Err(refused) => return stream::once(future::ready(*refused)).boxed(),
         };
         if operation.kind() != Some(OperationType::Subscription) {
             let pipeline = self.pipeline.clone();

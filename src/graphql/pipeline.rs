@@ -80,13 +80,17 @@ impl Pipeline {
 
     /// Gives the request its parsed document. A document that does not
     /// parse is refused here with a one-line syntax error.
-    pub fn prepare(&self, mut request: Request) -> Result<Operation, Response> {
+    pub fn prepare(&self, mut request: Request) -> Result<Operation, Box<Response>> {
         match self.documents.parse(&request.query) {
             Ok(document) => {
                 request.set_parsed_query((*document).clone());
                 Ok(Operation { request, document })
             }
-            Err(e) => Err(self.counted(Response::from_errors(vec![messages::syntax_error(e)]))),
+            Err(e) => {
+                Err(Box::new(self.counted(Response::from_errors(vec![
+                    messages::syntax_error(e),
+                ]))))
+            }
         }
     }
 

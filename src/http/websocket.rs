@@ -72,7 +72,7 @@ fn subprotocol(headers: &HeaderMap) -> Option<WebSocketProtocols> {
 
 /// The `Authorization` value of a `connection_init` payload.
 fn authorization(payload: &serde_json::Value) -> Option<&str> {
-    fn find<'a>(object: &'a serde_json::Value) -> Option<&'a str> {
+    fn find(object: &serde_json::Value) -> Option<&str> {
         object
             .as_object()?
             .iter()

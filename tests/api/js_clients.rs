@@ -82,4 +82,3 @@ on_both_backends! {
         }
     }
 }
-
