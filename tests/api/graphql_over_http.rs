@@ -26,12 +26,20 @@ async fn post(app: &TestApp, accept: &str, body: Value) -> Response {
 
 /// A GET of `/graphql` with these URL parameters.
 async fn get(app: &TestApp, params: &[(&str, &str)]) -> Response {
-    app.client
-        .get(app.url("/graphql"))
-        .query(params)
-        .send()
-        .await
-        .unwrap()
+    get_with(app, params, None).await
+}
+
+/// A GET of `/graphql` with these URL parameters and one more header.
+async fn get_with(
+    app: &TestApp,
+    params: &[(&str, &str)],
+    header: Option<(header::HeaderName, &str)>,
+) -> Response {
+    let mut request = app.client.get(app.url("/graphql")).query(params);
+    if let Some((name, value)) = header {
+        request = request.header(name, value);
+    }
+    request.send().await.unwrap()
 }
 
 fn content_type(response: &Response) -> String {
@@ -246,40 +254,22 @@ on_both_backends! {
         assert_eq!(first.status(), 200);
         assert_eq!(first.headers()[header::CACHE_CONTROL], "public, max-age=5");
         let etag = first.headers()[header::ETAG].to_str().unwrap().to_owned();
-        let revalidated = app
-            .client
-            .get(app.url("/graphql"))
-            .query(&params)
-            .header(header::IF_NONE_MATCH, &etag)
-            .send()
-            .await
-            .unwrap();
+        let revalidated = get_with(&app, &params, Some((header::IF_NONE_MATCH, &etag)))
+            .await;
         assert_eq!(revalidated.status(), 304);
         assert!(revalidated.text().await.unwrap().is_empty());
 
         // Once the answer changes, the old tag no longer matches.
         let admin = app.create_key(KeyRole::Admin, "ops").await;
         crate::helpers::receive(&app, &admin, "TENT-2P-GRN", "BER1", 3).await;
-        let changed = app
-            .client
-            .get(app.url("/graphql"))
-            .query(&params)
-            .header(header::IF_NONE_MATCH, &etag)
-            .send()
-            .await
-            .unwrap();
+        let changed = get_with(&app, &params, Some((header::IF_NONE_MATCH, &etag)))
+            .await;
         assert_eq!(changed.status(), 200);
         assert_ne!(changed.headers()[header::ETAG].to_str().unwrap(), etag);
 
         // What a key sees is the key's own.
-        let with_key = app
-            .client
-            .get(app.url("/graphql"))
-            .query(&params)
-            .header(header::AUTHORIZATION, format!("Bearer {admin}"))
-            .send()
-            .await
-            .unwrap();
+        let with_key = get_with(&app, &params, Some((header::AUTHORIZATION, &format!("Bearer {admin}"))))
+            .await;
         assert_eq!(with_key.headers()[header::CACHE_CONTROL], "private, no-store");
         assert!(with_key.headers().get(header::ETAG).is_none());
     }
