@@ -10,16 +10,15 @@ use std::sync::LazyLock;
 use axum::{
     Router,
     extract::Path,
-    http::{
-        HeaderValue, StatusCode,
-        header::{CACHE_CONTROL, CONTENT_TYPE},
-    },
-    response::{Html, IntoResponse, Response},
+    response::{Html, Response},
     routing::get,
 };
 use tower_http::compression::CompressionLayer;
 
-use super::AppState;
+use super::{
+    AppState,
+    embedded::{self, Asset, asset},
+};
 
 /// The graphiql release the assets are; part of their path.
 const VERSION: &str = "3.8.3";
@@ -28,48 +27,16 @@ const VERSION: &str = "3.8.3";
 static PAGE: LazyLock<String> =
     LazyLock::new(|| include_str!("../../assets/graphiql/index.html").replace("VERSION", VERSION));
 
-/// Every file the page may load: name, media type, contents.
-const ASSETS: &[(&str, &str, &[u8])] = &[
-    (
-        "graphiql.min.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../assets/graphiql/graphiql.min.js"),
-    ),
-    (
-        "graphiql.min.css",
-        "text/css; charset=utf-8",
-        include_bytes!("../../assets/graphiql/graphiql.min.css"),
-    ),
-    (
-        "react.production.min.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../assets/graphiql/react.production.min.js"),
-    ),
-    (
-        "react-dom.production.min.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../assets/graphiql/react-dom.production.min.js"),
-    ),
-    (
-        "start.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../assets/graphiql/start.js"),
-    ),
-    (
-        "LICENSE.graphiql",
-        "text/plain; charset=utf-8",
-        include_bytes!("../../assets/graphiql/LICENSE.graphiql"),
-    ),
-    (
-        "LICENSE.react",
-        "text/plain; charset=utf-8",
-        include_bytes!("../../assets/graphiql/LICENSE.react"),
-    ),
-    (
-        "LICENSE.react-dom",
-        "text/plain; charset=utf-8",
-        include_bytes!("../../assets/graphiql/LICENSE.react-dom"),
-    ),
+/// Every file the page may load, and the licences.
+const ASSETS: &[Asset] = &[
+    asset!("graphiql", "graphiql.min.js"),
+    asset!("graphiql", "graphiql.min.css"),
+    asset!("graphiql", "react.production.min.js"),
+    asset!("graphiql", "react-dom.production.min.js"),
+    asset!("graphiql", "start.js"),
+    asset!("graphiql", "LICENSE.graphiql"),
+    asset!("graphiql", "LICENSE.react"),
+    asset!("graphiql", "LICENSE.react-dom"),
 ];
 
 pub async fn page() -> Html<&'static str> {
@@ -85,18 +52,5 @@ pub fn assets() -> Router<AppState> {
 }
 
 async fn asset(Path(file): Path<String>) -> Response {
-    match ASSETS.iter().find(|(name, _, _)| *name == file) {
-        Some((_, media_type, contents)) => (
-            [
-                (CONTENT_TYPE, HeaderValue::from_static(media_type)),
-                (
-                    CACHE_CONTROL,
-                    HeaderValue::from_static("public, max-age=31536000, immutable"),
-                ),
-            ],
-            *contents,
-        )
-            .into_response(),
-        None => (StatusCode::NOT_FOUND, "no such asset").into_response(),
-    }
+    embedded::serve(ASSETS, &file, "public, max-age=31536000, immutable")
 }

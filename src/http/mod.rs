@@ -1,8 +1,10 @@
 //! The HTTP surface: `/graphql` (GraphQL over HTTP by POST and GET, and
 //! subscriptions over a websocket on the same path), GraphiQL at `/` with
-//! its assets under `/graphiql/`, `/healthz` (the process is up), `/readyz`
+//! its assets under `/graphiql/`, the live dashboard at `/dashboard`, `/healthz` (the process is up), `/readyz`
 //! (the database answers) and `/metrics` (Prometheus text format).
 
+mod dashboard;
+mod embedded;
 mod graphiql;
 mod graphql_over_http;
 mod probes;
@@ -41,6 +43,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/", get(graphiql::page))
         .merge(graphiql::assets())
+        .merge(dashboard::routes())
         .route(
             "/graphql",
             get(graphql_over_http::get)

@@ -168,6 +168,20 @@ impl TestApp {
         Self::start(self.database.clone(), configure).await
     }
 
+    /// A server on this one's database listening on `addr`, as a restarted
+    /// server would: it waits for the address to be free.
+    pub async fn replica_at(&self, addr: SocketAddr) -> Self {
+        for _ in 0..100 {
+            let mut config = Config::for_database(self.database.url.clone());
+            config.addr = addr;
+            match Application::build(config).await {
+                Ok(app) => return Self::running(app, self.database.clone()),
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            }
+        }
+        panic!("{addr} never came free");
+    }
+
     async fn start(database: Arc<TestDatabase>, configure: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::for_database(database.url.clone());
         config.demo = true;
@@ -175,6 +189,10 @@ impl TestApp {
         let app = Application::build(config)
             .await
             .expect("the application starts");
+        Self::running(app, database)
+    }
+
+    fn running(app: Application, database: Arc<TestDatabase>) -> Self {
         let addr = app.local_addr();
         let db = app.database().clone();
         let (stop, stopped) = oneshot::channel::<()>();

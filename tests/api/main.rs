@@ -17,6 +17,7 @@ mod availability;
 mod browser;
 mod catalogue;
 mod cli;
+mod dashboard;
 mod demo_data;
 mod flash_sale;
 mod graphql_over_http;
