@@ -5,7 +5,7 @@
 //! `receiveStock` made through the API shows within a second; after a
 //! server restart the page resumes and shows what changed meanwhile; a click
 //! on Munich draws the four strategies' plans at the costs
-//! `compareStrategies` returns there.
+//! `compareStrategies` returns there; a hold shows in the checkout pulse.
 
 use std::{process::Stdio, time::Duration};
 
@@ -83,6 +83,9 @@ on_both_backends! {
         let live = step("live").await;
         assert!(live["millis"].as_u64().unwrap() < 1000, "shown within a second: {live}");
         assert_eq!(live["flashed"], true);
+
+        let pulse = step("pulse").await;
+        assert_eq!(pulse["held"], "held 1/min", "one hold of two lines counts once: {pulse}");
 
         // A restart: the server stops, two changes are made through another
         // replica while it is down, and it starts again on its address.

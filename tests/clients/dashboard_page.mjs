@@ -79,6 +79,17 @@ try {
   await page.screenshot({ path: `${dir}/dashboard-live.png`, fullPage: true });
   report("live", { millis, quantity, flashed: (await row.getAttribute("class")) === "flash" });
 
+  // The checkout pulse counts holds (one per reservation, whatever its lines).
+  const reserved = await api(
+    `mutation($i: ReserveOrderInput!) { reserveOrder(input: $i) { __typename } }`,
+    { i: { reservationId: crypto.randomUUID(), lines: [{ sku: "TENT-2P-GRN", quantity: 1 }, { sku: "TENT-4P-RED", quantity: 1 }],
+      shipTo: { latitude: 52.52, longitude: 13.405 } } },
+  );
+  if (reserved.data?.reserveOrder?.__typename !== "Reservation") throw new Error(JSON.stringify(reserved));
+  const held = page.locator('#pulse-totals [data-type="RESERVE"]');
+  await held.filter({ hasText: "held 1/min" }).waitFor({ timeout: 5000 });
+  report("pulse", { held: await held.textContent() });
+
   // The server restarts; changes are made meanwhile elsewhere.
   report("restart-now", {});
   const restarted = JSON.parse(await nextLine());
