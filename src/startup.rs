@@ -71,6 +71,15 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
+        // The address first: a port that is taken is found before anything
+        // is created, migrated or seeded.
+        let listener =
+            TcpListener::bind(config.addr)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: config.addr,
+                    source,
+                })?;
         let url = &config.database_url;
         let mut db =
             db::connect(url, config.pool_size)
@@ -100,13 +109,6 @@ impl Application {
                 demo::SeedOutcome::SkippedNotEmpty => {}
             }
         }
-        let listener =
-            TcpListener::bind(config.addr)
-                .await
-                .map_err(|source| StartupError::Bind {
-                    addr: config.addr,
-                    source,
-                })?;
         let addr = listener.local_addr().map_err(|source| StartupError::Bind {
             addr: config.addr,
             source,

@@ -1,14 +1,22 @@
 //! Structured logs through `tracing`, filtered by `RUST_LOG`.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
+
+/// The filter when `RUST_LOG` is not set: the service at `info`, the
+/// database drivers only when something is wrong.
+pub const DEFAULT_FILTER: &str = "info,sqlx=warn,sea_orm=warn";
 
 /// Installs the global subscriber once; later calls (tests start many apps in
 /// one process) are no-ops.
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // Colour codes only on a terminal: not in files, pipes or `docker logs`.
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .with_writer(std::io::stderr)
         .try_init();
 }

@@ -13,6 +13,7 @@ mod m20261126_000005_create_inventory_movements;
 mod m20261126_000006_create_api_keys;
 mod m20261126_000007_widen_shipment_weight;
 mod m20261126_000008_add_movement_version;
+mod m20261202_000009_create_stock_change_keys;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000006_create_api_keys::Migration),
             Box::new(m20261126_000007_widen_shipment_weight::Migration),
             Box::new(m20261126_000008_add_movement_version::Migration),
+            Box::new(m20261202_000009_create_stock_change_keys::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod availability;
 pub mod catalogue;
 mod error;
+mod idempotency;
 pub mod ledger;
 mod paging;
 pub mod planning;

@@ -13,6 +13,7 @@ use sea_orm::{
 use super::{
     InventoryError,
     catalogue::{product_by_sku, warehouse_by_code},
+    idempotency::{IdempotencyKey, Keyed},
     ledger::{MAX_ON_HAND, Postings, Shift, ensure_level},
     rules,
 };
@@ -21,28 +22,97 @@ use crate::{
     entities::{movement::MovementType, product, stock_level, warehouse},
 };
 
-/// Who asks, and under what reference: what the ledger records.
+/// Who asks, under what reference (what the ledger records), and with
+/// which idempotency key, if any.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Author {
     pub key_name: Option<String>,
     pub reference_id: Option<String>,
+    pub idempotency_key: Option<IdempotencyKey>,
 }
 
 impl Author {
-    /// `reference_id` is checked as free text (1 to 200 characters).
+    /// `reference_id` and `idempotency_key` are checked as free text (1 to
+    /// 200 characters).
     pub fn new(
         key_name: Option<String>,
         reference_id: Option<&str>,
+        idempotency_key: Option<&str>,
     ) -> Result<Self, InventoryError> {
         Ok(Author {
             key_name,
             reference_id: rules::optional_text(reference_id, "referenceId")?,
+            idempotency_key: IdempotencyKey::parse(idempotency_key)?,
         })
     }
 
     fn postings(&self, at: DateTime<Utc>) -> Postings {
         Postings::new(self.reference_id.clone(), self.key_name.clone(), at)
     }
+
+    /// The change keyed by this author's idempotency key, if any: `input` is
+    /// what the request asks, the reference included.
+    fn keyed(&self, operation: &'static str, input: &[&str]) -> Option<Keyed<'_>> {
+        let reference = self.reference_id.as_deref().unwrap_or("");
+        let mut input = input.to_vec();
+        input.push(reference);
+        Some(Keyed::new(
+            self.idempotency_key.as_ref()?,
+            operation,
+            &input,
+        ))
+    }
+
+    /// What an earlier change with this author's key left, if there was one.
+    async fn replayed(
+        keyed: Option<&Keyed<'_>>,
+        db: &DatabaseConnection,
+    ) -> Result<Option<Vec<stock_level::Model>>, InventoryError> {
+        match keyed {
+            Some(keyed) => keyed.replay(db).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Keeps the change's result with its key, in its transaction. False
+    /// when another request with the key committed first.
+    async fn recorded(
+        &self,
+        keyed: Option<&Keyed<'_>>,
+        txn: &WriteTransaction,
+        levels: &[&stock_level::Model],
+        at: DateTime<Utc>,
+    ) -> Result<bool, InventoryError> {
+        match keyed {
+            Some(keyed) => {
+                keyed
+                    .record(&**txn, levels, self.key_name.as_deref(), at)
+                    .await
+            }
+            None => Ok(true),
+        }
+    }
+}
+
+/// The first change with a key committed while this one ran: this one rolls
+/// back and answers what that one did.
+async fn lost_to_retry(
+    txn: WriteTransaction,
+    keyed: Option<&Keyed<'_>>,
+    db: &DatabaseConnection,
+) -> Result<Vec<stock_level::Model>, InventoryError> {
+    txn.rollback().await?;
+    Author::replayed(keyed, db)
+        .await?
+        .ok_or_else(|| InventoryError::Internal("a key's change both exists and does not".into()))
+}
+
+/// The one level of a single-level change's result.
+fn only(levels: Vec<stock_level::Model>) -> Result<stock_level::Model, InventoryError> {
+    levels
+        .into_iter()
+        .next()
+        .ok_or_else(|| InventoryError::Internal("a keyed change kept no stock level".into()))
 }
 
 /// Units of a SKU in a warehouse, as a request names them.
@@ -89,6 +159,16 @@ pub async fn receive(
     movement_type: MovementType,
     author: &Author,
 ) -> Result<stock_level::Model, InventoryError> {
+    let operation = if movement_type == MovementType::Return {
+        "returnStock"
+    } else {
+        "receiveStock"
+    };
+    let units = change.units.to_string();
+    let keyed = author.keyed(operation, &[&change.sku, &change.warehouse_code, &units]);
+    if let Some(levels) = Author::replayed(keyed.as_ref(), store.connection()).await? {
+        return only(levels);
+    }
     let (product, warehouse) = resolve(store.connection(), change, "warehouseCode").await?;
     let now = now();
     let txn = store.begin_write().await?;
@@ -102,6 +182,12 @@ pub async fn receive(
             product.sku, warehouse.code
         )));
     };
+    if !author
+        .recorded(keyed.as_ref(), &txn, &[&level], now)
+        .await?
+    {
+        return only(lost_to_retry(txn, keyed.as_ref(), store.connection()).await?);
+    }
     postings.write(&txn).await?;
     txn.commit().await?;
     Ok(level)
@@ -114,6 +200,14 @@ pub async fn write_off(
     change: &Units,
     author: &Author,
 ) -> Result<stock_level::Model, InventoryError> {
+    let units = change.units.to_string();
+    let keyed = author.keyed(
+        "writeOffStock",
+        &[&change.sku, &change.warehouse_code, &units],
+    );
+    if let Some(levels) = Author::replayed(keyed.as_ref(), store.connection()).await? {
+        return only(levels);
+    }
     let (product, warehouse) = resolve(store.connection(), change, "warehouseCode").await?;
     let now = now();
     let txn = store.begin_write().await?;
@@ -125,6 +219,12 @@ pub async fn write_off(
         MovementType::Damage,
     );
     if let Some(level) = postings.post(&*txn, shift).await? {
+        if !author
+            .recorded(keyed.as_ref(), &txn, &[&level], now)
+            .await?
+        {
+            return only(lost_to_retry(txn, keyed.as_ref(), store.connection()).await?);
+        }
         postings.write(&txn).await?;
         txn.commit().await?;
         return Ok(level);
@@ -147,6 +247,14 @@ pub async fn set_count(
     expected_version: Option<i32>,
     author: &Author,
 ) -> Result<stock_level::Model, InventoryError> {
+    let (units, expected) = (count.units.to_string(), format!("{expected_version:?}"));
+    let keyed = author.keyed(
+        "setStock",
+        &[&count.sku, &count.warehouse_code, &units, &expected],
+    );
+    if let Some(levels) = Author::replayed(keyed.as_ref(), store.connection()).await? {
+        return only(levels);
+    }
     let (product, warehouse) = resolve(store.connection(), count, "warehouseCode").await?;
     let now = now();
     let txn = store.begin_write().await?;
@@ -178,6 +286,12 @@ pub async fn set_count(
     let level = postings.post(&*txn, shift).await?.ok_or_else(|| {
         InventoryError::Internal("a locked stock level refused a checked count".into())
     })?;
+    if !author
+        .recorded(keyed.as_ref(), &txn, &[&level], now)
+        .await?
+    {
+        return only(lost_to_retry(txn, keyed.as_ref(), store.connection()).await?);
+    }
     postings.write(&txn).await?;
     txn.commit().await?;
     Ok(level)
@@ -197,6 +311,19 @@ pub async fn transfer(
             "toWarehouseCode",
             "must differ from fromWarehouseCode",
         ));
+    }
+    let units = change.units.to_string();
+    let keyed = author.keyed(
+        "transferStock",
+        &[
+            &change.sku,
+            &change.warehouse_code,
+            to_warehouse_code,
+            &units,
+        ],
+    );
+    if let Some(levels) = Author::replayed(keyed.as_ref(), store.connection()).await? {
+        return pair(levels);
     }
     let (product, from) = resolve(store.connection(), change, "fromWarehouseCode").await?;
     let to = warehouse_by_code(store.connection(), to_warehouse_code)
@@ -238,13 +365,25 @@ pub async fn transfer(
             }
         }
     }
+    // Source first, as the result reads.
+    levels.sort_by_key(|l| l.warehouse_id != from.id);
+    let kept: Vec<&stock_level::Model> = levels.iter().collect();
+    if !author.recorded(keyed.as_ref(), &txn, &kept, now).await? {
+        return pair(lost_to_retry(txn, keyed.as_ref(), store.connection()).await?);
+    }
     // Read in id order, the ledger says "out" before "in".
     postings.put_first(MovementType::TransferOut);
     postings.write(&txn).await?;
     txn.commit().await?;
-    let (source, destination): (Vec<_>, Vec<_>) =
-        levels.into_iter().partition(|l| l.warehouse_id == from.id);
-    match (source.into_iter().next(), destination.into_iter().next()) {
+    pair(levels)
+}
+
+/// A transfer's result: the source's level, then the destination's.
+fn pair(
+    levels: Vec<stock_level::Model>,
+) -> Result<(stock_level::Model, stock_level::Model), InventoryError> {
+    let mut levels = levels.into_iter();
+    match (levels.next(), levels.next()) {
         (Some(source), Some(destination)) => Ok((source, destination)),
         _ => Err(InventoryError::Internal(
             "a transfer lost one of its stock levels".into(),

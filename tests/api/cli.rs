@@ -92,3 +92,20 @@ fn an_invalid_setting_stops_the_start_with_one_clear_line() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taken_port_is_found_before_the_database_is_touched() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("never.db");
+    let url = format!("sqlite://{}?mode=rwc", file.display());
+    let output = stockroute(&url, &["serve", "--addr", &addr]).await;
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot listen on"), "{stderr}");
+    assert!(
+        !file.exists(),
+        "no database was created, migrated or seeded"
+    );
+}

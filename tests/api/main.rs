@@ -23,6 +23,7 @@ mod flash_sale;
 mod graphql_over_http;
 mod health;
 mod hostile;
+mod idempotency;
 mod js_clients;
 mod live;
 mod migrations;

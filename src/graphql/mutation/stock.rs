@@ -21,8 +21,17 @@ use crate::{
 #[derive(Default)]
 pub struct StockMutation;
 
-fn author(ctx: &Context<'_>, reference_id: Option<&str>) -> async_graphql::Result<Author> {
-    Author::new(author_name(ctx).map(str::to_owned), reference_id).coded()
+fn author(
+    ctx: &Context<'_>,
+    reference_id: Option<&str>,
+    idempotency_key: Option<&str>,
+) -> async_graphql::Result<Author> {
+    Author::new(
+        author_name(ctx).map(str::to_owned),
+        reference_id,
+        idempotency_key,
+    )
+    .coded()
 }
 
 /// Stock arriving, as `movement_type`.
@@ -32,7 +41,11 @@ async fn receipt(
     movement_type: MovementType,
 ) -> async_graphql::Result<StockLevel> {
     let units = input.units().coded()?;
-    let author = author(ctx, input.reference_id.as_deref())?;
+    let author = author(
+        ctx,
+        input.reference_id.as_deref(),
+        input.idempotency_key.as_deref(),
+    )?;
     let level = stock_changes::receive(ctx.data::<Store>()?, &units, movement_type, &author)
         .await
         .coded()?;
@@ -70,7 +83,11 @@ impl StockMutation {
         input: StockChangeInput,
     ) -> async_graphql::Result<StockLevel> {
         let units = input.units().coded()?;
-        let author = author(ctx, input.reference_id.as_deref())?;
+        let author = author(
+            ctx,
+            input.reference_id.as_deref(),
+            input.idempotency_key.as_deref(),
+        )?;
         let level = stock_changes::write_off(ctx.data::<Store>()?, &units, &author)
             .await
             .coded()?;
@@ -86,7 +103,11 @@ impl StockMutation {
         input: SetStockInput,
     ) -> async_graphql::Result<StockLevel> {
         let count = Units::counted(input.sku, input.warehouse_code, input.quantity).coded()?;
-        let author = author(ctx, input.reference_id.as_deref())?;
+        let author = author(
+            ctx,
+            input.reference_id.as_deref(),
+            input.idempotency_key.as_deref(),
+        )?;
         let level = stock_changes::set_count(
             ctx.data::<Store>()?,
             &count,
@@ -107,7 +128,11 @@ impl StockMutation {
         input: TransferStockInput,
     ) -> async_graphql::Result<StockTransfer> {
         let units = Units::change(input.sku, input.from_warehouse_code, input.quantity).coded()?;
-        let author = author(ctx, input.reference_id.as_deref())?;
+        let author = author(
+            ctx,
+            input.reference_id.as_deref(),
+            input.idempotency_key.as_deref(),
+        )?;
         let (from, to) = stock_changes::transfer(
             ctx.data::<Store>()?,
             &units,

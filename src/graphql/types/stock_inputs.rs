@@ -71,6 +71,9 @@ pub struct StockChangeInput {
     pub quantity: i32,
     /// Yours: a delivery note, an order, a ticket. Recorded on the movement.
     pub reference_id: Option<String>,
+    /// Retry safely: the same key with the same input returns the first
+    /// result and changes nothing; with another input it is a CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
 impl StockChangeInput {
@@ -92,6 +95,9 @@ pub struct SetStockInput {
     /// Compare-and-set: CONFLICT when the level moved on.
     pub expected_version: Option<i32>,
     pub reference_id: Option<String>,
+    /// Retry safely: the same key with the same input returns the first
+    /// result and changes nothing; with another input it is a CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(InputObject, Clone, Debug)]
@@ -102,6 +108,9 @@ pub struct TransferStockInput {
     /// > 0, at most what is available at the source.
     pub quantity: i32,
     pub reference_id: Option<String>,
+    /// Retry safely: the same key with the same input returns the first
+    /// result and changes nothing; with another input it is a CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
 /// The two stock levels a transfer changed.
