@@ -81,6 +81,23 @@ struct ServeArgs {
         value_parser = clap::value_parser!(u32).range(1..=1000)
     )]
     pool_size: u32,
+    /// How long a request waits for a free database connection before it is
+    /// answered UNAVAILABLE, e.g. 2s.
+    #[arg(long, env = "STOCKROUTE_POOL_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pool_timeout: Duration,
+    /// The longest a PostgreSQL statement may run (its `statement_timeout`),
+    /// e.g. 10s; `off` for no limit. SQLite has none.
+    #[arg(
+        long,
+        env = "STOCKROUTE_STATEMENT_TIMEOUT",
+        default_value = "10s",
+        value_parser = parse_optional_duration
+    )]
+    statement_timeout: ::std::option::Option<Duration>,
+    /// How long a query or mutation may take before it is answered
+    /// UNAVAILABLE and its database work is cancelled, e.g. 15s.
+    #[arg(long, env = "STOCKROUTE_REQUEST_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
+    request_timeout: Duration,
     /// How often expired holds are returned to stock, e.g. 500ms, 1s, 1m.
     #[arg(
         long,
@@ -224,7 +241,12 @@ async fn serve(url: DatabaseUrl, args: ServeArgs) -> Result<(), String> {
         addr: args.addr,
         demo: args.demo,
         max_body_bytes: args.max_body_bytes,
-        pool_size: args.pool_size,
+        pool: db::PoolSettings {
+            size: args.pool_size,
+            acquire_timeout: args.pool_timeout,
+            statement_timeout: args.statement_timeout,
+        },
+        request_timeout: args.request_timeout,
         sweep_interval: args.sweep_interval,
         event_buffer: args.event_buffer,
         event_poll_interval: args.event_poll_interval,
@@ -237,7 +259,7 @@ async fn serve(url: DatabaseUrl, args: ServeArgs) -> Result<(), String> {
 }
 
 async fn open(url: &DatabaseUrl) -> Result<DatabaseConnection, String> {
-    db::connect(url, db::DEFAULT_POOL_SIZE)
+    db::connect(url, db::PoolSettings::default())
         .await
         .map_err(|e| format!("cannot open the database {}: {e}", url.redacted()))
 }

@@ -133,8 +133,11 @@ pub struct Config {
     pub demo: bool,
     /// The largest request body accepted on `/graphql`.
     pub max_body_bytes: usize,
-    /// Connections in the database pool.
-    pub pool_size: u32,
+    /// The pool's size and how long it waits on the database.
+    pub pool: crate::db::PoolSettings,
+    /// How long a query or mutation may take before it is answered
+    /// UNAVAILABLE and its database work is cancelled.
+    pub request_timeout: Duration,
     /// How often expired holds are looked for and returned to stock.
     pub sweep_interval: Duration,
     /// Events the live channel keeps for a subscriber that has not read
@@ -156,7 +159,8 @@ impl Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             demo: false,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            pool_size: crate::db::DEFAULT_POOL_SIZE,
+            pool: crate::db::PoolSettings::default(),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
             sweep_interval: crate::inventory::reservations::sweeper::DEFAULT_INTERVAL,
             event_buffer: crate::events::DEFAULT_BUFFER,
             event_poll_interval: crate::events::pump::DEFAULT_POLL,
@@ -164,6 +168,10 @@ impl Config {
         }
     }
 }
+
+/// Longer than the statement timeout, so that a slow statement is reported
+/// as such; far shorter than a client's patience.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// 1 MiB holds a 100-line order many times over; anything larger is abuse.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;

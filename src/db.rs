@@ -25,10 +25,36 @@ use crate::{
 /// where 32 gave 1.8k, and half the p99).
 pub const DEFAULT_POOL_SIZE: u32 = 8;
 
-/// Opens a pool of at most `pool_size` connections on `url`. On PostgreSQL
-/// the database is created first when it does not exist, so
-/// `DATABASE_URL=postgres://.../new_db` just works.
-pub async fn connect(url: &DatabaseUrl, pool_size: u32) -> Result<DatabaseConnection, DbErr> {
+/// How long a request waits for a free connection before it is told the
+/// database is unavailable, unless told otherwise.
+pub const DEFAULT_POOL_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest a PostgreSQL statement may run, unless told otherwise.
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How the pool treats the database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Connections to PostgreSQL (SQLite keeps 8: one writer at a time).
+    pub size: u32,
+    /// How long a request waits for a connection.
+    pub acquire_timeout: Duration,
+    /// PostgreSQL's `statement_timeout` on every connection; `None` for none.
+    pub statement_timeout: Option<Duration>,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings {
+            size: DEFAULT_POOL_SIZE,
+            acquire_timeout: DEFAULT_POOL_TIMEOUT,
+            statement_timeout: Some(DEFAULT_STATEMENT_TIMEOUT),
+        }
+    }
+}
+
+/// Opens a pool on `url`. On PostgreSQL the database is created first when
+/// it does not exist, so `DATABASE_URL=postgres://.../new_db` just works.
+pub async fn connect(url: &DatabaseUrl, pool: PoolSettings) -> Result<DatabaseConnection, DbErr> {
     if url.backend() == Backend::Postgres {
         ensure_postgres_database(url).await?;
     }
@@ -36,7 +62,7 @@ pub async fn connect(url: &DatabaseUrl, pool_size: u32) -> Result<DatabaseConnec
     options
         .sqlx_logging(false)
         .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(30));
+        .acquire_timeout(pool.acquire_timeout);
     match url.backend() {
         Backend::Sqlite => {
             // SQLite has one writer at a time. WAL lets readers run beside it,
@@ -50,7 +76,13 @@ pub async fn connect(url: &DatabaseUrl, pool_size: u32) -> Result<DatabaseConnec
             });
         }
         Backend::Postgres => {
-            options.max_connections(pool_size).min_connections(1);
+            options.max_connections(pool.size).min_connections(1);
+            if let Some(limit) = pool.statement_timeout {
+                let limit = format!("{}ms", limit.as_millis());
+                options.map_sqlx_postgres_opts(move |opts| {
+                    opts.options([("statement_timeout", limit.as_str())])
+                });
+            }
         }
     }
     Database::connect(options).await
@@ -267,6 +299,35 @@ pub fn is_transient(error: &DbErr) -> bool {
         // SQLite: BUSY, LOCKED, BUSY_RECOVERY, BUSY_SNAPSHOT.
         | Some("5" | "6" | "261" | "517")
     )
+}
+
+/// Why the database cannot serve now, when that is what `error` says: no
+/// connection came free in time, it cannot be reached, it is restarting, or
+/// a statement ran past its time limit. The client may retry later.
+pub fn unavailability(error: &DbErr) -> Option<&'static str> {
+    if matches!(error, DbErr::ConnectionAcquire(_)) {
+        return Some("no database connection came free in time");
+    }
+    let (DbErr::Exec(RuntimeErr::SqlxError(error))
+    | DbErr::Query(RuntimeErr::SqlxError(error))
+    | DbErr::Conn(RuntimeErr::SqlxError(error))) = error
+    else {
+        return None;
+    };
+    match error.as_ref() {
+        sqlx::Error::PoolTimedOut => Some("no database connection came free in time"),
+        sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+            Some("the database cannot be reached")
+        }
+        sqlx::Error::Database(e) => match e.code().as_deref() {
+            // PostgreSQL: query_canceled (statement_timeout).
+            Some("57014") => Some("a statement ran past its time limit"),
+            // admin_shutdown, crash_shutdown, cannot_connect_now.
+            Some("57P01" | "57P02" | "57P03") => Some("the database is restarting"),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// Quotes a PostgreSQL identifier so that any database name is taken literally.

@@ -82,7 +82,7 @@ impl Application {
                 })?;
         let url = &config.database_url;
         let mut db =
-            db::connect(url, config.pool_size)
+            db::connect(url, config.pool)
                 .await
                 .map_err(|source| StartupError::Connect {
                     url: url.redacted(),
@@ -128,6 +128,7 @@ impl Application {
             db.clone(),
             store.availability().clone(),
             metrics.clone(),
+            config.request_timeout,
         );
         let subscriptions =
             SubscriptionExecutor::new(pipeline.clone(), events.clone(), config.event_buffer);

@@ -122,7 +122,9 @@ mod tests {
     async fn database() -> (DatabaseConnection, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("keys.db").display());
-        let db = db::connect(&url.parse().unwrap(), 1).await.unwrap();
+        let db = db::connect(&url.parse().unwrap(), db::PoolSettings::default())
+            .await
+            .unwrap();
         db::migrate(&db).await.unwrap();
         (db, dir)
     }

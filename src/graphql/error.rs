@@ -24,6 +24,9 @@ pub enum ApiError {
     /// The request is valid but contradicts the current state.
     #[error("{0}")]
     Conflict(String),
+    /// The database or a deadline: retry later. The message says which.
+    #[error("{0}")]
+    Unavailable(String),
     /// Details were logged where the error happened.
     #[error("internal error: the request could not be completed")]
     Internal,
@@ -42,6 +45,7 @@ impl ApiError {
             ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
             ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::Conflict(_) => "CONFLICT",
+            ApiError::Unavailable(_) => "UNAVAILABLE",
             ApiError::Internal | ApiError::Interrupted(_) => "INTERNAL",
         }
     }
@@ -67,10 +71,7 @@ impl From<InventoryError> for ApiError {
             }
             InventoryError::NotFound(message) => ApiError::NotFound(message),
             InventoryError::Conflict(message) => ApiError::Conflict(message),
-            InventoryError::Database(e) => {
-                tracing::error!(error = %e, "database error");
-                ApiError::Internal
-            }
+            InventoryError::Database(e) => database(&e),
             InventoryError::Internal(e) => {
                 tracing::error!(error = %e, "internal error");
                 ApiError::Internal
@@ -82,11 +83,25 @@ impl From<InventoryError> for ApiError {
 impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
         match error {
-            AuthError::Database(e) => {
-                tracing::error!(error = %e, "database error while checking a key");
-                ApiError::Internal
-            }
+            AuthError::Database(e) => database(&e),
             other => ApiError::Unauthenticated(other.to_string()),
+        }
+    }
+}
+
+/// A database failure: UNAVAILABLE with its cause when the database cannot
+/// serve now, else INTERNAL. The detail goes to the log, never the client.
+fn database(error: &sea_orm::DbErr) -> ApiError {
+    match crate::db::unavailability(error) {
+        Some(cause) => {
+            tracing::warn!(error = %error, "database unavailable");
+            ApiError::Unavailable(format!(
+                "the database is unavailable ({cause}); retry later"
+            ))
+        }
+        None => {
+            tracing::error!(error = %error, "database error");
+            ApiError::Internal
         }
     }
 }

@@ -4,7 +4,7 @@
 //! codes and messages, the response's field order and the counting happen
 //! in one place, and a new transport or rule is added once.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use async_graphql::{
     Request, Response,
@@ -29,6 +29,8 @@ pub struct Pipeline {
     db: DatabaseConnection,
     availability: AvailabilityCache,
     metrics: Metrics,
+    /// How long a query or mutation may run.
+    deadline: Duration,
 }
 
 /// A request whose document parsed, ready to run.
@@ -64,6 +66,7 @@ impl Pipeline {
         db: DatabaseConnection,
         availability: AvailabilityCache,
         metrics: Metrics,
+        deadline: Duration,
     ) -> Self {
         Pipeline {
             schema,
@@ -71,6 +74,7 @@ impl Pipeline {
             db,
             availability,
             metrics,
+            deadline,
         }
     }
 
@@ -106,7 +110,16 @@ impl Pipeline {
             request
                 .data(caller)
                 .data(Loaders::for_request(&self.db, &self.availability, &queue));
-        let response = batching::drive(self.schema.execute(request), queue).await;
+        let execution = batching::drive(self.schema.execute(request), queue);
+        // Past the deadline the execution is dropped, and with it the
+        // transaction it had open: nothing of it commits later.
+        let response = match tokio::time::timeout(self.deadline, execution).await {
+            Ok(response) => response,
+            Err(_) => error::error_response(ApiError::Unavailable(format!(
+                "the request did not finish within {} ms; retry later",
+                self.deadline.as_millis()
+            ))),
+        };
         let response = finish(response, &document, name.as_deref());
         tracing::debug!(
             operation = name.as_deref().unwrap_or("-"),

@@ -18,6 +18,7 @@ mod browser;
 mod catalogue;
 mod cli;
 mod dashboard;
+mod deadlines;
 mod demo_data;
 mod flash_sale;
 mod graphql_over_http;

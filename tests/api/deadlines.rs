@@ -1,0 +1,110 @@
+//! Failing fast: a request that outlives its deadline, or a statement that
+//! outlives PostgreSQL's statement timeout, is answered UNAVAILABLE with its
+//! cause, and what it had begun never commits. PostgreSQL only: the stall
+//! is a row lock held by another connection.
+
+use std::time::{Duration, Instant};
+
+use sea_orm::{ConnectionTrait, Database, DatabaseTransaction, TransactionTrait};
+use serde_json::json;
+use stockroute::{
+    auth::KeyRole,
+    demo::{HOT_SKU, HOT_SKU_WAREHOUSE},
+};
+
+use crate::{
+    helpers::{Backend, TestApp, error_code, error_message},
+    invariants::{assert_books_balance, footprint},
+};
+
+const RECEIVE: &str = "mutation($i: StockChangeInput!) { receiveStock(input: $i) { quantity } }";
+
+/// Locks the hot SKU's stock levels from another connection until the
+/// returned transaction is rolled back.
+async fn stall(app: &TestApp) -> DatabaseTransaction {
+    let other = Database::connect(app.database.url.as_str()).await.unwrap();
+    let txn = other.begin().await.unwrap();
+    txn.execute_unprepared(&format!(
+        "UPDATE inventory SET version = version WHERE product_id =
+         (SELECT id FROM products WHERE sku = '{HOT_SKU}')"
+    ))
+    .await
+    .unwrap();
+    txn
+}
+
+/// A receipt of the hot SKU while it is stalled: its answer and how long it
+/// took; then the stall ends and nothing of the receipt may show.
+async fn stalled_receipt(app: &TestApp) -> (serde_json::Value, Duration) {
+    let admin = app.create_key(KeyRole::Admin, "ops").await;
+    let before = footprint(app).await;
+    let blocker = stall(app).await;
+    let started = Instant::now();
+    let response = app
+        .graphql_as(
+            &admin,
+            RECEIVE,
+            json!({ "i": { "sku": HOT_SKU, "warehouseCode": HOT_SKU_WAREHOUSE, "quantity": 5 } }),
+        )
+        .await;
+    let took = started.elapsed();
+    blocker.rollback().await.unwrap();
+    // Long enough for a cancelled statement to have committed, were it going to.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        footprint(app).await,
+        before,
+        "nothing of the stalled receipt committed"
+    );
+    assert_books_balance(app).await;
+    (response, took)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_past_its_deadline_is_unavailable_and_commits_nothing() {
+    let app = TestApp::spawn_with(Backend::Postgres, |config| {
+        config.request_timeout = Duration::from_millis(800);
+        config.pool.statement_timeout = None;
+    })
+    .await;
+    let (response, took) = stalled_receipt(&app).await;
+    assert_eq!(error_code(&response), Some("UNAVAILABLE"), "{response}");
+    assert!(
+        error_message(&response).contains("did not finish within 800 ms"),
+        "{response}"
+    );
+    assert!(
+        took < Duration::from_secs(3),
+        "answered at the deadline, took {took:?}"
+    );
+    // The service is fine afterwards.
+    let admin = app.create_key(KeyRole::Admin, "after").await;
+    let again = app
+        .graphql_as(
+            &admin,
+            RECEIVE,
+            json!({ "i": { "sku": HOT_SKU, "warehouseCode": HOT_SKU_WAREHOUSE, "quantity": 1 } }),
+        )
+        .await;
+    assert!(again.get("errors").is_none(), "{again}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_past_the_statement_timeout_is_unavailable_and_says_so() {
+    let app = TestApp::spawn_with(Backend::Postgres, |config| {
+        config.pool.statement_timeout = Some(Duration::from_millis(300));
+    })
+    .await;
+    let (response, took) = stalled_receipt(&app).await;
+    assert_eq!(error_code(&response), Some("UNAVAILABLE"), "{response}");
+    let message = error_message(&response);
+    assert!(
+        message.contains("a statement ran past its time limit"),
+        "{message}"
+    );
+    assert!(
+        !message.to_lowercase().contains("update"),
+        "no SQL reaches the client: {message}"
+    );
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+}
