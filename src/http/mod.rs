@@ -13,6 +13,10 @@ mod websocket;
 use axum::{Router, extract::DefaultBodyLimit, routing::get};
 use sea_orm::DatabaseConnection;
 use tokio::sync::watch;
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
 
 use crate::{
     auth::KeyChecks,
@@ -54,5 +58,20 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/readyz", get(probes::readyz))
         .route("/metrics", get(probes::metrics))
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        // Every request has an id: the client's `x-request-id` or a new
+        // UUID. It is returned in the response and named by every log line
+        // written while the request runs.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|id| id.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("request", id, method = %request.method(), path = request.uri().path())
 }

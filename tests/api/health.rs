@@ -88,3 +88,62 @@ async fn the_server_stops_on_its_shutdown_signal_and_tells_background_tasks() {
             .is_err()
     );
 }
+
+/// The real binary, for what it logs: a request id from `x-request-id` (or a
+/// new one) comes back in the response and is named by the request's log
+/// lines, which are plain text when not written to a terminal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_has_an_id_in_its_response_and_its_log_lines() {
+    use std::{process::Stdio, time::Duration};
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("ids.db").display());
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_stockroute"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--demo", "false"])
+        .env("DATABASE_URL", url)
+        .env("RUST_LOG", "info,tower_http=debug")
+        .env_remove("NO_COLOR")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut log = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut next_line = async || {
+        tokio::time::timeout(Duration::from_secs(20), log.next_line())
+            .await
+            .expect("a log line in time")
+            .unwrap()
+            .expect("the server is still logging")
+    };
+    let addr = loop {
+        let line = next_line().await;
+        assert!(
+            !line.contains('\u{1b}'),
+            "no colour codes in a pipe: {line:?}"
+        );
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let client = reqwest::Client::new();
+    let url = format!("http://{addr}/graphql");
+    let body = serde_json::json!({ "query": "{ viewer { role } }" });
+    let given = client
+        .post(&url)
+        .header("x-request-id", "checkout-7f3a")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(given.headers()["x-request-id"], "checkout-7f3a");
+    loop {
+        if next_line().await.contains("checkout-7f3a") {
+            break;
+        }
+    }
+    let made = client.post(&url).json(&body).send().await.unwrap();
+    let id = made.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "a new UUID: {id}");
+}
