@@ -30,19 +30,6 @@ on_both_backends! {
         assert!(body["errors"][0]["message"].as_str().unwrap().contains("batched"));
     }
 
-    async fn a_body_over_the_size_limit_is_refused_with_413(app) {
-        let huge = format!("{{\"query\": \"{{ viewer {{ role }} }}\", \"pad\": \"{}\"}}", "x".repeat(2 * 1024 * 1024));
-        let response = app
-            .client
-            .post(app.url("/graphql"))
-            .header("content-type", "application/json")
-            .body(huge)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 413);
-    }
-
     async fn a_query_that_does_not_parse_gets_a_coded_error(app) {
         let response = app.graphql("{ products(first: 1) { edges { cursor }", json!({})).await;
         assert_eq!(error_code(&response), Some("BAD_USER_INPUT"));
