@@ -45,7 +45,7 @@ start_server
 # cache. Stopped before the first, whose exit trap drops the database.
 UNCACHED_PORT=$((PORT + 1))
 DATABASE_URL="$PG_SERVER/$DB" STOCKROUTE_ADDR="127.0.0.1:$UNCACHED_PORT" STOCKROUTE_DEMO=false \
-  STOCKROUTE_AVAILABILITY_CACHE_TTL=off RUST_LOG=warn \
+  STOCKROUTE_AVAILABILITY_CACHE_TTL=off STOCKROUTE_COST_BUDGETS=off RUST_LOG=warn \
   target/release/stockroute serve >"$WORK/uncached.log" 2>&1 &
 uncached=$!
 writer=

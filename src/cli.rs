@@ -98,6 +98,12 @@ struct ServeArgs {
     /// UNAVAILABLE and its database work is cancelled, e.g. 15s.
     #[arg(long, env = "STOCKROUTE_REQUEST_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
     request_timeout: Duration,
+    /// Query-cost budgets: `off`, or `role=capacity/per_second` for public
+    /// (per client address), checkout and admin (per key), comma separated,
+    /// e.g. `public=20000/20000,admin=off`; roles not named keep their
+    /// default.
+    #[arg(long, env = "STOCKROUTE_COST_BUDGETS", default_value = "")]
+    cost_budgets: graphql::cost::Budgets,
     /// How often expired holds are returned to stock, e.g. 500ms, 1s, 1m.
     #[arg(
         long,
@@ -247,6 +253,7 @@ async fn serve(url: DatabaseUrl, args: ServeArgs) -> Result<(), String> {
             statement_timeout: args.statement_timeout,
         },
         request_timeout: args.request_timeout,
+        cost_budgets: args.cost_budgets,
         sweep_interval: args.sweep_interval,
         event_buffer: args.event_buffer,
         event_poll_interval: args.event_poll_interval,

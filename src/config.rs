@@ -138,6 +138,9 @@ pub struct Config {
     /// How long a query or mutation may take before it is answered
     /// UNAVAILABLE and its database work is cancelled.
     pub request_timeout: Duration,
+    /// What each API key, and the public role per client address, may
+    /// spend on query cost.
+    pub cost_budgets: crate::graphql::cost::Budgets,
     /// How often expired holds are looked for and returned to stock.
     pub sweep_interval: Duration,
     /// Events the live channel keeps for a subscriber that has not read
@@ -161,6 +164,7 @@ impl Config {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             pool: crate::db::PoolSettings::default(),
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            cost_budgets: crate::graphql::cost::Budgets::default(),
             sweep_interval: crate::inventory::reservations::sweeper::DEFAULT_INTERVAL,
             event_buffer: crate::events::DEFAULT_BUFFER,
             event_poll_interval: crate::events::pump::DEFAULT_POLL,

@@ -121,7 +121,12 @@ impl Application {
             .notifying(events.committed())
             .caching(AvailabilityCache::new(config.availability_cache_ttl));
         let reservations = ReservationQueue::start(store.clone());
-        let schema = build_schema(store.clone(), events.clone(), reservations.clone());
+        let schema = build_schema(
+            store.clone(),
+            events.clone(),
+            reservations.clone(),
+            config.cost_budgets,
+        );
         let shutdown = Shutdown::new();
         let pipeline = Pipeline::new(
             schema,
@@ -204,13 +209,16 @@ impl Application {
         ));
         let shutdown = self.shutdown.clone();
         let app = router(self.state, self.max_body_bytes);
-        let result = axum::serve(self.listener, app)
-            .with_graceful_shutdown(async move {
-                signal.await;
-                tracing::info!("shutting down: finishing in-flight requests");
-                shutdown.trigger();
-            })
-            .await;
+        let result = axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            signal.await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            shutdown.trigger();
+        })
+        .await;
         self.shutdown.trigger();
         if let Err(e) = sweeper.await {
             tracing::error!(error = %e, "the expiry sweeper panicked");

@@ -3,7 +3,7 @@
 # demo data, logging to $WORK/server.log, and waits until it is ready; on
 # exit the server stops, the database is dropped and $WORK removed.
 start_server() {
-  DATABASE_URL="$PG_SERVER/$DB" STOCKROUTE_ADDR="127.0.0.1:$PORT" RUST_LOG=warn \
+  DATABASE_URL="$PG_SERVER/$DB" STOCKROUTE_ADDR="127.0.0.1:$PORT" STOCKROUTE_COST_BUDGETS=off RUST_LOG=warn \
     target/release/stockroute serve >"$WORK/server.log" 2>&1 &
   server=$!
   trap stop_server EXIT

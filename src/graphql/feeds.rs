@@ -52,6 +52,11 @@ use crate::{
     events::EventBus,
 };
 
+/// Where a websocket's client connects from: kept in its session for the
+/// cost budget of public callers.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddress(pub std::net::IpAddr);
+
 /// Where a `stockLevelChanged` execution starts when its request has no
 /// `after`: the movement id to replay after. Feeds start at a known point,
 /// and a subscriber that left its feed resumes where it stopped.
@@ -126,7 +131,11 @@ impl Executor for SubscriptionExecutor {
     /// A request without a websocket session: run as public.
     async fn execute(&self, request: Request) -> Response {
         match self.pipeline.prepare(request) {
-            Ok(operation) => self.pipeline.execute(operation, Caller::public()).await,
+            Ok(operation) => {
+                self.pipeline
+                    .execute(operation, Caller::public(), None)
+                    .await
+            }
             Err(refused) => *refused,
         }
     }
@@ -144,7 +153,12 @@ impl Executor for SubscriptionExecutor {
         if operation.kind() != Some(OperationType::Subscription) {
             let pipeline = self.pipeline.clone();
             let caller = caller_of(&session);
-            return stream::once(async move { pipeline.execute(operation, caller).await }).boxed();
+            let address = session
+                .get(&TypeId::of::<ClientAddress>())
+                .and_then(|a| a.downcast_ref::<ClientAddress>())
+                .map(|a| a.0);
+            return stream::once(async move { pipeline.execute(operation, caller, address).await })
+                .boxed();
         }
         self.pipeline.count_subscription();
         let document = operation.document().clone();
@@ -320,19 +334,21 @@ impl Feeds {
             && let Some(feed) = weak.upgrade()
         {
             if !feed.ended.load(Ordering::Acquire) {
-                // Read before subscribing: a response sent in between is
-                // one this subscriber does not get, so it must count as
-                // not served.
+                // Subscribed first, read after; the feed notes an id before
+                // it sends the response. So a response sent before the
+                // subscription counts in what is read, and one not counted
+                // yet reaches the receiver: nothing falls between the two.
+                // (Read first, the feed could send between the read and
+                // the subscription, and those responses were lost.)
+                let receiver = feed.sender.subscribe();
                 let joined_after = feed.last_sent.load(Ordering::Acquire);
                 return match served {
                     Some(served) if served < joined_after => {
+                        drop(receiver);
                         drop(open);
                         None
                     }
-                    _ => {
-                        let receiver = feed.sender.subscribe();
-                        Some((feed, receiver, served.unwrap_or(joined_after)))
-                    }
+                    _ => Some((feed, receiver, served.unwrap_or(joined_after))),
                 };
             }
             stale = Some(feed);
@@ -381,9 +397,10 @@ async fn render(
 ) {
     while let Some(response) = responses.next().await {
         let id = rendered.get();
+        // Noted before it is sent: see `Feeds::join`.
+        last_sent.store(id, Ordering::Release);
         // Nobody listening is fine: subscribers come and go.
         let _ = sender.send(Arc::new(Rendered::Response(id, Box::new(response))));
-        last_sent.store(id, Ordering::Release);
     }
     // Marked ended under the lock joiners take: a subscriber either joined
     // before and receives the end, or finds the feed ended and starts

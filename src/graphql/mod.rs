@@ -5,6 +5,7 @@
 
 pub mod batching;
 pub mod connection;
+pub mod cost;
 pub mod documents;
 pub mod error;
 pub mod feeds;
@@ -37,10 +38,17 @@ pub const MAX_DEPTH: usize = 16;
 pub const MAX_COMPLEXITY: usize = 1_000;
 
 /// The schema with its limits, serving data from `store`, live events
-/// from `events`, and holds through `reservations`.
-pub fn build_schema(store: Store, events: EventBus, reservations: ReservationQueue) -> AppSchema {
+/// from `events`, and holds through `reservations`, charging queries to
+/// `budgets`.
+pub fn build_schema(
+    store: Store,
+    events: EventBus,
+    reservations: ReservationQueue,
+    budgets: cost::Budgets,
+) -> AppSchema {
     let db = store.connection().clone();
     schema_builder()
+        .extension(cost::CostBudgets::new(budgets))
         .data(reservations)
         .data(loaders::Loaders::shared(&db))
         .data(store.availability().clone())

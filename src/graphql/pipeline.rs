@@ -4,7 +4,7 @@
 //! codes and messages, the response's field order and the counting happen
 //! in one place, and a new transport or rule is added once.
 
-use std::{sync::Arc, time::Duration};
+use std::{net::IpAddr, sync::Arc, time::Duration};
 
 use async_graphql::{
     Request, Response,
@@ -15,6 +15,7 @@ use sea_orm::DatabaseConnection;
 use super::{
     ApiError, AppSchema,
     batching::{self, FetchQueue},
+    cost::{Spender, Spent},
     documents::{self, DocumentCache},
     error, field_order,
     loaders::Loaders,
@@ -98,18 +99,25 @@ impl Pipeline {
         }
     }
 
-    /// Runs a query or a mutation for `caller`.
-    pub async fn execute(&self, operation: Operation, caller: Caller) -> Response {
+    /// Runs a query or a mutation for `caller`, who calls from `address`
+    /// (what a public caller's cost budget is kept by).
+    pub async fn execute(
+        &self,
+        operation: Operation,
+        caller: Caller,
+        address: Option<IpAddr>,
+    ) -> Response {
         let started = std::time::Instant::now();
         let kind = operation.kind();
         let Operation { request, document } = operation;
         let name = request.operation_name.clone();
         let role = caller.role;
         let queue = FetchQueue::default();
-        let request =
-            request
-                .data(caller)
-                .data(Loaders::for_request(&self.db, &self.availability, &queue));
+        let spender = Spender::new(&caller, address);
+        let request = request
+            .data(spender.clone())
+            .data(caller)
+            .data(Loaders::for_request(&self.db, &self.availability, &queue));
         let execution = batching::drive(self.schema.execute(request), queue);
         // Past the deadline the execution is dropped, and with it the
         // transaction it had open: nothing of it commits later.
@@ -120,7 +128,10 @@ impl Pipeline {
                 self.deadline.as_millis()
             ))),
         };
-        let response = finish(response, &document, name.as_deref());
+        let mut response = finish(response, &document, name.as_deref());
+        if let Some(cost) = spender.spent().and_then(Spent::to_value) {
+            response.extensions.insert("cost".to_owned(), cost);
+        }
         tracing::debug!(
             operation = name.as_deref().unwrap_or("-"),
             kind = ?kind,

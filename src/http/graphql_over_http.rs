@@ -19,17 +19,22 @@
 //!   [`PUBLIC_MAX_AGE_SECONDS`] and carries an `ETag`; `If-None-Match` with
 //!   it answers 304. Anything sent with a key is `private, no-store`.
 
-use std::collections::BTreeMap;
+use std::{
+    collections::BTreeMap,
+    net::{IpAddr, SocketAddr},
+};
 
 use async_graphql::{Extensions, ServerError, Value, Variables, parser::types::OperationType};
 use axum::{
     body::Bytes,
-    extract::{FromRequestParts, Request, State, WebSocketUpgrade, rejection::BytesRejection},
+    extract::{
+        ConnectInfo, FromRequestParts, Request, State, WebSocketUpgrade, rejection::BytesRejection,
+    },
     http::{
         HeaderMap, HeaderValue, StatusCode,
         header::{
             ACCEPT, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH,
-            UPGRADE, VARY,
+            RETRY_AFTER, UPGRADE, VARY,
         },
     },
     response::{IntoResponse, Response},
@@ -138,6 +143,7 @@ impl Params {
 
 pub async fn post(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -174,7 +180,7 @@ pub async fn post(
         }
     };
     match params.into_request() {
-        Ok(request) => run(&state, request, &headers, media, false).await,
+        Ok(request) => run(&state, request, &headers, peer.ip(), media, false).await,
         Err(message) => refused(StatusCode::BAD_REQUEST, message, media),
     }
 }
@@ -187,9 +193,13 @@ pub async fn get(State(state): State<AppState>, request: Request) -> Response {
         .get(UPGRADE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip());
     if upgrade {
         return match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
-            Ok(upgrade) => websocket::upgrade(state, &parts.headers, upgrade),
+            Ok(upgrade) => websocket::upgrade(state, &parts.headers, peer, upgrade),
             Err(rejection) => rejection.into_response(),
         };
     }
@@ -205,7 +215,14 @@ pub async fn get(State(state): State<AppState>, request: Request) -> Response {
         Ok(request) => request,
         Err(message) => return refused(StatusCode::BAD_REQUEST, message, media),
     };
-    run(&state, request, &parts.headers, media, true).await
+    let Some(peer) = peer else {
+        return refused(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the client address is unknown",
+            media,
+        );
+    };
+    run(&state, request, &parts.headers, peer, media, true).await
 }
 
 /// `/graphql` answers GET and POST only.
@@ -268,6 +285,7 @@ async fn run(
     state: &AppState,
     request: async_graphql::Request,
     headers: &HeaderMap,
+    peer: IpAddr,
     media: Media,
     by_get: bool,
 ) -> Response {
@@ -311,7 +329,7 @@ async fn run(
             );
         }
     };
-    let response = state.pipeline.execute(operation, caller).await;
+    let response = state.pipeline.execute(operation, caller, Some(peer)).await;
     let policy = match (by_get, authorization) {
         (true, None) if response.errors.is_empty() => CachePolicy::Public {
             if_none_match: headers.get(IF_NONE_MATCH).cloned(),
@@ -330,14 +348,19 @@ enum CachePolicy {
 /// The HTTP response for a GraphQL response.
 fn respond(response: &async_graphql::Response, media: Media, policy: CachePolicy) -> Response {
     let request_error = pipeline::is_request_error(response);
+    let throttled = retry_after(response);
     let status = match media {
         Media::Json => StatusCode::OK,
         Media::GraphQLResponse if !request_error => StatusCode::OK,
-        Media::GraphQLResponse if refused_key(response) => StatusCode::UNAUTHORIZED,
+        Media::GraphQLResponse if has_code(response, "UNAUTHENTICATED") => StatusCode::UNAUTHORIZED,
+        Media::GraphQLResponse if throttled.is_some() => StatusCode::TOO_MANY_REQUESTS,
         Media::GraphQLResponse => StatusCode::BAD_REQUEST,
     };
     let text = body(response, media);
     let mut headers = HeaderMap::new();
+    if let Some(seconds) = throttled {
+        headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
     headers.insert(CONTENT_TYPE, media.content_type());
     headers.insert(VARY, HeaderValue::from_static("Accept, Authorization"));
     match policy {
@@ -369,13 +392,25 @@ fn respond(response: &async_graphql::Response, media: Media, policy: CachePolicy
     (status, headers, text).into_response()
 }
 
-/// Whether a request error is the caller's key being refused.
-fn refused_key(response: &async_graphql::Response) -> bool {
+/// Whether one of the response's errors has this code.
+fn has_code(response: &async_graphql::Response, code: &str) -> bool {
     response.errors.iter().any(|e| {
         e.extensions
             .as_ref()
             .and_then(|ext| ext.get("code"))
-            .is_some_and(|code| *code == Value::from("UNAUTHENTICATED"))
+            .is_some_and(|given| *given == Value::from(code))
+    })
+}
+
+/// For a THROTTLED response, the whole seconds to wait (`Retry-After`).
+fn retry_after(response: &async_graphql::Response) -> Option<u64> {
+    response.errors.iter().find_map(|e| {
+        let extensions = e.extensions.as_ref()?;
+        (extensions.get("code")? == &Value::from("THROTTLED")).then_some(())?;
+        match extensions.get("retryAfterSeconds")? {
+            Value::Number(n) => n.as_f64().map(|s| s.ceil().max(1.0) as u64),
+            _ => None,
+        }
     })
 }
 

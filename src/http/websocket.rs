@@ -9,6 +9,7 @@
 //! Going Away after its subscriptions sent their coded error.
 
 use std::{
+    net::IpAddr,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -31,7 +32,7 @@ use axum::{
 use futures_util::{StreamExt, future, stream};
 
 use super::AppState;
-use crate::graphql::ApiError;
+use crate::graphql::{ApiError, feeds::ClientAddress};
 
 /// The websocket read buffer. tungstenite zero-fills its whole read buffer
 /// before every read attempt, and a subscription socket is polled for
@@ -50,14 +51,19 @@ const FORBIDDEN: u16 = 4403;
 /// RFC 6455: the server is going away.
 const GOING_AWAY: u16 = 1001;
 
-pub fn upgrade(state: AppState, headers: &HeaderMap, upgrade: WebSocketUpgrade) -> Response {
+pub fn upgrade(
+    state: AppState,
+    headers: &HeaderMap,
+    peer: Option<IpAddr>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     let Some(protocol) = subprotocol(headers) else {
         return StatusCode::BAD_REQUEST.into_response();
     };
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .read_buffer_size(READ_BUFFER_BYTES)
-        .on_upgrade(move |socket| serve(socket, state, protocol))
+        .on_upgrade(move |socket| serve(socket, state, protocol, peer))
 }
 
 /// The GraphQL protocol a websocket client asks for, the first one we speak.
@@ -83,7 +89,12 @@ fn authorization(payload: &serde_json::Value) -> Option<&str> {
     find(payload).or_else(|| find(payload.get("headers")?))
 }
 
-async fn serve(socket: WebSocket, state: AppState, protocol: WebSocketProtocols) {
+async fn serve(
+    socket: WebSocket,
+    state: AppState,
+    protocol: WebSocketProtocols,
+    peer: Option<IpAddr>,
+) {
     let (sink, input) = socket.split();
     let input = input
         .take_while(|frame| future::ready(frame.is_ok()))
@@ -105,6 +116,9 @@ async fn serve(socket: WebSocket, state: AppState, protocol: WebSocketProtocols)
                     Ok(caller) => {
                         let mut data = Data::default();
                         data.insert(caller);
+                        if let Some(peer) = peer {
+                            data.insert(ClientAddress(peer));
+                        }
                         Ok(data)
                     }
                     Err(e) => {

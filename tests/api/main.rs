@@ -17,6 +17,7 @@ mod availability;
 mod browser;
 mod catalogue;
 mod cli;
+mod cost_budgets;
 mod dashboard;
 mod deadlines;
 mod demo_data;
