@@ -3,7 +3,7 @@
 // Prints one JSON line per step; at {"step": "restart-now"} it waits for a
 // line on stdin saying the server was restarted. Screenshots go to <dir>.
 import { createInterface } from "node:readline";
-import { chromium } from "playwright-core";
+import { offlineBrowser } from "./offline_browser.mjs";
 
 const [origin, adminKey, dir] = process.argv.slice(2);
 const report = (step, facts) => console.log(JSON.stringify({ step, ...facts }));
@@ -22,25 +22,8 @@ async function api(query, variables = {}) {
 const RECEIVE = `mutation($i: StockChangeInput!) { receiveStock(input: $i) { quantity } }`;
 const HOT = { sku: "DROP-SNEAKER-LTD", warehouseCode: "BER1" };
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const { browser, page, consoleErrors, blocked } = await offlineBrowser();
 try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  const consoleErrors = [];
-  const blocked = [];
-  page.on("console", (message) => {
-    if (message.type() === "error") consoleErrors.push(message.text());
-  });
-  page.on("pageerror", (error) => consoleErrors.push(String(error)));
-  await page.route("**/*", (route) => {
-    const url = new URL(route.request().url());
-    if (url.hostname === "127.0.0.1" || url.protocol === "data:") return route.continue();
-    blocked.push(url.href);
-    return route.abort();
-  });
 
   // The public view: the map and the availability per SKU.
   await page.goto(origin + "/dashboard");

@@ -2,35 +2,11 @@
 // blocked: node graphiql.mjs <origin> <screenshot.png>. Loads the page,
 // types a query into the editor, runs it, and prints one JSON line:
 // {result, consoleErrors, blocked, screenshot}.
-import { chromium } from "playwright-core";
+import { offlineBrowser } from "./offline_browser.mjs";
 
 const [origin, screenshot] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const { browser, page, consoleErrors, blocked } = await offlineBrowser();
 try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  const consoleErrors = [];
-  const blocked = [];
-  page.on("console", (message) => {
-    if (message.type() === "error") consoleErrors.push(message.text());
-  });
-  page.on("pageerror", (error) => consoleErrors.push(String(error)));
-  await page.route("**/*", (route) => {
-    const url = new URL(route.request().url());
-    if (url.hostname === "127.0.0.1" || url.protocol === "data:") return route.continue();
-    blocked.push(url.href);
-    return route.abort();
-  });
   await page.goto(origin + "/", { waitUntil: "load" });
   await page.locator(".graphiql-query-editor .CodeMirror").first().waitFor({ timeout: 20000 });
   const query = '{ product(sku: "TENT-2P-GRN") { sku name availability { available } } }';
