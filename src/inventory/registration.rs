@@ -1,8 +1,10 @@
-//! Adding products and warehouses to the catalogue.
+//! Adding products and warehouses to the catalogue, and switching
+//! warehouses off and on.
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TryInsertResult,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    TryInsertResult,
 };
 
 use super::{InventoryError, rules};
@@ -114,6 +116,36 @@ pub async fn register_warehouse(
         format!("a warehouse with code `{code}` already exists")
     })
     .await
+}
+
+/// Switches the warehouse `code` off or on. An inactive warehouse keeps its
+/// stock and its holds (they can still be confirmed or released) but is
+/// never offered, planned or reserved from. Switching to the state it is in
+/// changes nothing.
+pub async fn set_warehouse_active(
+    store: &Store,
+    code: &str,
+    active: bool,
+) -> Result<warehouse::Model, InventoryError> {
+    rules::identifier(code, "code")?;
+    let txn = store.begin_write().await?;
+    let found = warehouse::Entity::find()
+        .filter(warehouse::Column::Code.eq(code))
+        .one(&*txn)
+        .await?
+        .ok_or_else(|| InventoryError::NotFound(format!("no warehouse has code `{code}`")))?;
+    if found.active == active {
+        txn.rollback().await?;
+        return Ok(found);
+    }
+    let mut row = found.into_active_model();
+    row.active = Set(active);
+    let updated = row.update(&*txn).await?;
+    // What the availability cache holds says which warehouses are active:
+    // all of it is stale now (on other replicas, within its age limit).
+    txn.changes_all_stock();
+    txn.commit().await?;
+    Ok(updated)
 }
 
 /// Inserts `row` unless its `unique` column already holds `key` (then the

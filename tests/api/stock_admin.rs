@@ -307,3 +307,60 @@ on_both_backends! {
         assert_books_balance(&app).await;
     }
 }
+
+mod switching_warehouses {
+    use super::*;
+
+    const SWITCH: &str = "mutation($code: String!, $active: Boolean!) { setWarehouseActive(code: $code, active: $active) { code active } }";
+    const OFFERED: &str = "query($sku: String!) { availability(skus: [$sku]) { available inStock warehouses { warehouse { code } } } }";
+    const RESERVE: &str =
+        "mutation($i: ReserveOrderInput!) { reserveOrder(input: $i) { __typename } }";
+
+    fn order(sku: &str) -> Value {
+        json!({ "i": { "reservationId": Uuid::new_v4(), "lines": [{ "sku": sku, "quantity": 1 }],
+                       "shipTo": { "latitude": 52.52, "longitude": 13.405 } } })
+    }
+
+    on_both_backends! {
+        async fn an_inactive_warehouse_is_never_offered_planned_or_reserved_from_until_switched_on(app) {
+            let admin = app.create_key(KeyRole::Admin, "ops").await;
+            let checkout = app.create_key(KeyRole::Checkout, "till").await;
+            // The hot SKU is stocked in one warehouse only; read it once so
+            // that the availability cache holds it.
+            let before = app.graphql(OFFERED, json!({ "sku": HOT_SKU })).await;
+            assert_eq!(data(&before)["availability"][0]["available"], HOT_SKU_UNITS);
+
+            let off = app.graphql_as(&admin, SWITCH, json!({ "code": HOT_SKU_WAREHOUSE, "active": false })).await;
+            assert_eq!(data(&off)["setWarehouseActive"], json!({ "code": HOT_SKU_WAREHOUSE, "active": false }));
+            let offered = app.graphql(OFFERED, json!({ "sku": HOT_SKU })).await;
+            assert_eq!(data(&offered)["availability"][0], json!({ "available": 0, "inStock": false, "warehouses": [] }), "at once, cache or not");
+            let reserved = app.graphql_as(&checkout, RESERVE, order(HOT_SKU)).await;
+            assert_eq!(data(&reserved)["reserveOrder"]["__typename"], "InsufficientStock");
+            // Switching off twice changes nothing more.
+            let again = app.graphql_as(&admin, SWITCH, json!({ "code": HOT_SKU_WAREHOUSE, "active": false })).await;
+            assert_eq!(data(&again)["setWarehouseActive"]["active"], false);
+
+            let on = app.graphql_as(&admin, SWITCH, json!({ "code": HOT_SKU_WAREHOUSE, "active": true })).await;
+            assert_eq!(data(&on)["setWarehouseActive"]["active"], true);
+            let reserved = app.graphql_as(&checkout, RESERVE, order(HOT_SKU)).await;
+            assert_eq!(data(&reserved)["reserveOrder"]["__typename"], "Reservation", "sellable again at once");
+            assert_books_balance(&app).await;
+        }
+
+        async fn switching_needs_an_admin_and_a_known_code(app) {
+            let checkout = app.create_key(KeyRole::Checkout, "till").await;
+            let admin = app.create_key(KeyRole::Admin, "ops").await;
+            let before = footprint(&app).await;
+            let refused = app.graphql_as(&checkout, SWITCH, json!({ "code": "BER1", "active": false })).await;
+            assert_eq!(error_code(&refused), Some("FORBIDDEN"));
+            let unknown = app.graphql_as(&admin, SWITCH, json!({ "code": "NOPE1", "active": false })).await;
+            assert_eq!(error_code(&unknown), Some("NOT_FOUND"), "{unknown}");
+            assert!(error_message(&unknown).contains("NOPE1"));
+            let bad = app.graphql_as(&admin, SWITCH, json!({ "code": "", "active": false })).await;
+            assert_eq!(error_code(&bad), Some("BAD_USER_INPUT"), "{bad}");
+            assert_eq!(footprint(&app).await, before);
+            let still = app.graphql("{ warehouse(code: \"BER1\") { active } }", json!({})).await;
+            assert_eq!(data(&still)["warehouse"]["active"], true);
+        }
+    }
+}

@@ -44,4 +44,20 @@ impl CatalogueMutation {
             .coded()?;
         Ok(Warehouse::from(created))
     }
+
+    /// Switches a warehouse off or on. An inactive warehouse is never
+    /// offered, planned or reserved from; its stock and holds stay.
+    #[graphql(guard = "RoleGuard(Role::Admin)")]
+    async fn set_warehouse_active(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+        active: bool,
+    ) -> async_graphql::Result<Warehouse> {
+        let store = ctx.data::<Store>()?;
+        let warehouse = registration::set_warehouse_active(store, &code, active)
+            .await
+            .coded()?;
+        Ok(Warehouse::from(warehouse))
+    }
 }
