@@ -137,6 +137,12 @@ fn matrix(holds: &[Uuid; 3]) -> Vec<(&'static str, Needs, String, Value)> {
             json!({}),
         ),
         (
+            "setWarehouseActive",
+            Needs::Admin,
+            q("mutation { setWarehouseActive(code: \"BER1\", active: false) { active } }"),
+            json!({}),
+        ),
+        (
             "receiveStock",
             Needs::Admin,
             q("mutation($c: StockChangeInput!) { receiveStock(input: $c) { quantity } }"),
