@@ -69,10 +69,19 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     ([(CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
+/// How long `/readyz` waits for the database: a load balancer polling it
+/// must learn quickly that this replica cannot serve, not after the pool's
+/// own wait.
+const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    if db::ping(&state.db).await {
-        "ready".into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+    match tokio::time::timeout(READY_WITHIN, db::ping(&state.db)).await {
+        Ok(true) => "ready".into_response(),
+        Ok(false) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response(),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the database did not answer within 1 s",
+        )
+            .into_response(),
     }
 }

@@ -108,3 +108,43 @@ async fn a_statement_past_the_statement_timeout_is_unavailable_and_says_so() {
     );
     assert!(took < Duration::from_secs(3), "took {took:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_says_no_within_a_second_when_no_connection_comes_free() {
+    let app = TestApp::spawn_with(Backend::Postgres, |config| {
+        config.pool.size = 1;
+        config.pool.statement_timeout = None;
+    })
+    .await;
+    let admin = app.create_key(KeyRole::Admin, "ops").await;
+    let blocker = stall(&app).await;
+    // The pool's only connection waits on the stalled row.
+    let stuck = {
+        let (client, url, admin) = (app.client.clone(), app.url("/graphql"), admin.clone());
+        tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(admin)
+                .json(&json!({ "query": RECEIVE, "variables": { "i": { "sku": HOT_SKU, "warehouseCode": HOT_SKU_WAREHOUSE, "quantity": 1 } } }))
+                .send()
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    let took = started.elapsed();
+    assert_eq!(ready.status(), 503);
+    assert!(
+        took < Duration::from_millis(1_800),
+        "answered within about a second: {took:?}"
+    );
+    blocker.rollback().await.unwrap();
+    let _ = stuck.await;
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(
+        ready.status(),
+        200,
+        "ready again once the connection is free"
+    );
+}
