@@ -47,8 +47,13 @@ pub fn build_schema(
     budgets: cost::Budgets,
 ) -> AppSchema {
     let db = store.connection().clone();
-    schema_builder()
-        .extension(cost::CostBudgets::new(budgets))
+    let mut builder = schema_builder();
+    // Any extension puts every field's resolution through the extension
+    // chain; without budgets there is nothing to charge, so none.
+    if budgets != cost::Budgets::OFF {
+        builder = builder.extension(cost::CostBudgets::new(budgets));
+    }
+    builder
         .data(reservations)
         .data(loaders::Loaders::shared(&db))
         .data(store.availability().clone())
