@@ -92,17 +92,28 @@ pub(super) fn feasible(instance: &Instance<'_>, strategy: Strategy, chosen: Chos
                 ". The search stopped at its budget, so this is the cheapest plan found, not proven the cheapest."
             }
         )),
-        Reason::Fewest { proven } => explanation.push(format!(
-            "The fewest shipments: {}{}; among such plans this one costs least, {}.",
+        Reason::Fewest {
+            count_proven,
+            proven,
+        } => explanation.push(format!(
+            "The fewest shipments: {}{}; {}, {}.",
             plural(count, "shipment", "shipments"),
-            if *proven {
+            if *count_proven {
                 if count == 1 {
                     " (one warehouse holds the whole order)".to_owned()
                 } else {
-                    format!(" (no {} can hold the whole order)", plural(count - 1, "warehouse", "warehouses"))
+                    format!(
+                        " (no {} can hold the whole order)",
+                        plural(count - 1, "warehouse", "warehouses")
+                    )
                 }
             } else {
-                " (the search stopped at its budget, so fewer may be possible)".to_owned()
+                " found (the search stopped at its budget, so fewer may be possible)".to_owned()
+            },
+            if *proven {
+                "among such plans this one costs least"
+            } else {
+                "the cheapest such plan found"
             },
             money(total_cost_cents)
         )),
@@ -114,6 +125,13 @@ pub(super) fn feasible(instance: &Instance<'_>, strategy: Strategy, chosen: Chos
             money(total_cost_cents),
             plural(count, "shipment", "shipments"),
         )),
+    }
+    let lower_bound_cents = chosen
+        .floor_cents
+        .unwrap_or(total_cost_cents)
+        .min(total_cost_cents);
+    if !chosen.proven() {
+        explanation.push(bound_sentence(total_cost_cents, lower_bound_cents));
     }
     for (l, line) in instance.lines.iter().enumerate() {
         let sources = chosen.allocation.units[l]
@@ -156,7 +174,38 @@ pub(super) fn feasible(instance: &Instance<'_>, strategy: Strategy, chosen: Chos
         total_distance_km,
         shortages: Vec::new(),
         proven: chosen.proven(),
+        lower_bound_cents,
         explanation,
+    }
+}
+
+/// How far an unproven plan may be from the best, in words.
+fn bound_sentence(cost: i64, floor: i64) -> String {
+    let plan = Plan {
+        strategy: Strategy::Cheapest,
+        feasible: true,
+        shipments: Vec::new(),
+        total_cost_cents: cost,
+        total_distance_km: 0.0,
+        shortages: Vec::new(),
+        proven: false,
+        lower_bound_cents: floor,
+        explanation: Vec::new(),
+    };
+    let gap = plan.gap_percent();
+    format!(
+        "No plan can cost less than {}, so this one is at most {} above the cheapest possible.",
+        money(floor),
+        percent(gap)
+    )
+}
+
+/// A percentage rounded up, so that it never understates.
+fn percent(gap: f64) -> String {
+    if gap >= 10.0 {
+        format!("{:.0} %", gap.ceil())
+    } else {
+        format!("{:.1} %", (gap * 10.0).ceil() / 10.0)
     }
 }
 
@@ -173,19 +222,24 @@ pub(super) fn short_of_stock(strategy: Strategy, shortages: Vec<Shortage>) -> Pl
     infeasible(strategy, shortages, true, explanation)
 }
 
-pub(super) fn over_cap(strategy: Strategy, cap: usize, fewest: Option<usize>) -> Plan {
-    let why = match fewest {
-        Some(n) => format!(
+/// No plan within the cap: proven when no set of `cap` warehouses can hold
+/// the order (`fewest_floor` above the cap), else the search ran out first.
+pub(super) fn over_cap(strategy: Strategy, cap: usize, fewest_floor: usize) -> Plan {
+    let proven = fewest_floor > cap;
+    let why = if proven {
+        format!(
             "No plan ships this order in at most {}: it needs at least {}.",
             plural(cap, "shipment", "shipments"),
-            plural(n, "shipment", "shipments")
-        ),
-        None => format!(
-            "No plan was found that ships this order in at most {}.",
+            plural(fewest_floor, "shipment", "shipments")
+        )
+    } else {
+        format!(
+            "No plan that ships this order in at most {} was found before the search stopped at \
+             its budget; one may exist.",
             plural(cap, "shipment", "shipments")
-        ),
+        )
     };
-    infeasible(strategy, Vec::new(), fewest.is_some(), vec![why])
+    infeasible(strategy, Vec::new(), proven, vec![why])
 }
 
 fn infeasible(
@@ -202,6 +256,7 @@ fn infeasible(
         total_distance_km: 0.0,
         shortages,
         proven,
+        lower_bound_cents: 0,
         explanation,
     }
 }

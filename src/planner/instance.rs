@@ -147,6 +147,8 @@ pub(super) enum Reason {
         proven: bool,
     },
     Fewest {
+        /// No plan ships in fewer (searched to the end, or bounded).
+        count_proven: bool,
         proven: bool,
     },
     /// The strategy's own plan needed `wanted` shipments, over the cap; this
@@ -163,6 +165,10 @@ pub(super) struct Chosen {
     pub reason: Reason,
     /// Shipments, counted when chosen.
     pub shipment_count: usize,
+    /// A proven floor on the cost of any plan for this strategy's objective
+    /// (for SPLIT: of the plans with the fewest shipments); `None` when the
+    /// strategy's rule defines the plan, which is then its own floor.
+    pub floor_cents: Option<i64>,
 }
 
 impl Chosen {
@@ -172,6 +178,15 @@ impl Chosen {
             allocation,
             reason,
             shipment_count,
+            floor_cents: None,
+        }
+    }
+
+    /// This plan, with a proven floor under its objective.
+    pub fn floored(self, floor_cents: i64) -> Self {
+        Chosen {
+            floor_cents: Some(floor_cents),
+            ..self
         }
     }
 
@@ -183,7 +198,7 @@ impl Chosen {
     pub fn instead_of(self, original: Chosen) -> Chosen {
         let proven = matches!(
             self.reason,
-            Reason::Cheapest { proven: true } | Reason::Fewest { proven: true }
+            Reason::Cheapest { proven: true } | Reason::Fewest { proven: true, .. }
         );
         Chosen {
             reason: Reason::Capped {
@@ -198,7 +213,7 @@ impl Chosen {
         match self.reason {
             Reason::WholeOrder | Reason::LineByLine | Reason::Balanced => true,
             Reason::Cheapest { proven }
-            | Reason::Fewest { proven }
+            | Reason::Fewest { proven, .. }
             | Reason::Capped { proven, .. } => proven,
         }
     }

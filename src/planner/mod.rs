@@ -23,6 +23,8 @@ mod balanced;
 mod explain;
 mod instance;
 mod nearest;
+mod neighbourhood;
+mod relaxation;
 mod search;
 
 #[cfg(test)]
@@ -152,12 +154,28 @@ pub struct Plan {
     /// Whether the plan is proven best for its strategy's objective (always
     /// true for NEAREST and BALANCED, whose rules define the plan).
     pub proven: bool,
+    /// No plan for this order and strategy costs less (for SPLIT: no plan
+    /// with the fewest shipments); equal to the cost when proven, 0 when
+    /// infeasible.
+    pub lower_bound_cents: i64,
     pub explanation: Vec<String>,
 }
 
 impl Plan {
     pub fn shipment_count(&self) -> usize {
         self.shipments.len()
+    }
+
+    /// How far above the floor the plan may be, in percent of the floor:
+    /// never below its true distance from the best plan. A floor under one
+    /// cent counts as one cent, since a plan that costs anything costs at
+    /// least that.
+    pub fn gap_percent(&self) -> f64 {
+        if !self.feasible || self.total_cost_cents <= self.lower_bound_cents {
+            return 0.0;
+        }
+        let floor = self.lower_bound_cents.max(1) as f64;
+        (self.total_cost_cents as f64 - floor) / floor * 100.0
     }
 }
 
@@ -172,26 +190,33 @@ pub fn plan_with_budget(request: &PlanRequest<'_>, budget: SearchBudget) -> Plan
         return explain::short_of_stock(request.strategy, shortages);
     }
     let cap = request.max_shipments.map(|n| n as usize);
-    let chosen = match request.strategy {
-        Strategy::Nearest => nearest::plan(&instance),
-        Strategy::Balanced => balanced::plan(&instance),
+    let searched = match request.strategy {
+        Strategy::Nearest => rule_based(nearest::plan(&instance)),
+        Strategy::Balanced => rule_based(balanced::plan(&instance)),
         Strategy::Cheapest => search::cheapest(&instance, cap, budget),
         Strategy::Split => search::fewest(&instance, cap, budget),
     };
-    let chosen = match (chosen, cap) {
+    let searched = match (searched.chosen, cap) {
         // A rule-based plan over the cap falls back to the cheapest plan
         // within it, and says so.
         (Some(found), Some(cap)) if found.shipments() > cap => {
-            search::cheapest(&instance, Some(cap), budget).map(|within| within.instead_of(found))
+            let within = search::cheapest(&instance, Some(cap), budget);
+            search::Searched {
+                chosen: within.chosen.map(|within| within.instead_of(found)),
+                ..within
+            }
         }
-        (found, _) => found,
+        (chosen, _) => search::Searched { chosen, ..searched },
     };
-    match chosen {
+    match searched.chosen {
         Some(chosen) => explain::feasible(&instance, request.strategy, chosen),
-        None => explain::over_cap(
-            request.strategy,
-            cap.unwrap_or(0),
-            search::fewest(&instance, None, budget).map(|f| f.shipments()),
-        ),
+        None => explain::over_cap(request.strategy, cap.unwrap_or(0), searched.fewest_floor),
+    }
+}
+
+fn rule_based(chosen: Option<instance::Chosen>) -> search::Searched {
+    search::Searched {
+        chosen,
+        fewest_floor: 1,
     }
 }

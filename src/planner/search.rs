@@ -13,7 +13,11 @@
 //! answer is proven optimal; past it the best plan found is returned and
 //! marked as not proven (the explanation says so).
 
-use super::instance::{Allocation, Chosen, Instance, Reason};
+use super::{
+    instance::{Allocation, Chosen, Instance, Reason},
+    neighbourhood::Pricer,
+    relaxation::{ASCENT_STEPS, Ascent, Costs, Fix, Limit, Relaxation},
+};
 
 /// How much searching one plan may do, in search nodes: deterministic, so
 /// the same input always gives the same plan. The default keeps a 50-line
@@ -42,6 +46,16 @@ impl Counter {
         }
     }
 
+    /// Spends `nodes` at once; false (spending nothing) when fewer are left.
+    fn spend_many(&mut self, nodes: u64) -> bool {
+        if self.left < nodes {
+            self.exhausted = true;
+            return false;
+        }
+        self.left -= nodes;
+        true
+    }
+
     /// Spends one node; false once the budget is gone.
     fn spend(&mut self) -> bool {
         if self.left == 0 {
@@ -53,39 +67,57 @@ impl Counter {
     }
 }
 
+/// What a search found.
+pub(super) struct Searched {
+    pub chosen: Option<Chosen>,
+    /// No plan ships the order in fewer shipments than this: proven, by
+    /// bound or by searching every smaller set to the end.
+    pub fewest_floor: usize,
+}
+
+/// How many moves the neighbourhood search makes from each start.
+const MOVES: usize = 40;
+
+/// How many of the relaxation's most attractive warehouses a move may open.
+const POOL: usize = 40;
+
 /// The plan of minimum total cost with at most `cap` shipments.
 pub(super) fn cheapest(
     instance: &Instance<'_>,
     cap: Option<usize>,
     budget: SearchBudget,
-) -> Option<Chosen> {
+) -> Searched {
     let n = instance.candidates.len();
     let cap = cap.unwrap_or(n).min(n);
     let mut counter = Counter::new(budget);
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&c| (instance.candidates[c].fixed_cents, c));
-    let suffix = SuffixCapacity::new(instance, &order);
-    let weight_floor = weight_floor(instance);
-    let best = {
-        let mut search = Outer {
-            instance,
-            order: &order,
-            suffix: &suffix,
-            cap,
-            weight_floor,
-            best: incumbent(instance, cap),
-            counter: &mut counter,
-        };
-        search.extend(0, &mut Cover::new(instance), 0);
-        search.best
-    };
-    let proven = !counter.exhausted;
-    let (_, allocation) = best?;
-    Some(Chosen::new(
+    let mut pricer = Pricer::new(instance);
+    let mut fewest_floor = 1;
+    let mut starts: Vec<Vec<usize>> = [greedy_cover(instance), cost_effective_cover(instance)]
+        .into_iter()
+        .flatten()
+        .map(|cover| trim(instance, cover))
+        .collect();
+    if starts.iter().all(|cover| cover.len() > cap) {
+        // The greedy covers need more shipments than allowed: look for a
+        // cover within the cap, or the proof that there is none.
+        let count = fewest_cover(instance, cap, &mut counter);
+        fewest_floor = count.floor;
+        starts.extend(count.cover);
+    }
+    let found = cheapest_within(
         instance,
-        allocation,
-        Reason::Cheapest { proven },
-    ))
+        &mut pricer,
+        Limit::AtMost(cap),
+        &starts,
+        &mut counter,
+    );
+    Searched {
+        chosen: found.map(|(cost, allocation, floor)| {
+            let proven = floor >= cost;
+            Chosen::new(instance, allocation, Reason::Cheapest { proven }).floored(floor)
+        }),
+        fewest_floor,
+    }
 }
 
 /// The plan with the fewest shipments (at most `cap`), and among those the
@@ -94,111 +126,549 @@ pub(super) fn fewest(
     instance: &Instance<'_>,
     cap: Option<usize>,
     budget: SearchBudget,
-) -> Option<Chosen> {
+) -> Searched {
     let n = instance.candidates.len();
     let cap = cap.unwrap_or(n).min(n);
-    let mut counter = Counter::new(budget);
-    let order: Vec<usize> = (0..n).collect();
-    let suffix = SuffixCapacity::new(instance, &order);
-    let floor = weight_floor(instance);
-    // The greedy covers, spread: incumbents for the size they happen to have.
-    let mut side = Counter::new(SearchBudget { nodes: 10_000 });
-    let greedy: Vec<(usize, (i64, Allocation))> =
-        [greedy_cover(instance), cost_effective_cover(instance)]
-            .into_iter()
-            .flatten()
-            .filter_map(|cover| {
-                Inner::solve(instance, &cover, i64::MAX, &mut side)
-                    .map(|found| (cover.len(), found))
-            })
-            .collect();
-    for size in 1..=cap {
-        let mut best: Option<(i64, Allocation)> = None;
-        for (_, found) in greedy.iter().filter(|(len, _)| *len == size) {
-            if beats(instance, found, best.as_ref()) {
-                best = Some(found.clone());
-            }
-        }
-        let mut cover = Cover::new(instance);
-        let mut search = SizedSearch {
-            instance,
-            suffix: &suffix,
-            size,
-            floor,
-            best: &mut best,
-            counter: &mut counter,
+    // The count gets at most half the budget, so the cost is searched too.
+    let mut counting = Counter::new(SearchBudget {
+        nodes: budget.nodes / 2,
+    });
+    let count = fewest_cover(instance, cap, &mut counting);
+    let Some(cover) = count.cover.filter(|c| c.len() <= cap) else {
+        return Searched {
+            chosen: None,
+            fewest_floor: count.floor,
         };
-        search.extend(0, &mut cover, 0);
-        if let Some((_, allocation)) = best {
-            let proven = !counter.exhausted;
-            return Some(Chosen::new(instance, allocation, Reason::Fewest { proven }));
+    };
+    let size = cover.len();
+    let count_proven = count.floor >= size;
+    let mut counter = Counter::new(SearchBudget {
+        nodes: budget.nodes - (budget.nodes / 2 - counting.left),
+    });
+    let mut pricer = Pricer::new(instance);
+    // The cheapest plan within `size` shipments: when no plan has fewer,
+    // exactly the cheapest plan with the fewest shipments; when the count
+    // is not proven, its floor holds for fewer shipments too.
+    let starts: Vec<Vec<usize>> = [greedy_cover(instance), cost_effective_cover(instance)]
+        .into_iter()
+        .flatten()
+        .map(|cover| trim(instance, cover))
+        .chain([cover])
+        .collect();
+    // With the count proven, every plan with the fewest shipments opens
+    // exactly `size` warehouses, which the relaxation can require.
+    let limit = if count_proven {
+        Limit::Exactly(size)
+    } else {
+        Limit::AtMost(size)
+    };
+    let (cost, allocation, floor) =
+        cheapest_within(instance, &mut pricer, limit, &starts, &mut counter)
+            .expect("the count's cover is a plan within its size");
+    let proven = count_proven && floor >= cost;
+    Searched {
+        chosen: Some(
+            Chosen::new(
+                instance,
+                allocation,
+                Reason::Fewest {
+                    count_proven,
+                    proven,
+                },
+            )
+            .floored(floor),
+        ),
+        fewest_floor: count.floor,
+    }
+}
+
+/// The cheapest plan with at most `cap` shipments, its cost and its proven
+/// floor: the best of `starts` after the neighbourhood search, then of the
+/// relaxation's own choices, as the incumbent of an exact branch and bound.
+fn cheapest_within(
+    instance: &Instance<'_>,
+    pricer: &mut Pricer<'_, '_>,
+    limit: Limit,
+    starts: &[Vec<usize>],
+    counter: &mut Counter,
+) -> Option<(i64, Allocation, i64)> {
+    let cap = match limit {
+        Limit::AtMost(n) | Limit::Exactly(n) => n,
+    };
+    let upper = starts
+        .iter()
+        .filter(|cover| cover.len() <= cap)
+        .filter_map(|cover| pricer.cost(cover))
+        .min()?;
+    let mut ascent = Ascent::new(instance, Costs::shipping(instance));
+    let relaxation = ascent.relax(limit, Some(upper as f64), ASCENT_STEPS);
+    // Warehouses worth opening, by the relaxation's prices: the moves open
+    // only these, which keeps a move cheap at hundreds of candidates.
+    let mut pool: Vec<usize> = relaxation.order().iter().copied().take(POOL).collect();
+    // Starts: the given covers, and the relaxation's own choices along its
+    // ascent made into plans, from other parts of the space.
+    let mut covers: Vec<Vec<usize>> = starts.to_vec();
+    covers.extend(
+        relaxation
+            .visited
+            .iter()
+            .chain([&relaxation.opened().to_vec()])
+            .filter_map(|opened| complete_cover(instance, opened, relaxation.order())),
+    );
+    for &c in covers.iter().flatten() {
+        if !pool.contains(&c) {
+            pool.push(c);
+        }
+    }
+    let mut start: Option<(i64, Vec<usize>)> = None;
+    for cover in &covers {
+        keep_cheaper(&mut start, pricer.improve(cover, &pool, cap, MOVES));
+    }
+    let incumbent = start.map(|(cost, set)| spread_exactly(instance, pricer, cost, &set));
+    let mut branching = Branching::new(
+        instance,
+        &relaxation,
+        limit,
+        Goal::Cheapest,
+        incumbent,
+        counter,
+    );
+    branching.ascent = Some(&mut ascent);
+    let (cost, allocation) = branching.run()?;
+    let floor = proven_floor(&relaxation, cost, counter.exhausted);
+    Some((cost, allocation, floor))
+}
+
+/// The floor under a search's answer: its own cost when the search ran to
+/// the end, else what the relaxation proves (never above the answer).
+fn proven_floor(relaxation: &Relaxation, cost: i64, exhausted: bool) -> i64 {
+    let bound = relaxation.bound();
+    if !exhausted || bound.ceil() >= cost as f64 {
+        return cost;
+    }
+    (bound.ceil().max(0.0) as i64).min(cost)
+}
+
+fn keep_cheaper(best: &mut Option<(i64, Vec<usize>)>, found: Option<(i64, Vec<usize>)>) {
+    if let Some(found) = found
+        && best
+            .as_ref()
+            .is_none_or(|b| (found.0, &found.1) < (b.0, &b.1))
+    {
+        *best = Some(found);
+    }
+}
+
+/// The cheapest spread of units over `set` a small side budget finds (it
+/// starts from the fill the pricer charges `cost` for, so it is never worse).
+fn spread_exactly(
+    instance: &Instance<'_>,
+    pricer: &Pricer<'_, '_>,
+    cost: i64,
+    set: &[usize],
+) -> (i64, Allocation) {
+    let mut side = Counter::new(SearchBudget { nodes: 5_000 });
+    Inner::solve(instance, set, cost.saturating_add(1), &mut side)
+        .unwrap_or_else(|| (cost, pricer.allocation(set)))
+}
+
+/// The fewest shipments: the smallest cover found, and how far down no
+/// smaller one is proven to exist.
+struct CountSearch {
+    cover: Option<Vec<usize>>,
+    /// No cover has fewer members than this.
+    floor: usize,
+}
+
+/// Looks for the smallest set of warehouses that can cover the order: greedy
+/// covers trimmed of members they do not need, then, from the proven floor
+/// of the shipment-count relaxation up, an exact search per size that stops
+/// at the first size with a cover (sizes above `cap` are not searched).
+fn fewest_cover(instance: &Instance<'_>, cap: usize, counter: &mut Counter) -> CountSearch {
+    let n = instance.candidates.len();
+    let counting = Ascent::new(instance, Costs::shipments(instance)).relax(
+        Limit::AtMost(n),
+        None,
+        ASCENT_STEPS,
+    );
+    let mut best: Option<Vec<usize>> = [
+        greedy_cover(instance),
+        cost_effective_cover(instance),
+        complete_cover(instance, &[], counting.order()),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|cover| trim(instance, cover))
+    .min_by(|a, b| a.len().cmp(&b.len()).then(a.cmp(b)));
+    let mut floor = (counting.bound().ceil().max(1.0) as usize).min(n + 1);
+    let Some(found) = &best else {
+        return CountSearch { cover: None, floor };
+    };
+    let smallest = found.len();
+    floor = floor.min(smallest);
+    let first = floor;
+    for size in first..smallest.min(cap + 1) {
+        // Prices for exactly this many: a floor above it proves no such
+        // cover exists; the sets met on the way may already be one.
+        let sized = Ascent::new(instance, Costs::shipments(instance)).relax(
+            Limit::Exactly(size),
+            Some(size as f64 + 1.0),
+            ASCENT_STEPS,
+        );
+        if sized.bound() > size as f64 {
+            floor = size + 1;
+            continue;
+        }
+        if let Some(cover) = sized
+            .visited
+            .iter()
+            .find(|set| set.len() == size && covers(instance, set))
+        {
+            best = Some(cover.clone());
+            break;
+        }
+        let mut search = Branching::new(
+            instance,
+            &sized,
+            Limit::Exactly(size),
+            Goal::AnyCover,
+            None,
+            counter,
+        );
+        if let Some((_, allocation)) = search.run() {
+            best = Some(allocation.used(instance));
+            break;
         }
         if counter.exhausted {
             break;
         }
+        floor = size + 1;
     }
-    if !counter.exhausted {
-        return None;
-    }
-    // Out of budget before any size worked: of the two greedy covers, the
-    // smaller, then the cheaper.
-    let (_, (_, allocation)) = greedy
-        .into_iter()
-        .filter(|(len, _)| *len <= cap)
-        .min_by_key(|(len, (cost, _))| (*len, *cost))?;
-    Some(Chosen::new(
-        instance,
-        allocation,
-        Reason::Fewest { proven: false },
-    ))
+    CountSearch { cover: best, floor }
 }
 
-/// Every subset of exactly `size` candidates that covers the order, cut
-/// where the fixed costs alone already exceed the best plan of this size.
-struct SizedSearch<'i, 'a, 'b> {
+/// Whether `set` holds enough of every line.
+fn covers(instance: &Instance<'_>, set: &[usize]) -> bool {
+    (0..instance.lines.len()).all(|l| {
+        set.iter()
+            .map(|&c| u64::from(instance.usable(l, c)))
+            .sum::<u64>()
+            >= u64::from(instance.lines[l].quantity)
+    })
+}
+
+/// `cover` without the members it does not need, the farthest dropped first.
+fn trim(instance: &Instance<'_>, mut cover: Vec<usize>) -> Vec<usize> {
+    cover.sort_unstable();
+    for i in (0..cover.len()).rev() {
+        let without: Vec<usize> = cover
+            .iter()
+            .enumerate()
+            .filter(|&(j, _)| j != i)
+            .map(|(_, &c)| c)
+            .collect();
+        if covers(instance, &without) {
+            cover = without;
+        }
+    }
+    cover
+}
+
+/// `chosen` completed to a cover by adding candidates in `order` that hold
+/// something still missing; `None` when even all of them cannot cover.
+fn complete_cover(
+    instance: &Instance<'_>,
+    chosen: &[usize],
+    order: &[usize],
+) -> Option<Vec<usize>> {
+    let mut missing: Vec<u32> = instance.lines.iter().map(|l| l.quantity).collect();
+    let mut cover = Vec::new();
+    let take = |c: usize, missing: &mut Vec<u32>, cover: &mut Vec<usize>| {
+        let mut adds = false;
+        for (l, m) in missing.iter_mut().enumerate() {
+            let units = instance.stock[l][c].min(*m);
+            adds |= units > 0;
+            *m -= units;
+        }
+        if adds {
+            cover.push(c);
+        }
+    };
+    for &c in chosen {
+        take(c, &mut missing, &mut cover);
+    }
+    for &c in order {
+        if missing.iter().all(|&m| m == 0) {
+            break;
+        }
+        if !cover.contains(&c) {
+            take(c, &mut missing, &mut cover);
+        }
+    }
+    missing.iter().all(|&m| m == 0).then(|| {
+        cover.sort_unstable();
+        cover
+    })
+}
+
+/// What the branch and bound is after.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Goal {
+    /// The cheapest plan within the limit.
+    Cheapest,
+    /// Any cover of exactly the limit's size (the relaxation counts shipments).
+    AnyCover,
+}
+
+/// Branch and bound over warehouse sets, in the relaxation's order (most
+/// attractive first). A branch is cut when the relaxation's floor over every
+/// set it can still become exceeds the best plan (or, for [`Goal::AnyCover`],
+/// the size); since that floor only rises along the order, the first cut
+/// ends the loop. Equal floors are still explored, for the tie-break.
+struct Branching<'r, 'i, 'a> {
     instance: &'i Instance<'a>,
-    suffix: &'i SuffixCapacity,
-    size: usize,
-    floor: i64,
-    best: &'b mut Option<(i64, Allocation)>,
-    counter: &'b mut Counter,
+    relaxation: &'r Relaxation,
+    suffix: SuffixCapacity,
+    limit: Limit,
+    goal: Goal,
+    weight_floor: i64,
+    best: Option<(i64, Allocation)>,
+    counter: &'r mut Counter,
+    /// When set, branches near the root get their own ascent: a floor that
+    /// knows what the branch has fixed open and closed.
+    ascent: Option<&'r mut Ascent>,
+    fixes: Vec<Fix>,
 }
 
-impl SizedSearch<'_, '_, '_> {
-    fn bound(&self) -> i64 {
-        self.best.as_ref().map_or(i64::MAX, |(cost, _)| *cost)
+/// Branches this close to the root get their own ascent.
+const REFLOOR_DEPTH: usize = 1;
+
+/// Steps of a branch's own ascent (each counted as a search node).
+const REFLOOR_STEPS: u32 = 30;
+
+impl<'r, 'i, 'a> Branching<'r, 'i, 'a> {
+    fn new(
+        instance: &'i Instance<'a>,
+        relaxation: &'r Relaxation,
+        limit: Limit,
+        goal: Goal,
+        incumbent: Option<(i64, Allocation)>,
+        counter: &'r mut Counter,
+    ) -> Self {
+        Branching {
+            instance,
+            relaxation,
+            suffix: SuffixCapacity::new(instance, relaxation.order()),
+            limit,
+            goal,
+            weight_floor: weight_floor(instance),
+            best: incumbent,
+            counter,
+            ascent: None,
+            fixes: vec![Fix::Free; instance.candidates.len()],
+        }
     }
 
-    fn extend(&mut self, start: usize, cover: &mut Cover, fixed: i64) {
-        if cover.subset.len() == self.size {
-            if cover.complete(self.instance) {
-                let bound = self.bound().saturating_add(1);
-                if let Some(found) = Inner::solve(self.instance, &cover.subset, bound, self.counter)
-                    && beats(self.instance, &found, self.best.as_ref())
-                {
-                    *self.best = Some(found);
-                }
-            }
+    /// Whether the branch that opens `cover` plus `c` (at position `i`),
+    /// closes every earlier candidate and leaves the later ones free, is
+    /// shown hopeless by its own ascent.
+    fn refloored_out(&mut self, cover: &Cover, i: usize, c: usize) -> bool {
+        let Some(best) = self.best.as_ref().map(|(cost, _)| *cost) else {
+            return false;
+        };
+        if cover.subset.len() >= REFLOOR_DEPTH || self.goal != Goal::Cheapest {
+            return false;
+        }
+        let Some(ascent) = self.ascent.as_deref_mut() else {
+            return false;
+        };
+        // A step reads every candidate: a node per hundred.
+        let candidates = self.instance.candidates.len() as u64;
+        if !self
+            .counter
+            .spend_many(u64::from(REFLOOR_STEPS) * candidates.div_ceil(100))
+        {
+            return false;
+        }
+        let order = self.relaxation.order();
+        for (j, &d) in order.iter().enumerate() {
+            self.fixes[d] = if j > i {
+                Fix::Free
+            } else if d == c || cover.subset.contains(&d) {
+                Fix::Open
+            } else {
+                Fix::Closed
+            };
+        }
+        let floor = ascent.floor(
+            self.limit,
+            &self.fixes,
+            best as f64,
+            REFLOOR_STEPS,
+            &self.relaxation.prices,
+        );
+        floor.ceil() > best as f64
+    }
+
+    fn run(&mut self) -> Option<(i64, Allocation)> {
+        self.extend(0, &mut Cover::new(self.instance), 0, 0.0);
+        self.best.take()
+    }
+
+    fn most(&self) -> usize {
+        match self.limit {
+            Limit::AtMost(n) | Limit::Exactly(n) => n,
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.goal == Goal::AnyCover && self.best.is_some()
+    }
+
+    /// Whether no set with this floor can be what the search is after.
+    fn beyond(&self, floor: f64) -> bool {
+        if floor == f64::INFINITY {
+            return true;
+        }
+        match self.goal {
+            Goal::Cheapest => self
+                .best
+                .as_ref()
+                .is_some_and(|(cost, _)| floor.ceil() > *cost as f64),
+            Goal::AnyCover => floor > self.most() as f64,
+        }
+    }
+
+    fn extend(&mut self, from: usize, cover: &mut Cover, fixed: i64, value: f64) {
+        let order = self.relaxation.order();
+        let opened = cover.subset.len() + 1;
+        if opened > self.most() {
             return;
         }
-        let n = self.instance.candidates.len();
-        for c in start..n {
-            if n - c < self.size - cover.subset.len() || !self.counter.spend() {
+        if matches!(self.limit, Limit::Exactly(size) if size == opened) {
+            self.last_member(from, cover, value);
+            return;
+        }
+        for (i, &c) in order.iter().enumerate().skip(from) {
+            if self.done() {
+                return;
+            }
+            let with_value = value + self.relaxation.value[c];
+            if self.beyond(self.relaxation.branch(opened, with_value, i + 1))
+                || !self.counter.spend()
+            {
                 return;
             }
             let with = fixed + self.instance.candidates[c].fixed_cents;
-            if with + self.floor > self.bound() {
+            if self.goal == Goal::Cheapest
+                && self
+                    .best
+                    .as_ref()
+                    .is_some_and(|(cost, _)| with + self.weight_floor > *cost)
+            {
+                continue;
+            }
+            if self.refloored_out(cover, i, c) {
                 continue;
             }
             cover.push(self.instance, c);
-            // Skip branches that cannot cover the order even with every
-            // later candidate added.
-            if self.suffix.can_cover(self.instance, cover, c + 1) {
-                self.extend(c + 1, cover, with);
+            let leaf = match self.limit {
+                Limit::AtMost(_) => true,
+                Limit::Exactly(size) => opened == size,
+            };
+            if leaf && cover.complete(self.instance) {
+                self.settle(&cover.subset);
+            }
+            if opened < self.most() && self.suffix.can_cover(self.instance, cover, i + 1) {
+                self.extend(i + 1, cover, with, with_value);
             }
             cover.pop(self.instance);
         }
     }
+
+    /// The last member of a set of exactly the limit's size: one scan over
+    /// the candidates from `from` on for those that complete the cover,
+    /// counted as a node per 64 candidates read. Cut where the relaxation's
+    /// floor passes the best, as in [`Branching::extend`].
+    fn last_member(&mut self, from: usize, cover: &mut Cover, value: f64) {
+        let order = self.relaxation.order();
+        let opened = cover.subset.len() + 1;
+        let scanned = order.len().saturating_sub(from) as u64;
+        if !self.counter.spend_many(1 + scanned / 64) {
+            return;
+        }
+        for (i, &c) in order.iter().enumerate().skip(from) {
+            if self.done()
+                || self.beyond(self.relaxation.branch(
+                    opened,
+                    value + self.relaxation.value[c],
+                    i + 1,
+                ))
+            {
+                return;
+            }
+            if cover.completed_by(self.instance, c) {
+                cover.push(self.instance, c);
+                let subset = cover.subset.clone();
+                cover.pop(self.instance);
+                self.settle(&subset);
+            }
+        }
+    }
+
+    /// A covering set: its cheapest spread, kept if it beats the best.
+    fn settle(&mut self, subset: &[usize]) {
+        let mut sorted = subset.to_vec();
+        sorted.sort_unstable();
+        if self.goal == Goal::AnyCover {
+            let allocation = Pricer::new(self.instance).allocation(&sorted);
+            self.best = Some((0, allocation));
+            return;
+        }
+        let bound = self
+            .best
+            .as_ref()
+            .map_or(i64::MAX, |(cost, _)| *cost)
+            .saturating_add(1);
+        // Every member's fixed cost plus the weight charge without rounding
+        // is the least this set can cost (a plan that leaves a member out is
+        // a smaller set, met on its own); only a set below the best is
+        // spread exactly.
+        if set_floor(self.instance, &sorted) >= bound as f64 {
+            return;
+        }
+        if let Some(found) = Inner::solve(self.instance, &sorted, bound, self.counter)
+            && beats(self.instance, &found, self.best.as_ref())
+        {
+            self.best = Some(found);
+        }
+    }
+}
+
+/// What `set` costs at least when every member ships: fixed costs, and each
+/// line filled cheapest per kilogram first with kilograms unrounded.
+fn set_floor(instance: &Instance<'_>, set: &[usize]) -> f64 {
+    let mut by_rate = set.to_vec();
+    by_rate.sort_by_key(|&c| (instance.candidates[c].cents_per_kg, c));
+    let fixed: i64 = set
+        .iter()
+        .map(|&c| instance.candidates[c].fixed_cents)
+        .sum();
+    let mut weight = 0.0;
+    for (l, line) in instance.lines.iter().enumerate() {
+        let mut missing = line.quantity;
+        for &c in &by_rate {
+            let take = instance.stock[l][c].min(missing);
+            weight += instance.line_grams(l, take) as f64
+                * instance.candidates[c].cents_per_kg as f64
+                / 1000.0;
+            missing -= take;
+            if missing == 0 {
+                break;
+            }
+        }
+    }
+    fixed as f64 + weight - 1e-6
 }
 
 /// A subset being built, with what it holds of each line, kept as
@@ -232,60 +702,24 @@ impl Cover {
         }
     }
 
+    /// Whether adding `candidate` would make the cover complete.
+    fn completed_by(&self, instance: &Instance<'_>, candidate: usize) -> bool {
+        instance
+            .lines
+            .iter()
+            .zip(&self.held)
+            .enumerate()
+            .all(|(l, (line, &held))| {
+                held + u64::from(instance.usable(l, candidate)) >= u64::from(line.quantity)
+            })
+    }
+
     fn complete(&self, instance: &Instance<'_>) -> bool {
         instance
             .lines
             .iter()
             .zip(&self.held)
             .all(|(line, &held)| held >= u64::from(line.quantity))
-    }
-}
-
-struct Outer<'i, 'a> {
-    instance: &'i Instance<'a>,
-    order: &'i [usize],
-    suffix: &'i SuffixCapacity,
-    cap: usize,
-    weight_floor: i64,
-    best: Option<(i64, Allocation)>,
-    counter: &'i mut Counter,
-}
-
-impl Outer<'_, '_> {
-    fn bound(&self) -> i64 {
-        self.best.as_ref().map_or(i64::MAX, |(cost, _)| *cost)
-    }
-
-    /// Tries every subset that adds candidates from `order[from..]` to
-    /// `subset`, cheapest fixed cost first.
-    fn extend(&mut self, from: usize, cover: &mut Cover, fixed: i64) {
-        if cover.subset.len() == self.cap {
-            return;
-        }
-        for i in from..self.order.len() {
-            let c = self.order[i];
-            let with = fixed + self.instance.candidates[c].fixed_cents;
-            // Later candidates cost at least as much: nothing after can win
-            // (or tie: equal costs are still compared, for the tie-break).
-            if with + self.weight_floor > self.bound() || !self.counter.spend() {
-                return;
-            }
-            cover.push(self.instance, c);
-            if cover.complete(self.instance) {
-                let mut sorted = cover.subset.clone();
-                sorted.sort_unstable();
-                let bound = self.bound().saturating_add(1);
-                if let Some(found) = Inner::solve(self.instance, &sorted, bound, self.counter)
-                    && beats(self.instance, &found, self.best.as_ref())
-                {
-                    self.best = Some(found);
-                }
-            }
-            if self.suffix.can_cover(self.instance, cover, i + 1) {
-                self.extend(i + 1, cover, with);
-            }
-            cover.pop(self.instance);
-        }
     }
 }
 
@@ -369,28 +803,6 @@ fn beats(
         .then(found_km.total_cmp(&best_km))
         .then(found_used.cmp(&best_used))
         .is_lt()
-}
-
-/// A good plan to start the exact search from: the cheaper of two greedy
-/// covers, each spread as cheaply as a small side budget allows. A tight
-/// first bound lets the search cut most subsets at once; it never changes
-/// what the search proves, since the incumbent is itself a real plan.
-fn incumbent(instance: &Instance<'_>, cap: usize) -> Option<(i64, Allocation)> {
-    let mut side = Counter::new(SearchBudget { nodes: 5_000 });
-    let mut best: Option<(i64, Allocation)> = None;
-    for cover in [greedy_cover(instance), cost_effective_cover(instance)]
-        .into_iter()
-        .flatten()
-    {
-        if cover.len() > cap {
-            continue;
-        }
-        let bound = best.as_ref().map_or(i64::MAX, |(cost, _)| *cost);
-        if let Some(found) = Inner::solve(instance, &cover, bound, &mut side) {
-            best = Some(found);
-        }
-    }
-    best
 }
 
 /// Repeatedly takes the candidate whose fixed cost per unit it still covers

@@ -132,6 +132,20 @@ impl FulfilmentPlan {
     async fn optimal(&self) -> bool {
         self.plan.proven
     }
+
+    /// A proven floor: no plan for this order and strategy costs less. For
+    /// SPLIT, the floor on cost among plans with the fewest shipments. Equal
+    /// to totalCostCents when optimal; 0 when infeasible.
+    async fn lower_bound_cents(&self) -> i32 {
+        saturating_int(self.plan.lower_bound_cents)
+    }
+
+    /// (totalCostCents - lowerBoundCents) / lowerBoundCents * 100: how far
+    /// above the best possible plan this one may be, never less than it is.
+    /// 0 when optimal.
+    async fn gap_percent(&self) -> f64 {
+        self.plan.gap_percent()
+    }
 }
 
 /// What one warehouse sends.

@@ -1,0 +1,466 @@
+//! Proven lower bounds by Lagrangian relaxation.
+//!
+//! The plan problem, written as an integer program: open warehouses `y_c`,
+//! units `x_lc` of line `l` from warehouse `c` (at most what it holds, and
+//! only if open), and billed kilograms `k_c >= grams_c / 1000`; minimise
+//! `Σ fixed_c·y_c + perKg_c·k_c` so that every line gets its quantity.
+//!
+//! Pricing each line's demand at `u_l` instead of requiring it splits the
+//! problem by warehouse: each one, on its own, opens if the units it could
+//! sell at those prices pay for its fixed cost and the kilograms they fill.
+//! With units taken fractionally (kilograms stay whole) that subproblem is a
+//! fractional knapsack per candidate kilogram count, solved exactly, and
+//! for every price vector `Σ u_l·q_l + Σ min(0, value_c)` is a floor no plan
+//! can beat. Subgradient ascent moves the prices towards the highest floor.
+//!
+//! The same floor with the warehouses fixed open or closed bounds every
+//! branch of the exact search, cheaply: candidates sorted by value, the
+//! best completion of a branch is a prefix sum (see [`Relaxation::branch`]).
+//! With each warehouse costing 1 and kilograms free, the same machinery
+//! bounds the number of shipments.
+
+use super::instance::Instance;
+
+/// How many warehouses a plan may open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Limit {
+    AtMost(usize),
+    Exactly(usize),
+}
+
+/// What a warehouse costs in the relaxed problem.
+pub(super) struct Costs {
+    fixed: Vec<f64>,
+    per_kg: Vec<f64>,
+}
+
+impl Costs {
+    /// The real shipping cost: base fee and distance once, then per kilogram.
+    pub fn shipping(instance: &Instance<'_>) -> Self {
+        Costs {
+            fixed: instance
+                .candidates
+                .iter()
+                .map(|c| c.fixed_cents as f64)
+                .collect(),
+            per_kg: instance
+                .candidates
+                .iter()
+                .map(|c| c.cents_per_kg as f64)
+                .collect(),
+        }
+    }
+
+    /// One per shipment, whatever it weighs: the floor is a shipment count.
+    pub fn shipments(instance: &Instance<'_>) -> Self {
+        let n = instance.candidates.len();
+        Costs {
+            fixed: vec![1.0; n],
+            per_kg: vec![0.0; n],
+        }
+    }
+}
+
+/// What a candidate could sell of one line: up to `units`, `grams` each.
+#[derive(Clone, Copy)]
+struct Item {
+    line: usize,
+    units: f64,
+    grams: f64,
+}
+
+/// The relaxation at its best prices: the floor, and what opening each
+/// candidate adds to it.
+pub(super) struct Relaxation {
+    /// `Σ u_l·q_l`.
+    base: f64,
+    /// What opening each candidate adds to the floor; negative when it pays.
+    pub value: Vec<f64>,
+    limit: Limit,
+    /// Candidates by value, most attractive first (ties by index).
+    order: Vec<usize>,
+    /// Sets the relaxation opened along the ascent, for plans to start from.
+    pub visited: Vec<Vec<usize>>,
+    /// The prices, for a branch to start its own ascent from.
+    pub prices: Vec<f64>,
+    /// Prefix sums of `value` and of `min(0, value)` along `order`.
+    sum: Vec<f64>,
+    gain: Vec<f64>,
+}
+
+/// A floor from floating-point sums, lowered by a margin that covers their
+/// rounding, so it stays proven.
+fn floor_of(bound: f64) -> f64 {
+    bound - 1e-7 * bound.abs().max(1.0)
+}
+
+impl Relaxation {
+    fn new(base: f64, value: Vec<f64>, limit: Limit) -> Self {
+        let mut order: Vec<usize> = (0..value.len()).collect();
+        order.sort_by(|&a, &b| value[a].total_cmp(&value[b]).then(a.cmp(&b)));
+        let mut sum = vec![0.0; order.len() + 1];
+        let mut gain = vec![0.0; order.len() + 1];
+        for (i, &c) in order.iter().enumerate() {
+            sum[i + 1] = sum[i] + value[c];
+            gain[i + 1] = gain[i] + value[c].min(0.0);
+        }
+        Relaxation {
+            base,
+            value,
+            limit,
+            order,
+            visited: Vec::new(),
+            prices: Vec::new(),
+            sum,
+            gain,
+        }
+    }
+
+    /// The candidates the relaxation opens at its prices.
+    pub fn opened(&self) -> &[usize] {
+        let n = self.order.len();
+        let count = match self.limit {
+            Limit::Exactly(size) => size.min(n),
+            Limit::AtMost(cap) => self
+                .order
+                .iter()
+                .take(cap)
+                .take_while(|&&c| self.value[c] < 0.0)
+                .count(),
+        };
+        &self.order[..count]
+    }
+
+    /// The order a branch and bound should try candidates in.
+    pub fn order(&self) -> &[usize] {
+        &self.order
+    }
+
+    /// No plan within the limit costs less than this.
+    pub fn bound(&self) -> f64 {
+        self.branch(0, 0.0, 0)
+    }
+
+    /// The floor over plans that open the candidates already chosen (`opened`
+    /// of them, with values summing to `chosen`) plus any from `order[from..]`.
+    /// Infinite when the limit cannot be met.
+    pub fn branch(&self, opened: usize, chosen: f64, from: usize) -> f64 {
+        let n = self.order.len();
+        let from = from.min(n);
+        let rest = match self.limit {
+            Limit::AtMost(cap) => {
+                let more = cap.saturating_sub(opened).min(n - from);
+                self.gain[from + more] - self.gain[from]
+            }
+            Limit::Exactly(size) => {
+                let more = size.saturating_sub(opened);
+                if opened > size || from + more > n {
+                    return f64::INFINITY;
+                }
+                self.sum[from + more] - self.sum[from]
+            }
+        };
+        floor_of(self.base + chosen + rest)
+    }
+}
+
+/// How hard the ascent works: iterations, deterministic.
+pub(super) const ASCENT_STEPS: u32 = 100;
+
+/// How many of the sets met along an ascent are kept as starts.
+const VISITED: usize = 12;
+
+/// Whether a branch has decided a candidate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Fix {
+    Free,
+    Open,
+    Closed,
+}
+
+/// The relaxation of one instance under one cost model, ready to be
+/// solved for the whole problem or for a branch of it.
+pub(super) struct Ascent {
+    costs: Costs,
+    items: Vec<Vec<Item>>,
+    demand: Vec<f64>,
+    start: Vec<f64>,
+    scratch: Vec<(f64, Item)>,
+    supply: Vec<(usize, f64)>,
+}
+
+impl Ascent {
+    pub fn new(instance: &Instance<'_>, costs: Costs) -> Self {
+        let items: Vec<Vec<Item>> = (0..instance.candidates.len())
+            .map(|c| {
+                (0..instance.lines.len())
+                    .filter_map(|l| {
+                        let units = instance.usable(l, c);
+                        (units > 0).then(|| Item {
+                            line: l,
+                            units: f64::from(units),
+                            grams: f64::from(instance.lines[l].unit_weight_grams).max(1e-3),
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        let demand = instance
+            .lines
+            .iter()
+            .map(|l| f64::from(l.quantity))
+            .collect();
+        let start = starting_prices(instance, &costs, &items);
+        Ascent {
+            costs,
+            items,
+            demand,
+            start,
+            scratch: Vec::new(),
+            supply: Vec::new(),
+        }
+    }
+
+    /// Finds prices with a high floor over the whole problem. `upper` is the
+    /// cost of a known plan (the target the step size aims at); the ascent
+    /// stops early once the floor meets it, since nothing then remains to
+    /// prove.
+    pub fn relax(&mut self, limit: Limit, upper: Option<f64>, steps: u32) -> Relaxation {
+        let fixes = vec![Fix::Free; self.items.len()];
+        let start = self.start.clone();
+        let mut visited = Vec::new();
+        let (_, prices) = self.climb(limit, &fixes, upper, steps, start, Some(&mut visited));
+        let value = self.values(&prices, &fixes);
+        let base = self.base(&prices);
+        Relaxation {
+            visited,
+            prices,
+            ..Relaxation::new(base, value, limit)
+        }
+    }
+
+    /// The floor over one branch (candidates fixed open or closed), from
+    /// `prices` on for a few steps.
+    pub fn floor(
+        &mut self,
+        limit: Limit,
+        fixes: &[Fix],
+        upper: f64,
+        steps: u32,
+        prices: &[f64],
+    ) -> f64 {
+        self.climb(limit, fixes, Some(upper), steps, prices.to_vec(), None)
+            .0
+    }
+
+    fn base(&self, prices: &[f64]) -> f64 {
+        prices.iter().zip(&self.demand).map(|(u, q)| u * q).sum()
+    }
+
+    /// Each candidate's value at `prices` (closed ones: infinite).
+    fn values(&mut self, prices: &[f64], fixes: &[Fix]) -> Vec<f64> {
+        (0..self.items.len())
+            .map(|c| {
+                if fixes[c] == Fix::Closed {
+                    return f64::INFINITY;
+                }
+                open_value(
+                    self.costs.fixed[c],
+                    self.costs.per_kg[c],
+                    &self.items[c],
+                    prices,
+                    &mut self.scratch,
+                    None,
+                )
+            })
+            .collect()
+    }
+
+    /// Subgradient ascent from `prices`: the best floor met and its prices.
+    fn climb(
+        &mut self,
+        limit: Limit,
+        fixes: &[Fix],
+        upper: Option<f64>,
+        steps: u32,
+        mut prices: Vec<f64>,
+        mut visited: Option<&mut Vec<Vec<usize>>>,
+    ) -> (f64, Vec<f64>) {
+        let mut best: Option<(f64, Vec<f64>)> = None;
+        let mut scale = 2.0;
+        let mut since_better = 0;
+        let mut taken = vec![0.0; self.demand.len()];
+        for step_number in 0..steps.max(1) {
+            let values = self.values(&prices, fixes);
+            let (bound, chosen) = select(self.base(&prices), &values, fixes, limit);
+            if best.as_ref().is_none_or(|(b, _)| bound > *b) {
+                best = Some((bound, prices.clone()));
+                since_better = 0;
+            } else {
+                since_better += 1;
+                if since_better >= 6 {
+                    scale /= 2.0;
+                    since_better = 0;
+                }
+            }
+            if let Some(visited) = visited.as_deref_mut()
+                && step_number % 5 == 4
+                && visited.len() < VISITED
+            {
+                let mut opened = chosen.clone();
+                opened.sort_unstable();
+                if !visited.contains(&opened) {
+                    visited.push(opened);
+                }
+            }
+            if bound == f64::INFINITY || upper.is_some_and(|u| bound.ceil() >= u) || scale < 5e-3 {
+                break;
+            }
+            // The subgradient: demand minus what the opened candidates supply.
+            taken.iter_mut().for_each(|t| *t = 0.0);
+            for &c in &chosen {
+                self.supply.clear();
+                open_value(
+                    self.costs.fixed[c],
+                    self.costs.per_kg[c],
+                    &self.items[c],
+                    &prices,
+                    &mut self.scratch,
+                    Some(&mut self.supply),
+                );
+                for &(l, x) in &self.supply {
+                    taken[l] += x;
+                }
+            }
+            let step: Vec<f64> = self.demand.iter().zip(&taken).map(|(q, t)| q - t).collect();
+            let norm: f64 = step.iter().map(|g| g * g).sum();
+            if norm < 1e-12 {
+                break;
+            }
+            let target = upper.unwrap_or(bound.abs() * 1.1 + 1.0).max(bound + 1.0);
+            let t = scale * (target - bound) / norm;
+            for (u, g) in prices.iter_mut().zip(&step) {
+                *u = (*u + t * g).max(0.0);
+            }
+        }
+        best.expect("at least one step")
+    }
+}
+
+/// The floor at one set of prices and the candidates it opens: every
+/// candidate fixed open, and the most attractive free ones the limit allows.
+fn select(base: f64, values: &[f64], fixes: &[Fix], limit: Limit) -> (f64, Vec<usize>) {
+    let mut chosen: Vec<usize> = (0..values.len())
+        .filter(|&c| fixes[c] == Fix::Open)
+        .collect();
+    let mut bound = base + chosen.iter().map(|&c| values[c]).sum::<f64>();
+    let (more, all) = match limit {
+        Limit::AtMost(cap) => (cap.checked_sub(chosen.len()), false),
+        Limit::Exactly(size) => (size.checked_sub(chosen.len()), true),
+    };
+    let Some(more) = more else {
+        return (f64::INFINITY, chosen);
+    };
+    // Only the candidates that can be chosen need ordering.
+    let mut free: Vec<usize> = (0..values.len())
+        .filter(|&c| fixes[c] == Fix::Free && (all || values[c] < 0.0))
+        .collect();
+    if all && free.len() < more {
+        return (f64::INFINITY, chosen);
+    }
+    let by_value = |a: &usize, b: &usize| values[*a].total_cmp(&values[*b]).then(a.cmp(b));
+    if more < free.len() {
+        if more > 0 {
+            free.select_nth_unstable_by(more - 1, by_value);
+        }
+        free.truncate(more);
+    }
+    for c in free {
+        bound += values[c];
+        chosen.push(c);
+    }
+    (floor_of(bound), chosen)
+}
+
+/// A first guess at what a unit of each line is worth: its cheapest
+/// delivered price, with a warehouse's fixed cost shared over what it could
+/// carry of the order.
+fn starting_prices(instance: &Instance<'_>, costs: &Costs, items: &[Vec<Item>]) -> Vec<f64> {
+    let mut prices = vec![f64::INFINITY; instance.lines.len()];
+    for (c, items) in items.iter().enumerate() {
+        let grams: f64 = items.iter().map(|i| i.units * i.grams).sum();
+        for item in items {
+            let per_gram = costs.per_kg[c] / 1000.0 + costs.fixed[c] / grams.max(1000.0);
+            let price = per_gram * item.grams;
+            prices[item.line] = prices[item.line].min(price);
+        }
+    }
+    prices
+        .into_iter()
+        .map(|p| if p.is_finite() { p } else { 0.0 })
+        .collect()
+}
+
+/// What opening one candidate adds to the floor at `prices`:
+/// `fixed + perKg·k − (the best fractional fill of k kg)`, minimised over
+/// whole kilograms `k >= 1`; with `supply`, the units it then sells are
+/// pushed there. The fill is concave in `k`, so the minimum lies at one of
+/// the two whole kilograms around the weight of everything worth more per
+/// gram than a kilogram costs.
+fn open_value(
+    fixed: f64,
+    per_kg: f64,
+    items: &[Item],
+    prices: &[f64],
+    sorted: &mut Vec<(f64, Item)>,
+    supply: Option<&mut Vec<(usize, f64)>>,
+) -> f64 {
+    sorted.clear();
+    sorted.extend(
+        items
+            .iter()
+            .filter(|i| prices[i.line] > 0.0)
+            .map(|i| (prices[i.line] / i.grams, *i)),
+    );
+    sorted.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.line.cmp(&b.1.line)));
+    let mut paying = 0.0;
+    let mut total = 0.0;
+    for (worth, item) in sorted.iter() {
+        let grams = item.units * item.grams;
+        total += grams;
+        if worth * 1000.0 > per_kg {
+            paying += grams;
+        }
+    }
+    let most_kg = (total / 1000.0).ceil().max(1.0);
+    let low = (paying / 1000.0).floor().clamp(1.0, most_kg);
+    let high = (paying / 1000.0).ceil().clamp(1.0, most_kg);
+    // The best fill of `kg` kilograms, each item's grams passed to `take`.
+    let fill = |kg: f64, take: &mut dyn FnMut(&Item, f64)| -> f64 {
+        let mut room = kg * 1000.0;
+        let mut gained = 0.0;
+        for (worth, item) in sorted.iter() {
+            if room <= 0.0 {
+                break;
+            }
+            let grams = (item.units * item.grams).min(room);
+            gained += grams * worth;
+            take(item, grams);
+            room -= grams;
+        }
+        gained
+    };
+    let cost_low = fixed + per_kg * low - fill(low, &mut |_, _| {});
+    let cost_high = if high > low {
+        fixed + per_kg * high - fill(high, &mut |_, _| {})
+    } else {
+        f64::INFINITY
+    };
+    let kg = if cost_high < cost_low { high } else { low };
+    if let Some(supply) = supply {
+        fill(kg, &mut |item, grams| {
+            supply.push((item.line, grams / item.grams))
+        });
+    }
+    cost_low.min(cost_high)
+}
