@@ -13,6 +13,7 @@ use crate::{
         parse_duration, parse_optional_duration,
     },
     db, demo, graphql,
+    planner::SearchBudget,
     startup::Application,
     telemetry,
 };
@@ -140,6 +141,25 @@ struct ServeArgs {
     )]
     // Spelled out so that clap takes the parser's `None` as a value, not as "absent".
     availability_cache_ttl: ::std::option::Option<Duration>,
+    /// How much searching CHEAPEST and SPLIT may do per plan, in search
+    /// nodes (1000 to 100000000). Past it a plan is the best found, with
+    /// its proven bound; the same order and stock always give the same plan.
+    #[arg(
+        long,
+        env = "STOCKROUTE_PLAN_BUDGET",
+        default_value_t = SearchBudget::default().nodes,
+        value_parser = parse_plan_budget
+    )]
+    plan_budget: u64,
+}
+
+fn parse_plan_budget(raw: &str) -> Result<u64, String> {
+    match raw.trim().replace('_', "").parse::<u64>() {
+        Ok(n) if (1_000..=100_000_000).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{raw}` is not a number of search nodes between 1000 and 100000000"
+        )),
+    }
 }
 
 fn parse_buffer(raw: &str) -> Result<usize, String> {
@@ -258,6 +278,9 @@ async fn serve(url: DatabaseUrl, args: ServeArgs) -> Result<(), String> {
         event_buffer: args.event_buffer,
         event_poll_interval: args.event_poll_interval,
         availability_cache_ttl: args.availability_cache_ttl,
+        plan_budget: SearchBudget {
+            nodes: args.plan_budget,
+        },
     };
     let app = Application::build(config)
         .await

@@ -151,6 +151,8 @@ pub struct Config {
     /// How long `availability` may answer a SKU from memory without a sign
     /// of change; `None` reads every time.
     pub availability_cache_ttl: Option<Duration>,
+    /// How much searching one CHEAPEST or SPLIT plan may do.
+    pub plan_budget: crate::planner::SearchBudget,
 }
 
 impl Config {
@@ -169,6 +171,7 @@ impl Config {
             event_buffer: crate::events::DEFAULT_BUFFER,
             event_poll_interval: crate::events::pump::DEFAULT_POLL,
             availability_cache_ttl: Some(crate::inventory::availability::DEFAULT_MAX_AGE),
+            plan_budget: crate::planner::SearchBudget::default(),
         }
     }
 }

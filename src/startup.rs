@@ -120,12 +120,13 @@ impl Application {
         let store = Store::new(db.clone())
             .notifying(events.committed())
             .caching(AvailabilityCache::new(config.availability_cache_ttl));
-        let reservations = ReservationQueue::start(store.clone());
+        let reservations = ReservationQueue::start(store.clone(), config.plan_budget);
         let schema = build_schema(
             store.clone(),
             events.clone(),
             reservations.clone(),
             config.cost_budgets,
+            config.plan_budget,
         );
         let shutdown = Shutdown::new();
         let pipeline = Pipeline::new(

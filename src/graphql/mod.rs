@@ -21,7 +21,9 @@ pub mod types;
 
 use async_graphql::{SDLExportOptions, Schema};
 
-use crate::{db::Store, events::EventBus, inventory::reservations::ReservationQueue};
+use crate::{
+    db::Store, events::EventBus, inventory::reservations::ReservationQueue, planner::SearchBudget,
+};
 
 pub use error::{ApiError, Coded};
 pub use guard::RoleGuard;
@@ -45,6 +47,7 @@ pub fn build_schema(
     events: EventBus,
     reservations: ReservationQueue,
     budgets: cost::Budgets,
+    plan_budget: SearchBudget,
 ) -> AppSchema {
     let db = store.connection().clone();
     let mut builder = schema_builder();
@@ -55,6 +58,7 @@ pub fn build_schema(
     }
     builder
         .data(reservations)
+        .data(plan_budget)
         .data(loaders::Loaders::shared(&db))
         .data(store.availability().clone())
         .data(db)

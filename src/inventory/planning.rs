@@ -18,7 +18,9 @@ use super::{
 use crate::{
     entities::{product, warehouse},
     geography::Location,
-    planner::{self, Offer, OrderLine, Plan, PlanRequest, ShippingRate, Site, Strategy},
+    planner::{
+        self, Offer, OrderLine, Plan, PlanRequest, SearchBudget, ShippingRate, Site, Strategy,
+    },
 };
 
 pub const MAX_LINES: usize = 100;
@@ -139,8 +141,8 @@ impl Snapshot {
         }
     }
 
-    /// Plans `order` over this snapshot.
-    pub fn plan(&self, order: &Order, strategy: Strategy) -> Plan {
+    /// Plans `order` over this snapshot, searching within `budget`.
+    pub fn plan(&self, order: &Order, strategy: Strategy, budget: SearchBudget) -> Plan {
         let lines: Vec<OrderLine> = order
             .lines
             .iter()
@@ -153,14 +155,17 @@ impl Snapshot {
                     .map_or(0, |p| u32::try_from(p.weight_grams).unwrap_or(0)),
             })
             .collect();
-        planner::plan(&PlanRequest {
-            lines: &lines,
-            destination: order.ship_to,
-            sites: &self.sites,
-            offers: &self.offers,
-            strategy,
-            max_shipments: order.max_shipments,
-        })
+        planner::plan_with_budget(
+            &PlanRequest {
+                lines: &lines,
+                destination: order.ship_to,
+                sites: &self.sites,
+                offers: &self.offers,
+                strategy,
+                max_shipments: order.max_shipments,
+            },
+            budget,
+        )
     }
 }
 
@@ -230,11 +235,12 @@ pub async fn plan_off_thread(
     snapshot: Arc<Snapshot>,
     order: Order,
     strategies: Vec<Strategy>,
+    budget: SearchBudget,
 ) -> Result<Vec<Plan>, InventoryError> {
     tokio::task::spawn_blocking(move || {
         strategies
             .into_iter()
-            .map(|strategy| snapshot.plan(&order, strategy))
+            .map(|strategy| snapshot.plan(&order, strategy, budget))
             .collect()
     })
     .await
@@ -246,8 +252,9 @@ pub async fn plan_once(
     snapshot: Arc<Snapshot>,
     order: Order,
     strategy: Strategy,
+    budget: SearchBudget,
 ) -> Result<Plan, InventoryError> {
-    plan_off_thread(snapshot, order, vec![strategy])
+    plan_off_thread(snapshot, order, vec![strategy], budget)
         .await?
         .pop()
         .ok_or_else(|| InventoryError::Internal("the planner returned no plan".into()))

@@ -79,6 +79,16 @@ fn an_invalid_setting_stops_the_start_with_one_clear_line() {
         (vec![], Some(("STOCKROUTE_DEMO", "perhaps")), "perhaps"),
         (vec!["api-key", "create", "--role", "owner"], None, "owner"),
         (vec![], Some(("STOCKROUTE_POOL_SIZE", "0")), "pool-size"),
+        (
+            vec!["--plan-budget", "12"],
+            None,
+            "between 1000 and 100000000",
+        ),
+        (
+            vec![],
+            Some(("STOCKROUTE_PLAN_BUDGET", "lots")),
+            "search nodes",
+        ),
     ] {
         let mut command = Command::new(env!("CARGO_BIN_EXE_stockroute"));
         command.args(&args);

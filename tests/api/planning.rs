@@ -1,5 +1,8 @@
 use serde_json::{Value, json};
-use stockroute::demo::{HOT_SKU, HOT_SKU_UNITS, HOT_SKU_WAREHOUSE};
+use stockroute::{
+    demo::{HOT_SKU, HOT_SKU_UNITS, HOT_SKU_WAREHOUSE},
+    planner::SearchBudget,
+};
 
 use crate::{
     helpers::{TestApp, data, error_code, error_message},
@@ -7,7 +10,7 @@ use crate::{
 };
 
 const PLAN: &str = "query($input: PlanInput!) { planFulfilment(input: $input) {
-    strategy feasible shipmentCount totalCostCents totalDistanceKm explanation optimal
+    strategy feasible shipmentCount totalCostCents totalDistanceKm explanation optimal lowerBoundCents gapPercent
     shortages { sku requested available }
     shipments { distanceKm weightGrams costCents warehouse { code } lines { sku quantity product { sku weightGrams } } }
 } }";
@@ -129,6 +132,39 @@ on_both_backends! {
             .graphql(PLAN, json!({ "input": { "lines": lines, "shipTo": berlin(), "maxShipments": 2 } }))
             .await;
         assert_eq!(data(&uncapped)["planFulfilment"]["shipmentCount"], 2);
+    }
+
+    async fn a_smaller_plan_budget_stops_sooner_and_says_how_far_it_may_be(app) {
+        // Two units each of eight SKUs in stock: an order spread over
+        // several warehouses.
+        let skus = app
+            .scalar_text(
+                "SELECT string_agg(sku, ' ') FROM (SELECT p.sku FROM products p
+                 JOIN inventory i ON i.product_id = p.id JOIN warehouses w ON w.id = i.warehouse_id
+                 WHERE w.active GROUP BY p.sku HAVING SUM(i.quantity - i.reserved) >= 2
+                 ORDER BY p.sku LIMIT 8) s",
+            )
+            .await;
+        let lines: Vec<Value> = skus.split(' ').map(|sku| json!({ "sku": sku, "quantity": 2 })).collect();
+        let input = json!({ "input": { "lines": lines, "shipTo": berlin(), "strategy": "CHEAPEST" } });
+        let starved = app.replica(|config| config.plan_budget = SearchBudget { nodes: 1 }).await;
+
+        let full = app.graphql(PLAN, input.clone()).await;
+        let full = &data(&full)["planFulfilment"];
+        assert_eq!(full["optimal"], true, "{full}");
+        assert_eq!(full["gapPercent"], 0.0);
+        assert_eq!(full["lowerBoundCents"], full["totalCostCents"]);
+
+        let cut = starved.graphql(PLAN, input).await;
+        let cut = &data(&cut)["planFulfilment"];
+        let cents = |plan: &Value, field: &str| plan[field].as_i64().unwrap();
+        assert_eq!(cut["feasible"], true, "{cut}");
+        assert_eq!(cut["optimal"], false, "{cut}");
+        assert!(cents(cut, "lowerBoundCents") <= cents(full, "totalCostCents"), "{cut}");
+        assert!(cents(full, "totalCostCents") <= cents(cut, "totalCostCents"), "{cut}");
+        assert!(cut["gapPercent"].as_f64().unwrap() > 0.0, "{cut}");
+        let said = cut["explanation"].to_string();
+        assert!(said.contains("budget") && said.contains("above the cheapest possible"), "{said}");
     }
 
     async fn planning_reserves_nothing(app) {

@@ -9,7 +9,7 @@ use crate::{
         types::{FulfilmentPlan, LocationInput, OrderLineInput, PlanInput, parse_order},
     },
     inventory::planning::{plan_off_thread, plan_once, snapshot},
-    planner::Strategy,
+    planner::{SearchBudget, Strategy},
 };
 
 #[derive(Default)]
@@ -28,8 +28,9 @@ impl PlanningQuery {
     ) -> async_graphql::Result<FulfilmentPlan> {
         let db = ctx.data::<DatabaseConnection>()?;
         let order = parse_order(input.lines, input.ship_to, input.max_shipments).coded()?;
+        let budget = *ctx.data::<SearchBudget>()?;
         let snapshot = Arc::new(snapshot(db, &order).await.coded()?);
-        let plan = plan_once(snapshot.clone(), order, input.strategy.into())
+        let plan = plan_once(snapshot.clone(), order, input.strategy.into(), budget)
             .await
             .coded()?;
         Ok(FulfilmentPlan { plan, snapshot })
@@ -44,8 +45,9 @@ impl PlanningQuery {
     ) -> async_graphql::Result<Vec<FulfilmentPlan>> {
         let db = ctx.data::<DatabaseConnection>()?;
         let order = parse_order(lines, ship_to, None).coded()?;
+        let budget = *ctx.data::<SearchBudget>()?;
         let snapshot = Arc::new(snapshot(db, &order).await.coded()?);
-        let plans = plan_off_thread(snapshot.clone(), order, Strategy::ALL.to_vec())
+        let plans = plan_off_thread(snapshot.clone(), order, Strategy::ALL.to_vec(), budget)
             .await
             .coded()?;
         Ok(plans

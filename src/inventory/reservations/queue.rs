@@ -56,7 +56,7 @@ use crate::{
         ledger::{Postings, Share},
         planning::{Order, PricedShipment, read_snapshot, unknown_sku},
     },
-    planner::Shortage,
+    planner::{SearchBudget, Shortage},
 };
 
 /// The most requests one batch takes. Bounded so that its multi-row
@@ -104,11 +104,12 @@ struct Pending {
 }
 
 impl ReservationQueue {
-    /// Starts the task that takes batches for `store`.
-    pub fn start(store: Store) -> Self {
+    /// Starts the task that takes batches for `store`, planning each
+    /// reservation within `budget`.
+    pub fn start(store: Store, budget: SearchBudget) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
         let census = Arc::new(Counts::default());
-        tokio::spawn(take_batches(store, receiver, census.clone()));
+        tokio::spawn(take_batches(store, budget, receiver, census.clone()));
         ReservationQueue { sender, census }
     }
 
@@ -140,7 +141,12 @@ impl ReservationQueue {
     }
 }
 
-async fn take_batches(store: Store, mut receiver: mpsc::Receiver<Pending>, census: Arc<Counts>) {
+async fn take_batches(
+    store: Store,
+    budget: SearchBudget,
+    mut receiver: mpsc::Receiver<Pending>,
+    census: Arc<Counts>,
+) {
     while let Some(first) = receiver.recv().await {
         let mut lines = first.request.order.lines.len();
         let mut batch = vec![first];
@@ -155,7 +161,7 @@ async fn take_batches(store: Store, mut receiver: mpsc::Receiver<Pending>, censu
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
         // Its own task, so that a panic in one batch answers its callers
         // (their answer channels drop) and leaves the queue running.
-        let settled = tokio::spawn(settle(store.clone(), batch));
+        let settled = tokio::spawn(settle(store.clone(), budget, batch));
         if let Err(e) = settled.await {
             tracing::error!(error = %e, "a reservation batch panicked");
         }
@@ -163,11 +169,11 @@ async fn take_batches(store: Store, mut receiver: mpsc::Receiver<Pending>, censu
 }
 
 /// Takes `batch`, answering every caller in it.
-async fn settle(store: Store, batch: Vec<Pending>) {
+async fn settle(store: Store, budget: SearchBudget, batch: Vec<Pending>) {
     let mut attempts = 0;
     let failure = loop {
         attempts += 1;
-        match attempt(&store, &batch).await {
+        match attempt(&store, budget, &batch).await {
             Ok(answers) => {
                 for (pending, answer) in batch.into_iter().zip(answers) {
                     // A caller that has gone away needs no answer; a retry
@@ -190,7 +196,7 @@ async fn settle(store: Store, batch: Vec<Pending>) {
         // Whatever failed may be one request's doing: each goes alone.
         tracing::warn!(error = %failure, size = batch.len(), "a reservation batch failed; taking its requests one by one");
         for pending in batch {
-            Box::pin(settle(store.clone(), vec![pending])).await;
+            Box::pin(settle(store.clone(), budget, vec![pending])).await;
         }
     } else if let Some(pending) = batch.into_iter().next() {
         let _ = pending.answer.send(Err(failure));
@@ -214,7 +220,11 @@ impl<E: Into<InventoryError>> From<E> for Failure {
 }
 
 /// One try at the whole batch: every caller's answer, in batch order.
-async fn attempt(store: &Store, batch: &[Pending]) -> Result<Vec<Answer>, Failure> {
+async fn attempt(
+    store: &Store,
+    budget: SearchBudget,
+    batch: &[Pending],
+) -> Result<Vec<Answer>, Failure> {
     let mut answers: Vec<Option<Answer>> = batch.iter().map(|_| None).collect();
 
     // 1. Retries and reused ids.
@@ -261,7 +271,7 @@ async fn attempt(store: &Store, batch: &[Pending]) -> Result<Vec<Answer>, Failur
         .filter(|&i| answers[i].is_none() && !replays.contains(&i))
         .collect();
     if !contenders.is_empty() {
-        hold_together(store, batch, &contenders, read, &mut answers).await?;
+        hold_together(store, budget, batch, &contenders, read, &mut answers).await?;
     }
 
     // 4. Retries read their hold as it stands now.
@@ -339,6 +349,7 @@ struct Planned {
 /// product it did not change may be kept.
 async fn hold_together(
     store: &Store,
+    budget: SearchBudget,
     batch: &[Pending],
     contenders: &[usize],
     read: ReadStart,
@@ -369,7 +380,7 @@ async fn hold_together(
             answers[i] = Some(Err(unknown_sku(line, &request.order.lines[line].sku)));
             continue;
         }
-        let plan = snapshot.plan(&request.order, request.strategy);
+        let plan = snapshot.plan(&request.order, request.strategy, budget);
         if !plan.feasible {
             answers[i] = Some(Ok(insufficient(plan)));
             continue;
