@@ -24,6 +24,10 @@
 //! - [`startup`]: [`startup::Application`], which binds, serves and stops.
 //! - [`cli`]: the `stockroute` command line (serve, migrate, seed, keys).
 
+// So that code shared with the benches (`stockroute::…` paths) builds in unit tests.
+#[cfg(test)]
+extern crate self as stockroute;
+
 pub mod auth;
 pub mod cli;
 pub mod config;

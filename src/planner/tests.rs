@@ -559,16 +559,16 @@ proptest! {
 /// agrees), and SPLIT used to answer 4 and then call a cap of 3 infeasible.
 #[test]
 fn split_finds_the_fewest_shipments_at_scale_and_a_cap_there_is_feasible() {
-    let instance = large_instance(1002, 20, 200);
-    let split = plan(&instance.request(Strategy::Split, None));
+    let instance = orders::instance(1002, 20, 200);
+    let split = plan(&instance.request(Strategy::Split));
     assert!(split.feasible);
     assert_eq!(split.shipment_count(), 3);
     assert!(split.proven, "{:?}", split.explanation);
-    let capped = plan(&instance.request(Strategy::Cheapest, Some(3)));
+    let capped = plan(&with_cap(&instance, Strategy::Cheapest, Some(3)));
     assert!(capped.feasible, "{:?}", capped.explanation);
     assert!(capped.shipment_count() <= 3);
     // Two are proven not enough: the claim is made and true.
-    let two = plan(&instance.request(Strategy::Cheapest, Some(2)));
+    let two = plan(&with_cap(&instance, Strategy::Cheapest, Some(2)));
     assert!(!two.feasible);
     assert!(two.proven);
     assert!(
@@ -580,8 +580,8 @@ fn split_finds_the_fewest_shipments_at_scale_and_a_cap_there_is_feasible() {
 
 #[test]
 fn an_unproven_plan_says_how_far_from_the_cheapest_it_may_be() {
-    let instance = large_instance(1000, 50, 400);
-    let cheapest = plan(&instance.request(Strategy::Cheapest, None));
+    let instance = orders::instance(1000, 50, 400);
+    let cheapest = plan(&instance.request(Strategy::Cheapest));
     assert!(cheapest.feasible);
     assert!(
         cheapest.lower_bound_cents > 0 && cheapest.lower_bound_cents <= cheapest.total_cost_cents
@@ -598,92 +598,23 @@ fn an_unproven_plan_says_how_far_from_the_cheapest_it_may_be() {
         );
     }
     // Deterministic: the same input gives the same plan.
-    assert_eq!(plan(&instance.request(Strategy::Cheapest, None)), cheapest);
+    assert_eq!(plan(&instance.request(Strategy::Cheapest)), cheapest);
 }
 
-struct Large {
-    sites: Vec<Site>,
-    lines: Vec<OrderLine>,
-    offers: Vec<Offer>,
-    destination: Location,
-}
+// The benchmark's own instances, so that a test and the report speak of
+// the same seeds.
+#[allow(dead_code)]
+#[path = "../../benches/support/orders.rs"]
+mod orders;
 
-impl Large {
-    fn request(&self, strategy: Strategy, max_shipments: Option<u32>) -> PlanRequest<'_> {
-        PlanRequest {
-            lines: &self.lines,
-            destination: self.destination,
-            sites: &self.sites,
-            offers: &self.offers,
-            strategy,
-            max_shipments,
-        }
-    }
-}
-
-/// The same generator as benches/support/orders.rs (SplitMix64).
-fn large_instance(seed: u64, lines: usize, warehouses: usize) -> Large {
-    let mut state = seed;
-    let mut next = move || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
-    let between = |next: &mut dyn FnMut() -> u64, low: f64, high: f64| {
-        low + (next() >> 11) as f64 / (1u64 << 53) as f64 * (high - low)
-    };
-    let mut sites = Vec::new();
-    for i in 0..warehouses {
-        let (lat, lon) = if i % 2 == 0 {
-            (
-                between(&mut next, 37.0, 60.0),
-                between(&mut next, -9.0, 30.0),
-            )
-        } else {
-            (
-                between(&mut next, 26.0, 49.0),
-                between(&mut next, -123.0, -70.0),
-            )
-        };
-        sites.push(Site {
-            id: i as i32 + 1,
-            code: format!("W{i:03}"),
-            label: format!("Site {i}"),
-            location: Location::new(lat, lon).unwrap(),
-            rate: ShippingRate {
-                base_cents: 300 + (next() % 500) as i64,
-                cents_per_100km: 20 + (next() % 30) as i64,
-                cents_per_kg: 40 + (next() % 60) as i64,
-            },
-            active: next() % 20 != 0,
-        });
-    }
-    let order: Vec<OrderLine> = (0..lines)
-        .map(|l| OrderLine {
-            sku: format!("SKU{l}"),
-            quantity: 1 + (next() % 5) as u32,
-            unit_weight_grams: 100 + (next() % 2900) as u32,
-        })
-        .collect();
-    let mut offers = Vec::new();
-    for line in &order {
-        for site in &sites {
-            if next() % 3 == 0 {
-                offers.push(offer(&line.sku, site.id, (next() % 12) as u32));
-            }
-        }
-    }
-    let destination = Location::new(
-        between(&mut next, 40.0, 55.0),
-        between(&mut next, -5.0, 20.0),
-    )
-    .unwrap();
-    Large {
-        sites,
-        lines: order,
-        offers,
-        destination,
+/// `instance` under `strategy` with at most `max_shipments`.
+fn with_cap(
+    instance: &orders::Instance,
+    strategy: Strategy,
+    max_shipments: Option<u32>,
+) -> PlanRequest<'_> {
+    PlanRequest {
+        max_shipments,
+        ..instance.request(strategy)
     }
 }
