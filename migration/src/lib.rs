@@ -14,6 +14,7 @@ mod m20261126_000006_create_api_keys;
 mod m20261126_000007_widen_shipment_weight;
 mod m20261126_000008_add_movement_version;
 mod m20261202_000009_create_stock_change_keys;
+mod m20261202_000010_add_safety_stock;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000007_widen_shipment_weight::Migration),
             Box::new(m20261126_000008_add_movement_version::Migration),
             Box::new(m20261202_000009_create_stock_change_keys::Migration),
+            Box::new(m20261202_000010_add_safety_stock::Migration),
         ]
     }
 }

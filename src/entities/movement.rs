@@ -1,5 +1,6 @@
 //! One entry of the stock ledger (`inventory_movements`): every change of a
-//! stock level's quantity or reserved count, with the values after it.
+//! stock level's quantity, reserved count or safety stock, with the values
+//! after it.
 
 use sea_orm::entity::prelude::*;
 
@@ -27,6 +28,8 @@ pub enum MovementType {
     Expire,
     #[sea_orm(string_value = "ORDER")]
     Order,
+    #[sea_orm(string_value = "SAFETY_STOCK")]
+    SafetyStock,
 }
 
 #[sea_orm::model]
@@ -42,6 +45,8 @@ pub struct Model {
     pub reserved_delta: i32,
     pub quantity_after: i32,
     pub reserved_after: i32,
+    pub safety_stock_delta: i32,
+    pub safety_stock_after: i32,
     /// The stock level's version after this movement.
     pub version_after: i32,
     pub reference_id: Option<String>,

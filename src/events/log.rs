@@ -126,6 +126,7 @@ pub async fn events_after(
                 warehouse_id: movement.warehouse_id,
                 quantity: movement.quantity_after,
                 reserved: movement.reserved_after,
+                safety_stock: movement.safety_stock_after,
                 version: movement.version_after,
                 updated_at: movement.created_at,
             };

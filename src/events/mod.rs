@@ -98,7 +98,8 @@ impl EventBus {
     }
 }
 
-/// Whether a movement changes what a shop can sell.
+/// Whether a movement may change what a shop can sell (safety stock
+/// above what is unreserved can make a change show as none).
 pub fn changes_available(movement: &movement::Model) -> bool {
-    movement.quantity_delta != movement.reserved_delta
+    movement.quantity_delta - movement.reserved_delta - movement.safety_stock_delta != 0
 }

@@ -113,6 +113,9 @@ struct Recorded {
     warehouse_id: i32,
     quantity: i32,
     reserved: i32,
+    /// Absent in results kept before safety stock existed: 0 then.
+    #[serde(default)]
+    safety_stock: i32,
     version: i32,
     updated_at: DateTime<Utc>,
 }
@@ -125,6 +128,7 @@ impl From<&stock_level::Model> for Recorded {
             warehouse_id: level.warehouse_id,
             quantity: level.quantity,
             reserved: level.reserved,
+            safety_stock: level.safety_stock,
             version: level.version,
             updated_at: level.updated_at,
         }
@@ -139,6 +143,7 @@ impl From<Recorded> for stock_level::Model {
             warehouse_id: level.warehouse_id,
             quantity: level.quantity,
             reserved: level.reserved,
+            safety_stock: level.safety_stock,
             version: level.version,
             updated_at: level.updated_at,
         }

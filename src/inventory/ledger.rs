@@ -2,7 +2,8 @@
 //!
 //! A change is one guarded UPDATE: the database applies the deltas only if
 //! the level stays valid (nothing reserved that is not on hand, nothing
-//! negative, nothing past [`MAX_ON_HAND`]), so concurrent writers never
+//! negative, nothing past [`MAX_ON_HAND`], no hold on safety stock), so
+//! concurrent writers never
 //! lose an update and never oversell, on either backend, without reading
 //! the level into Rust first. Every change that happens is posted to the
 //! movement ledger in the same transaction.
@@ -35,6 +36,7 @@ pub struct Shift {
     pub movement_type: MovementType,
     pub quantity_delta: i32,
     pub reserved_delta: i32,
+    pub safety_stock_delta: i32,
 }
 
 impl Shift {
@@ -51,6 +53,19 @@ impl Shift {
             movement_type,
             quantity_delta,
             reserved_delta: 0,
+            safety_stock_delta: 0,
+        }
+    }
+
+    /// Holds back `safety_stock_delta` more units (fewer, if negative).
+    pub fn safety_stock(product_id: i32, warehouse_id: i32, safety_stock_delta: i32) -> Self {
+        Shift {
+            product_id,
+            warehouse_id,
+            movement_type: MovementType::SafetyStock,
+            quantity_delta: 0,
+            reserved_delta: 0,
+            safety_stock_delta,
         }
     }
 
@@ -62,6 +77,7 @@ impl Shift {
             movement_type: MovementType::Reserve,
             quantity_delta: 0,
             reserved_delta: units,
+            safety_stock_delta: 0,
         }
     }
 
@@ -84,6 +100,7 @@ impl Shift {
             movement_type,
             quantity_delta,
             reserved_delta: -units,
+            safety_stock_delta: 0,
         }
     }
 }
@@ -102,6 +119,7 @@ pub async fn ensure_level(
         warehouse_id: Set(warehouse_id),
         quantity: Set(0),
         reserved: Set(0),
+        safety_stock: Set(0),
         version: Set(0),
         updated_at: Set(at),
         ..Default::default()
@@ -201,10 +219,27 @@ impl Postings {
         versions: i32,
     ) -> Result<Option<stock_level::Model>, DbErr> {
         use stock_level::Column;
-        let (dq, dr) = (shift.quantity_delta, shift.reserved_delta);
+        let (dq, dr, ds) = (
+            shift.quantity_delta,
+            shift.reserved_delta,
+            shift.safety_stock_delta,
+        );
+        let unreserved = Expr::col(Column::Quantity).sub(Expr::col(Column::Reserved));
+        // A hold may take only what is offered; everything else keeps to
+        // the physical rule, so that a write-off or a count may still take
+        // safety stock (it is on hand) but never reserved units.
+        let covered = if shift.movement_type == MovementType::Reserve {
+            // (quantity + dq) - (reserved + dr) - safety_stock >= 0
+            unreserved
+                .sub(Expr::col(Column::SafetyStock))
+                .gte(i64::from(dr) - i64::from(dq))
+        } else {
+            // (quantity + dq) - (reserved + dr) >= 0
+            unreserved.gte(i64::from(dr) - i64::from(dq))
+        };
         // Each guard is written so that nothing in it can overflow: the
         // deltas are bounded by the callers, the columns by MAX_ON_HAND.
-        Ok(stock_level::Entity::update_many()
+        let mut update = stock_level::Entity::update_many()
             .col_expr(Column::Quantity, Expr::col(Column::Quantity).add(dq))
             .col_expr(Column::Reserved, Expr::col(Column::Reserved).add(dr))
             .col_expr(Column::Version, Expr::col(Column::Version).add(versions))
@@ -213,14 +248,17 @@ impl Postings {
             .filter(Column::WarehouseId.eq(shift.warehouse_id))
             // reserved + dr >= 0
             .filter(Column::Reserved.gte(-i64::from(dr)))
-            // (quantity + dq) - (reserved + dr) >= 0
-            .filter(
-                Expr::col(Column::Quantity)
-                    .sub(Expr::col(Column::Reserved))
-                    .gte(i64::from(dr) - i64::from(dq)),
-            )
+            .filter(covered)
             // quantity + dq <= MAX_ON_HAND
-            .filter(Column::Quantity.lte(i64::from(MAX_ON_HAND) - i64::from(dq)))
+            .filter(Column::Quantity.lte(i64::from(MAX_ON_HAND) - i64::from(dq)));
+        if ds != 0 {
+            update = update
+                .col_expr(Column::SafetyStock, Expr::col(Column::SafetyStock).add(ds))
+                // 0 <= safety_stock + ds <= MAX_ON_HAND
+                .filter(Column::SafetyStock.gte(-i64::from(ds)))
+                .filter(Column::SafetyStock.lte(i64::from(MAX_ON_HAND) - i64::from(ds)));
+        }
+        Ok(update
             .exec_with_returning(connection)
             .await?
             .into_iter()
@@ -240,6 +278,9 @@ impl Postings {
             reserved_delta: Set(shift.reserved_delta),
             quantity_after: Set(level.quantity),
             reserved_after: Set(level.reserved - later_reserved),
+            safety_stock_delta: Set(shift.safety_stock_delta),
+            // No UPDATE that stands for several movements changes it.
+            safety_stock_after: Set(level.safety_stock),
             version_after: Set(level.version - later_versions),
             reference_id: Set(share.reference_id),
             created_by: Set(share.created_by),

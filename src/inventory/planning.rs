@@ -16,7 +16,7 @@ use super::{
     InventoryError, WAREHOUSE_COLUMNS, availability::Holding, catalogue::location_of, rules,
 };
 use crate::{
-    entities::{product, warehouse},
+    entities::{product, stock_level, warehouse},
     geography::Location,
     planner::{
         self, Offer, OrderLine, Plan, PlanRequest, SearchBudget, ShippingRate, Site, Strategy,
@@ -265,6 +265,7 @@ struct LevelUnits {
     product_id: i32,
     quantity: i32,
     reserved: i32,
+    safety_stock: i32,
 }
 
 /// Reads the order's products and what the active warehouses have
@@ -310,7 +311,12 @@ pub async fn read_snapshot(
 
     let mut query = Query::select();
     query
-        .columns([("i", "product_id"), ("i", "quantity"), ("i", "reserved")])
+        .columns([
+            ("i", "product_id"),
+            ("i", "quantity"),
+            ("i", "reserved"),
+            ("i", "safety_stock"),
+        ])
         .columns(WAREHOUSE_COLUMNS.map(|c| ("w", c)))
         .from_as("inventory", "i")
         .join_as(
@@ -344,7 +350,7 @@ pub async fn read_snapshot(
                 read
             }
         };
-        let available = units.quantity - units.reserved;
+        let available = stock_level::available(units.quantity, units.reserved, units.safety_stock);
         if warehouse.active && available > 0 {
             offers.push(Offer {
                 sku: sku_of[&units.product_id].to_owned(),
@@ -356,6 +362,7 @@ pub async fn read_snapshot(
             warehouse,
             quantity: units.quantity,
             reserved: units.reserved,
+            safety_stock: units.safety_stock,
         });
     }
     // The planner is offered only the warehouses that have something.

@@ -126,13 +126,7 @@ pub struct Units {
 impl Units {
     /// A change of 1 to [`MAX_ON_HAND`] units.
     pub fn change(sku: String, warehouse_code: String, units: i32) -> Result<Self, InventoryError> {
-        rules::identifier(&sku, "sku")?;
-        rules::identifier(&warehouse_code, "warehouseCode")?;
-        Ok(Units {
-            units: rules::units(units, "quantity")?,
-            sku,
-            warehouse_code,
-        })
+        Self::checked(sku, warehouse_code, || rules::units(units, "quantity"))
     }
 
     /// A counted on-hand quantity, 0 to [`MAX_ON_HAND`].
@@ -141,14 +135,60 @@ impl Units {
         warehouse_code: String,
         units: i32,
     ) -> Result<Self, InventoryError> {
+        Self::checked(sku, warehouse_code, || rules::count(units, "quantity"))
+    }
+
+    /// Units of safety stock, 0 to [`MAX_ON_HAND`], as `units`.
+    pub fn held_back(
+        sku: String,
+        warehouse_code: String,
+        units: i32,
+    ) -> Result<Self, InventoryError> {
+        Self::checked(sku, warehouse_code, || rules::count(units, "units"))
+    }
+
+    /// The names first, then the units, so that errors come in field order.
+    fn checked(
+        sku: String,
+        warehouse_code: String,
+        units: impl FnOnce() -> Result<i32, InventoryError>,
+    ) -> Result<Self, InventoryError> {
         rules::identifier(&sku, "sku")?;
         rules::identifier(&warehouse_code, "warehouseCode")?;
         Ok(Units {
-            units: rules::count(units, "quantity")?,
+            units: units()?,
             sku,
             warehouse_code,
         })
     }
+}
+
+/// Safety stock becomes `held.units` (SAFETY_STOCK by the difference): from
+/// then on, that many units of the level are never offered nor reserved.
+/// Units already reserved stay so; if fewer are unreserved than held back,
+/// the level offers nothing. Setting the value it has changes nothing.
+pub async fn set_safety_stock(
+    store: &Store,
+    held: &Units,
+    author: &Author,
+) -> Result<stock_level::Model, InventoryError> {
+    let (product, warehouse) = resolve(store.connection(), held, "warehouseCode").await?;
+    let now = now();
+    let txn = store.begin_write().await?;
+    ensure_level(&*txn, product.id, warehouse.id, now).await?;
+    let level = lock_level(&txn, product.id, warehouse.id).await?;
+    if level.safety_stock == held.units {
+        txn.rollback().await?;
+        return Ok(level);
+    }
+    let mut postings = author.postings(now);
+    let shift = Shift::safety_stock(product.id, warehouse.id, held.units - level.safety_stock);
+    let level = postings.post(&*txn, shift).await?.ok_or_else(|| {
+        InventoryError::Internal("a locked stock level refused a checked safety stock".into())
+    })?;
+    postings.write(&txn).await?;
+    txn.commit().await?;
+    Ok(level)
 }
 
 /// Stock arriving: RESTOCK (from a supplier) or RETURN (from a customer).
@@ -230,7 +270,7 @@ pub async fn write_off(
         return Ok(level);
     }
     txn.rollback().await?;
-    let available = available(store.connection(), &product, &warehouse).await?;
+    let available = unreserved(store.connection(), &product, &warehouse).await?;
     Err(InventoryError::Conflict(format!(
         "only {available} units of {} in {} are on hand and not reserved; writing off {} \
          would eat into reserved stock",
@@ -351,7 +391,7 @@ pub async fn transfer(
             None => {
                 txn.rollback().await?;
                 return Err(if shift.warehouse_id == from.id {
-                    let available = available(store.connection(), &product, &from).await?;
+                    let available = unreserved(store.connection(), &product, &from).await?;
                     InventoryError::Conflict(format!(
                         "only {available} units of {} are available in {}; cannot transfer {}",
                         product.sku, from.code, change.units
@@ -427,8 +467,8 @@ async fn lock_level(
         .ok_or_else(|| InventoryError::Internal("a stock level vanished after creation".into()))
 }
 
-/// Units available now, for a refusal's message.
-async fn available(
+/// Units on hand and not reserved now, for a refusal's message.
+async fn unreserved(
     db: &impl ConnectionTrait,
     product: &product::Model,
     warehouse: &warehouse::Model,
@@ -438,5 +478,5 @@ async fn available(
         .filter(stock_level::Column::WarehouseId.eq(warehouse.id))
         .one(db)
         .await?;
-    Ok(level.map_or(0, |l| l.available()))
+    Ok(level.map_or(0, |l| l.unreserved()))
 }

@@ -53,6 +53,7 @@ pub async fn pages_by_warehouse(
             "warehouse_id",
             "quantity",
             "reserved",
+            "safety_stock",
             "version",
             "updated_at",
         ])
@@ -70,6 +71,7 @@ pub async fn pages_by_warehouse(
         "warehouse_id",
         "quantity",
         "reserved",
+        "safety_stock",
         "version",
         "updated_at",
     ])

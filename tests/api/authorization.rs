@@ -167,6 +167,14 @@ fn matrix(holds: &[Uuid; 3]) -> Vec<(&'static str, Needs, String, Value)> {
             json!({ "c": count }),
         ),
         (
+            "setSafetyStock",
+            Needs::Admin,
+            q(
+                "mutation { setSafetyStock(sku: \"DROP-SNEAKER-LTD\", warehouseCode: \"BER1\", units: 3) { safetyStock } }",
+            ),
+            json!({}),
+        ),
+        (
             "transferStock",
             Needs::Admin,
             q(

@@ -22,7 +22,7 @@ use crate::{
 
 /// `n` checkouts at once, each for one unit of the hot SKU; returns how
 /// many were held and how many were told it is short.
-async fn race(apps: &[&TestApp], key: &str, n: usize) -> (i32, i32) {
+pub(crate) async fn race(apps: &[&TestApp], key: &str, n: usize) -> (i32, i32) {
     let query = reserve_query();
     // At most this many connections at once: beyond it the test's own
     // sockets (and the listen backlog) would be what is measured.

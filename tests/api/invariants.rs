@@ -10,6 +10,11 @@ pub const QUANTITY_DRIFT: &str = "SELECT COUNT(*) FROM inventory i WHERE i.quant
 pub const RESERVED_DRIFT: &str = "SELECT COUNT(*) FROM inventory i WHERE i.reserved <> COALESCE(
     (SELECT SUM(m.reserved_delta) FROM inventory_movements m
      WHERE m.product_id = i.product_id AND m.warehouse_id = i.warehouse_id), 0)";
+/// Stock levels whose safety stock differs from the sum of their movements.
+pub const SAFETY_STOCK_DRIFT: &str =
+    "SELECT COUNT(*) FROM inventory i WHERE i.safety_stock <> COALESCE(
+    (SELECT SUM(m.safety_stock_delta) FROM inventory_movements m
+     WHERE m.product_id = i.product_id AND m.warehouse_id = i.warehouse_id), 0)";
 /// Stock levels whose reserved count differs from what their ACTIVE holds take.
 pub const HELD_DRIFT: &str = "SELECT COUNT(*) FROM inventory i WHERE i.reserved <> COALESCE(
     (SELECT SUM(l.quantity) FROM reservation_lines l JOIN reservations r ON r.id = l.reservation_id
@@ -18,14 +23,18 @@ pub const HELD_DRIFT: &str = "SELECT COUNT(*) FROM inventory i WHERE i.reserved 
 pub const OVERSOLD: &str =
     "SELECT COUNT(*) FROM inventory WHERE reserved < 0 OR quantity < reserved";
 
-/// on-hand >= reserved >= 0; reserved = the ACTIVE holds' lines; on-hand and
-/// reserved = the sums of their movements' deltas.
+/// on-hand >= reserved >= 0; reserved = the ACTIVE holds' lines; on-hand,
+/// reserved and safety stock = the sums of their movements' deltas.
 pub async fn assert_books_balance(app: &TestApp) {
     for (what, sql) in [
         ("oversold or negative", OVERSOLD),
         ("reserved differs from the active holds", HELD_DRIFT),
         ("on-hand differs from the movements", QUANTITY_DRIFT),
         ("reserved differs from the movements", RESERVED_DRIFT),
+        (
+            "safety stock differs from the movements",
+            SAFETY_STOCK_DRIFT,
+        ),
     ] {
         assert_eq!(app.scalar(sql).await, 0, "stock levels {what}");
     }

@@ -560,7 +560,7 @@ mod stopping {
 }
 
 /// The hot SKU's (product id, warehouse id).
-async fn hot_level(app: &TestApp) -> (i32, i32) {
+pub(crate) async fn hot_level(app: &TestApp) -> (i32, i32) {
     let product = app
         .scalar(&format!(
             "SELECT CAST(id AS BIGINT) FROM products WHERE sku = '{HOT_SKU}'"

@@ -33,6 +33,7 @@ mod node;
 mod npm_client;
 mod planning;
 mod reservations;
+mod safety_stock;
 mod schema;
 mod stock_admin;
 mod transport;

@@ -20,6 +20,38 @@ on_both_backends! {
         assert!(app.scalar("SELECT COUNT(*) FROM inventory").await > 0);
     }
 
+    async fn a_database_of_the_previous_schema_upgrades_to_safety_stock_and_keeps_its_stock(app) {
+        let backend = app.db.get_database_backend();
+        let stock = "SELECT COALESCE(SUM(quantity), 0) * 1000000 + COUNT(*) FROM inventory";
+        // Back to the schema before safety stock, with the demo's stock in it
+        // and a movement written the way that schema wrote them.
+        Migrator::down(&app.db, Some(1)).await.expect("the last step rolls back");
+        app.db
+            .execute_raw(Statement::from_string(
+                backend,
+                "INSERT INTO inventory_movements (product_id, warehouse_id, movement_type, quantity_delta,
+                     reserved_delta, quantity_after, reserved_after, version_after, created_at)
+                 SELECT product_id, warehouse_id, 'ADJUSTMENT', 0, 0, quantity, reserved, version, updated_at
+                 FROM inventory LIMIT 1",
+            ))
+            .await
+            .expect("the previous schema takes its own rows");
+        let (before, movements) = (app.scalar(stock).await, app.scalar("SELECT COUNT(*) FROM inventory_movements").await);
+
+        Migrator::up(&app.db, None).await.expect("it upgrades");
+        assert_eq!(app.scalar(stock).await, before, "every stock level kept");
+        assert_eq!(app.scalar("SELECT COUNT(*) FROM inventory_movements").await, movements);
+        assert_eq!(app.scalar("SELECT COUNT(*) FROM inventory WHERE safety_stock <> 0").await, 0);
+        assert_eq!(app.scalar("SELECT COUNT(*) FROM inventory_movements WHERE safety_stock_delta <> 0 OR safety_stock_after <> 0").await, 0);
+        let negative = app
+            .db
+            .execute_raw(Statement::from_string(backend, "UPDATE inventory SET safety_stock = -1"))
+            .await;
+        assert!(negative.is_err(), "CHECK safety_stock >= 0 holds");
+        let response = app.graphql("{ availability(skus: [\"DROP-SNEAKER-LTD\"]) { available } }", serde_json::json!({})).await;
+        assert_eq!(response["data"]["availability"][0]["available"], 100, "{response}");
+    }
+
     async fn the_stock_level_constraints_refuse_overselling_even_from_raw_sql(app) {
         let backend = app.db.get_database_backend();
         let oversell = app

@@ -119,6 +119,25 @@ impl StockMutation {
         Ok(StockLevel::from(level))
     }
 
+    /// Holds `units` of a stock level back from sale (SAFETY_STOCK in the
+    /// ledger): they stay on hand, counted and writable-off, but are never
+    /// offered, planned nor reserved. 0 gives them all back.
+    #[graphql(guard = "RoleGuard(Role::Admin)")]
+    async fn set_safety_stock(
+        &self,
+        ctx: &Context<'_>,
+        sku: String,
+        warehouse_code: String,
+        units: i32,
+    ) -> async_graphql::Result<StockLevel> {
+        let held = Units::held_back(sku, warehouse_code, units).coded()?;
+        let author = author(ctx, None, None)?;
+        let level = stock_changes::set_safety_stock(ctx.data::<Store>()?, &held, &author)
+            .await
+            .coded()?;
+        Ok(StockLevel::from(level))
+    }
+
     /// Moves units between warehouses: TRANSFER_OUT + TRANSFER_IN in one
     /// transaction, at most what is available at the source.
     #[graphql(guard = "RoleGuard(Role::Admin)")]

@@ -30,6 +30,8 @@ pub enum MovementType {
     Expire,
     /// quantity - and reserved - (confirmed sale)
     Order,
+    /// safety stock set: units held back from sale, or given back
+    SafetyStock,
 }
 
 impl From<StoredType> for MovementType {
@@ -45,6 +47,7 @@ impl From<StoredType> for MovementType {
             StoredType::Release => MovementType::Release,
             StoredType::Expire => MovementType::Expire,
             StoredType::Order => MovementType::Order,
+            StoredType::SafetyStock => MovementType::SafetyStock,
         }
     }
 }
@@ -140,6 +143,15 @@ impl Movement {
 
     async fn reserved_after(&self) -> i32 {
         self.model.reserved_after
+    }
+
+    /// Units more held back as safety stock (fewer, if negative).
+    async fn safety_stock_delta(&self) -> i32 {
+        self.model.safety_stock_delta
+    }
+
+    async fn safety_stock_after(&self) -> i32 {
+        self.model.safety_stock_after
     }
 
     /// The caller's reference: an order, a delivery note, a reservation id.

@@ -80,7 +80,13 @@ impl StockLevel {
         self.level.reserved
     }
 
-    /// quantity - reserved: what a new reservation may take.
+    /// Units kept on hand and never offered nor reserved; 0 unless set.
+    async fn safety_stock(&self) -> i32 {
+        self.level.safety_stock
+    }
+
+    /// max(0, quantity - reserved - safetyStock): what a new reservation
+    /// may take.
     async fn available(&self) -> i32 {
         self.level.available()
     }

@@ -354,6 +354,7 @@ mod tests {
             warehouse,
             quantity,
             reserved: 0,
+            safety_stock: 0,
         }])
     }
 

@@ -14,7 +14,7 @@ use sea_orm::{
 
 use super::{InventoryError, WAREHOUSE_COLUMNS, catalogue::location_of, rules};
 use crate::{
-    entities::warehouse,
+    entities::{stock_level, warehouse},
     geography::{Location, distance_km},
 };
 pub use cache::{AvailabilityCache, DEFAULT_MAX_AGE, StockChanged};
@@ -30,6 +30,9 @@ pub struct Availability {
     pub sku: String,
     pub on_hand: i64,
     pub reserved: i64,
+    /// What the active warehouses offer: each one's on hand less its
+    /// reserved units and safety stock, never below 0.
+    pub available: i64,
     /// Active warehouses with something available: nearest first when there
     /// was a destination, else by code.
     pub warehouses: Vec<WarehouseAvailability>,
@@ -37,7 +40,7 @@ pub struct Availability {
 
 impl Availability {
     pub fn available(&self) -> i64 {
-        self.on_hand - self.reserved
+        self.available
     }
 
     pub fn in_stock(&self) -> bool {
@@ -58,6 +61,14 @@ pub struct Holding {
     pub warehouse: Arc<warehouse::Model>,
     pub quantity: i32,
     pub reserved: i32,
+    pub safety_stock: i32,
+}
+
+impl Holding {
+    /// What this level offers.
+    pub fn available(&self) -> i32 {
+        stock_level::available(self.quantity, self.reserved, self.safety_stock)
+    }
 }
 
 /// Sums one product's holdings. Holdings in inactive warehouses count for
@@ -71,6 +82,7 @@ pub fn summarize<'a>(
         sku: sku.to_owned(),
         on_hand: 0,
         reserved: 0,
+        available: 0,
         warehouses: Vec::new(),
     };
     for holding in holdings {
@@ -78,9 +90,10 @@ pub fn summarize<'a>(
         if !warehouse.active {
             continue;
         }
-        let available = holding.quantity - holding.reserved;
+        let available = holding.available();
         summary.on_hand += i64::from(holding.quantity);
         summary.reserved += i64::from(holding.reserved);
+        summary.available += i64::from(available);
         if available > 0 {
             let distance_km = distances.and_then(|d| d.get(&warehouse.id).copied());
             summary.warehouses.push(WarehouseAvailability {
@@ -216,7 +229,7 @@ async fn holdings_of(
     query
         .column(("p", "sku"))
         .expr_as(Expr::col(("p", "id")), "product_id")
-        .columns([("i", "quantity"), ("i", "reserved")])
+        .columns([("i", "quantity"), ("i", "reserved"), ("i", "safety_stock")])
         .columns(WAREHOUSE_COLUMNS.map(|c| ("w", c)))
         .from_as("products", "p")
         .join_as(
@@ -258,6 +271,7 @@ async fn holdings_of(
             warehouse,
             quantity: row.try_get("", "quantity")?,
             reserved: row.try_get("", "reserved")?,
+            safety_stock: row.try_get("", "safety_stock")?,
         });
     }
     Ok(by_sku
@@ -304,6 +318,7 @@ mod tests {
             warehouse: warehouse.clone(),
             quantity,
             reserved,
+            safety_stock: 0,
         }
     }
 

@@ -323,7 +323,7 @@ fn known_short(
         let available: u64 = holdings
             .iter()
             .filter(|h| h.warehouse.active)
-            .map(|h| u64::try_from(h.quantity - h.reserved).unwrap_or(0))
+            .map(|h| u64::try_from(h.available()).unwrap_or(0))
             .sum();
         let requested = line.quantity.unsigned_abs();
         if available < u64::from(requested) {
