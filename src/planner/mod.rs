@@ -20,6 +20,8 @@
 //! from [`crate::geography`], the one place they are computed.
 
 mod balanced;
+mod budget;
+mod cover;
 mod explain;
 mod instance;
 mod nearest;
@@ -32,7 +34,7 @@ mod tests;
 
 use crate::geography::Location;
 
-pub use search::SearchBudget;
+pub use budget::SearchBudget;
 
 /// How to choose the warehouses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -14,58 +14,12 @@
 //! marked as not proven (the explanation says so).
 
 use super::{
+    budget::{Counter, SearchBudget},
+    cover,
     instance::{Allocation, Chosen, Instance, Reason},
     neighbourhood::Pricer,
     relaxation::{ASCENT_STEPS, Ascent, Costs, Fix, Limit, Relaxation},
 };
-
-/// How much searching one plan may do, in search nodes: deterministic, so
-/// the same input always gives the same plan. The default keeps a 50-line
-/// order over 400 warehouses under 20 ms on one core (see README).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SearchBudget {
-    pub nodes: u64,
-}
-
-impl Default for SearchBudget {
-    fn default() -> Self {
-        SearchBudget { nodes: 50_000 }
-    }
-}
-
-struct Counter {
-    left: u64,
-    exhausted: bool,
-}
-
-impl Counter {
-    fn new(budget: SearchBudget) -> Self {
-        Counter {
-            left: budget.nodes,
-            exhausted: false,
-        }
-    }
-
-    /// Spends `nodes` at once; false (spending nothing) when fewer are left.
-    fn spend_many(&mut self, nodes: u64) -> bool {
-        if self.left < nodes {
-            self.exhausted = true;
-            return false;
-        }
-        self.left -= nodes;
-        true
-    }
-
-    /// Spends one node; false once the budget is gone.
-    fn spend(&mut self) -> bool {
-        if self.left == 0 {
-            self.exhausted = true;
-            return false;
-        }
-        self.left -= 1;
-        true
-    }
-}
 
 /// What a search found.
 pub(super) struct Searched {
@@ -129,10 +83,10 @@ pub(super) fn fewest(
 ) -> Searched {
     let n = instance.candidates.len();
     let cap = cap.unwrap_or(n).min(n);
-    // The count gets at most half the budget, so the cost is searched too.
-    let mut counting = Counter::new(SearchBudget {
-        nodes: budget.nodes / 2,
-    });
+    // The count gets at most a third of the budget, so the cost is
+    // searched too; what it leaves goes to the cost.
+    let share = budget.nodes / 3;
+    let mut counting = Counter::new(SearchBudget { nodes: share });
     let count = fewest_cover(instance, cap, &mut counting);
     let Some(cover) = count.cover.filter(|c| c.len() <= cap) else {
         return Searched {
@@ -143,7 +97,7 @@ pub(super) fn fewest(
     let size = cover.len();
     let count_proven = count.floor >= size;
     let mut counter = Counter::new(SearchBudget {
-        nodes: budget.nodes - (budget.nodes / 2 - counting.left),
+        nodes: budget.nodes - (share - counting.left),
     });
     let mut pricer = Pricer::new(instance);
     // The cheapest plan within `size` shipments: when no plan has fewer,
@@ -280,10 +234,15 @@ struct CountSearch {
     floor: usize,
 }
 
-/// Looks for the smallest set of warehouses that can cover the order: greedy
-/// covers trimmed of members they do not need, then, from the proven floor
-/// of the shipment-count relaxation up, an exact search per size that stops
-/// at the first size with a cover (sizes above `cap` are not searched).
+/// Looks for the smallest set of warehouses that can cover the order:
+/// greedy covers trimmed of members they do not need; the proven floor of
+/// the shipment-count relaxation, raised size by size while the relaxation
+/// for exactly that many proves it impossible; a swap search for smaller
+/// covers ([`cover::shrink`]); then, from the top, an exact search for a
+/// cover with one member less (at most `cap`): one found starts the next
+/// round, none at all proves the count, and a spent budget ends it unproven.
+/// A cover of n members and any warehouse more is a cover of n + 1, so
+/// none of n - 1 means none smaller either.
 fn fewest_cover(instance: &Instance<'_>, cap: usize, counter: &mut Counter) -> CountSearch {
     let n = instance.candidates.len();
     let counting = Ascent::new(instance, Costs::shipments(instance)).relax(
@@ -291,7 +250,7 @@ fn fewest_cover(instance: &Instance<'_>, cap: usize, counter: &mut Counter) -> C
         None,
         ASCENT_STEPS,
     );
-    let mut best: Option<Vec<usize>> = [
+    let Some(mut best) = [
         greedy_cover(instance),
         cost_effective_cover(instance),
         complete_cover(instance, &[], counting.order()),
@@ -299,33 +258,36 @@ fn fewest_cover(instance: &Instance<'_>, cap: usize, counter: &mut Counter) -> C
     .into_iter()
     .flatten()
     .map(|cover| trim(instance, cover))
-    .min_by(|a, b| a.len().cmp(&b.len()).then(a.cmp(b)));
-    let mut floor = (counting.bound().ceil().max(1.0) as usize).min(n + 1);
-    let Some(found) = &best else {
+    .min_by(|a, b| a.len().cmp(&b.len()).then(a.cmp(b))) else {
+        let floor = (counting.bound().ceil().max(1.0) as usize).min(n + 1);
         return CountSearch { cover: None, floor };
     };
-    let smallest = found.len();
-    floor = floor.min(smallest);
-    let first = floor;
-    for size in first..smallest.min(cap + 1) {
-        // Prices for exactly this many: a floor above it proves no such
-        // cover exists; the sets met on the way may already be one.
-        let sized = Ascent::new(instance, Costs::shipments(instance)).relax(
-            Limit::Exactly(size),
-            Some(size as f64 + 1.0),
-            ASCENT_STEPS,
-        );
+    let mut floor = (counting.bound().ceil().max(1.0) as usize).min(best.len());
+    // Sizes the relaxation alone rules out, from the floor up.
+    while floor < best.len() {
+        let sized = sized_relaxation(instance, floor);
+        if sized.bound() <= floor as f64 {
+            if let Some(cover) = sized
+                .visited
+                .iter()
+                .find(|set| set.len() == floor && covers(instance, set))
+            {
+                best = cover.clone();
+            }
+            break;
+        }
+        floor += 1;
+    }
+    best = cover::shrink(instance, best, floor, counter);
+    while best.len() > floor {
+        let size = (best.len() - 1).min(cap);
+        if size < floor {
+            break;
+        }
+        let sized = sized_relaxation(instance, size);
         if sized.bound() > size as f64 {
             floor = size + 1;
             continue;
-        }
-        if let Some(cover) = sized
-            .visited
-            .iter()
-            .find(|set| set.len() == size && covers(instance, set))
-        {
-            best = Some(cover.clone());
-            break;
         }
         let mut search = Branching::new(
             instance,
@@ -335,16 +297,28 @@ fn fewest_cover(instance: &Instance<'_>, cap: usize, counter: &mut Counter) -> C
             None,
             counter,
         );
-        if let Some((_, allocation)) = search.run() {
-            best = Some(allocation.used(instance));
-            break;
+        match search.run() {
+            Some((_, allocation)) => {
+                best = cover::shrink(instance, allocation.used(instance), floor, counter);
+            }
+            None if counter.exhausted => break,
+            None => floor = size + 1,
         }
-        if counter.exhausted {
-            break;
-        }
-        floor = size + 1;
     }
-    CountSearch { cover: best, floor }
+    CountSearch {
+        cover: Some(best),
+        floor,
+    }
+}
+
+/// The shipment-count relaxation for exactly `size` shipments: a bound
+/// above `size` proves no cover of that size exists.
+fn sized_relaxation(instance: &Instance<'_>, size: usize) -> Relaxation {
+    Ascent::new(instance, Costs::shipments(instance)).relax(
+        Limit::Exactly(size),
+        Some(size as f64 + 1.0),
+        ASCENT_STEPS,
+    )
 }
 
 /// Whether `set` holds enough of every line.

@@ -579,6 +579,35 @@ fn split_finds_the_fewest_shipments_at_scale_and_a_cap_there_is_feasible() {
 }
 
 #[test]
+fn split_at_scale_finds_a_smaller_cover_than_exact_search_alone() {
+    // 50 lines over 400 warehouses: the greedy covers and the exact search
+    // within the default budget stop at 5 shipments; 4 are enough.
+    let instance = orders::instance(1000, 50, 400);
+    let split = plan(&instance.request(Strategy::Split));
+    assert!(split.feasible);
+    assert_eq!(split.shipment_count(), 4, "{:?}", split.explanation);
+    for line in &instance.lines {
+        let shipped: u32 = split
+            .shipments
+            .iter()
+            .flat_map(|s| s.lines.iter().map(move |l| (s.site_id, l)))
+            .filter(|(_, l)| l.sku == line.sku)
+            .map(|(site, l)| {
+                let held: u32 = instance
+                    .offers
+                    .iter()
+                    .filter(|o| o.site_id == site && o.sku == l.sku)
+                    .map(|o| o.available)
+                    .sum();
+                assert!(l.quantity <= held, "{} from {site}", l.sku);
+                l.quantity
+            })
+            .sum();
+        assert_eq!(shipped, line.quantity, "{}", line.sku);
+    }
+}
+
+#[test]
 fn an_unproven_plan_says_how_far_from_the_cheapest_it_may_be() {
     let instance = orders::instance(1000, 50, 400);
     let cheapest = plan(&instance.request(Strategy::Cheapest));
