@@ -1,5 +1,6 @@
 //! How long the planner takes, per strategy, on orders of 5 lines over 50
-//! warehouses, 20 over 200 and 50 over 400: `cargo bench --bench planner`.
+//! warehouses, 10 over 100, 20 over 200 and 50 over 400 (the sizes of the
+//! quality report): `cargo bench --bench planner`.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use stockroute::planner::{Strategy, plan};
@@ -9,7 +10,7 @@ mod orders;
 
 fn planner(c: &mut Criterion) {
     let mut group = c.benchmark_group("planner");
-    for (lines, warehouses) in [(5, 50), (20, 200), (50, 400)] {
+    for (lines, warehouses) in [(5, 50), (10, 100), (20, 200), (50, 400)] {
         // A few instances per size, so that one lucky layout does not decide.
         let instances: Vec<orders::Instance> = (0..8)
             .map(|seed| orders::instance(seed, lines, warehouses))

@@ -84,7 +84,7 @@ class Live {
 
 const state = {
   warehouses: new Map(), // code -> { code, name, city, active, lat, lon }
-  levels: new Map(), // "sku|code" -> { sku, code, quantity, reserved, available, version }
+  levels: new Map(), // "sku|code" -> { sku, code, quantity, reserved, safetyStock, available, version }
   totals: new Map(), // sku -> { sku, onHand, reserved, available } (public view)
   lastMovement: null,
   pulse: new Map(), // minute -> Map(type -> Set(reference))
@@ -284,11 +284,11 @@ function renderLevels(flashed = new Set()) {
   const body = $("#levels tbody");
   body.replaceChildren();
   if (state.admin) {
-    head.innerHTML = `<tr><th>SKU</th><th>warehouse</th><th class="number">on hand</th><th class="number">reserved</th><th class="number">available</th><th class="number">version</th></tr>`;
+    head.innerHTML = `<tr><th>SKU</th><th>warehouse</th><th class="number">on hand</th><th class="number">reserved</th><th class="number" title="safety stock: kept on hand, never offered">safety</th><th class="number">available</th><th class="number">version</th></tr>`;
     const rows = [...state.levels.values()].filter((l) => visible(l.sku, l.code));
     rows.sort((a, b) => a.sku.localeCompare(b.sku) || a.code.localeCompare(b.code));
     for (const level of rows) {
-      body.append(row(`${level.sku}|${level.code}`, [level.sku, level.code], [level.quantity, level.reserved, level.available, level.version], flashed));
+      body.append(row(`${level.sku}|${level.code}`, [level.sku, level.code], [level.quantity, level.reserved, level.safetyStock, level.available, level.version], flashed));
     }
   } else {
     head.innerHTML = `<tr><th>SKU</th><th class="number">on hand</th><th class="number">reserved</th><th class="number">available</th></tr>`;
@@ -413,7 +413,7 @@ function drawPulse() {
 const START = `{
   warehouses { code name city active location { latitude longitude } }
   products(first: 100) { edges { node { sku availability { onHand reserved available }
-    stockLevels { warehouse { code } quantity reserved available version } } } }
+    stockLevels { warehouse { code } quantity reserved safetyStock available version } } } }
 }`;
 
 const LEDGER = `{ movements(first: ${LEDGER_ROWS}) { edges { node {
@@ -422,7 +422,7 @@ const LEDGER = `{ movements(first: ${LEDGER_ROWS}) { edges { node {
 const EVENTS = `subscription Events($after: ID) {
   stockLevelChanged(after: $after) {
     movement { id sku warehouseCode type quantityDelta reservedDelta referenceId createdBy createdAt }
-    stockLevel { quantity reserved available version }
+    stockLevel { quantity reserved safetyStock available version }
   }
 }`;
 
