@@ -66,6 +66,14 @@ def model(inst, shipments=None, count_only=False, start=None):
             h.addConstr(h.qsum(grams) <= 1000 * kg[c])
     if shipments is not None:
         h.addConstr(h.qsum(y.values()) == shipments)
+    # The objective first: setting it afterwards would drop the start.
+    if count_only:
+        h.setObjective(h.qsum(y.values()), highspy.ObjSense.kMinimize)
+    else:
+        h.setObjective(
+            h.qsum(sites[c]["fixed_cents"] * y[c] + sites[c]["cents_per_kg"] * kg[c] for c in sites),
+            highspy.ObjSense.kMinimize,
+        )
     if start is not None:
         values = [0.0] * h.getNumCol()
         grams = defaultdict(int)
@@ -79,10 +87,7 @@ def model(inst, shipments=None, count_only=False, start=None):
         solution.col_value = values
         solution.value_valid = True
         h.setSolution(solution)
-    if count_only:
-        h.minimize(h.qsum(y.values()))
-    else:
-        h.minimize(h.qsum(sites[c]["fixed_cents"] * y[c] + sites[c]["cents_per_kg"] * kg[c] for c in sites))
+    h.run()
     status = h.getModelStatus()
     proven = status == highspy.HighsModelStatus.kOptimal
     value = h.getInfo().objective_function_value
