@@ -1,9 +1,10 @@
 //! Checking that the books balance, and balancing them when they do not.
 //!
-//! A stock level's on-hand must equal the sum of its movements' quantity
-//! deltas, and its reserved count the units its ACTIVE holds take. Both
-//! are checked by one set-based statement over every level, whatever their
-//! number; a repair is three more statements, not a loop over rows.
+//! A stock level's on-hand and safety stock must equal the sums of its
+//! movements' deltas, and its reserved count the units its ACTIVE holds
+//! take. All are checked by one set-based statement over every level,
+//! whatever their number; a repair is three more statements, not a loop
+//! over rows.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -26,7 +27,8 @@ pub struct Discrepancy {
     pub field: DriftingField,
     /// What the stock level says.
     pub recorded: i64,
-    /// What the movements (quantity) or the active holds (reserved) add up to.
+    /// What the movements (quantity, safety stock) or the active holds
+    /// (reserved) add up to.
     pub derived: i64,
 }
 
@@ -34,6 +36,7 @@ pub struct Discrepancy {
 pub enum DriftingField {
     Quantity,
     Reserved,
+    SafetyStock,
 }
 
 impl DriftingField {
@@ -41,6 +44,7 @@ impl DriftingField {
         match self {
             DriftingField::Quantity => "quantity",
             DriftingField::Reserved => "reserved",
+            DriftingField::SafetyStock => "safetyStock",
         }
     }
 }
@@ -66,15 +70,16 @@ const DERIVED: &str = "
     JOIN products p ON p.id = i.product_id
     JOIN warehouses w ON w.id = i.warehouse_id
     LEFT JOIN (SELECT product_id, warehouse_id,
-                      SUM(quantity_delta) AS quantity, SUM(reserved_delta) AS reserved
+                      SUM(quantity_delta) AS quantity, SUM(reserved_delta) AS reserved,
+                      SUM(safety_stock_delta) AS safety_stock
                FROM inventory_movements GROUP BY product_id, warehouse_id) m
            ON m.product_id = i.product_id AND m.warehouse_id = i.warehouse_id
     LEFT JOIN (SELECT l.product_id, l.warehouse_id, SUM(l.quantity) AS units
                FROM reservation_lines l JOIN reservations r ON r.id = l.reservation_id
                WHERE r.status = 'ACTIVE' GROUP BY l.product_id, l.warehouse_id) h
            ON h.product_id = i.product_id AND h.warehouse_id = i.warehouse_id";
-const DRIFTS: &str =
-    "(i.quantity <> COALESCE(m.quantity, 0) OR i.reserved <> COALESCE(h.units, 0))";
+const DRIFTS: &str = "(i.quantity <> COALESCE(m.quantity, 0) OR i.reserved <> COALESCE(h.units, 0)
+      OR i.safety_stock <> COALESCE(m.safety_stock, 0))";
 
 #[derive(FromQueryResult)]
 struct LevelSums {
@@ -85,6 +90,8 @@ struct LevelSums {
     reserved: i64,
     ledger_quantity: i64,
     held: i64,
+    safety_stock: i64,
+    ledger_safety_stock: i64,
 }
 
 impl LevelSums {
@@ -92,6 +99,11 @@ impl LevelSums {
         [
             (DriftingField::Quantity, self.quantity, self.ledger_quantity),
             (DriftingField::Reserved, self.reserved, self.held),
+            (
+                DriftingField::SafetyStock,
+                self.safety_stock,
+                self.ledger_safety_stock,
+            ),
         ]
         .into_iter()
         .filter(|(_, recorded, derived)| recorded != derived)
@@ -130,10 +142,10 @@ pub async fn reconcile(db: &DatabaseConnection) -> Result<ReconciliationReport, 
 }
 
 /// Finds what [`reconcile`] finds and fixes it, in one transaction that
-/// keeps other writers of stock out meanwhile: on-hand stays as recorded
-/// and the ledger gets an ADJUSTMENT movement for the difference; reserved
-/// is set to what the active holds take, and that ADJUSTMENT records it
-/// too. A level whose holds exceed its on-hand cannot be repaired this way
+/// keeps other writers of stock out meanwhile: on-hand and safety stock
+/// stay as recorded and the ledger gets an ADJUSTMENT movement for the
+/// differences; reserved is set to what the active holds take, and that
+/// ADJUSTMENT records it too. A level whose holds exceed its on-hand cannot be repaired this way
 /// (it would need stock that is not there); it is reported and left alone.
 pub async fn repair(
     store: &Store,
@@ -174,11 +186,14 @@ pub async fn repair(
             &format!(
                 "INSERT INTO inventory_movements (product_id, warehouse_id, movement_type,
                     quantity_delta, reserved_delta, quantity_after, reserved_after,
+                    safety_stock_delta, safety_stock_after,
                     version_after, reference_id, created_by, created_at)
                  SELECT i.product_id, i.warehouse_id, 'ADJUSTMENT',
                     i.quantity - COALESCE(m.quantity, 0),
                     COALESCE(h.units, 0) - COALESCE(m.reserved, 0),
-                    i.quantity, COALESCE(h.units, 0), i.version + 1, ?, ?, ?
+                    i.quantity, COALESCE(h.units, 0),
+                    i.safety_stock - COALESCE(m.safety_stock, 0), i.safety_stock,
+                    i.version + 1, ?, ?, ?
                  {DERIVED} WHERE i.id IN ({ids})"
             ),
             [
@@ -217,7 +232,9 @@ async fn drifting_levels(db: &impl ConnectionTrait) -> Result<Vec<LevelSums>, Db
         "SELECT CAST(i.id AS BIGINT) AS id, p.sku AS sku, w.code AS warehouse_code,
                 CAST(i.quantity AS BIGINT) AS quantity, CAST(i.reserved AS BIGINT) AS reserved,
                 CAST(COALESCE(m.quantity, 0) AS BIGINT) AS ledger_quantity,
-                CAST(COALESCE(h.units, 0) AS BIGINT) AS held
+                CAST(COALESCE(h.units, 0) AS BIGINT) AS held,
+                CAST(i.safety_stock AS BIGINT) AS safety_stock,
+                CAST(COALESCE(m.safety_stock, 0) AS BIGINT) AS ledger_safety_stock
          {DERIVED} WHERE {DRIFTS} ORDER BY p.sku, w.code"
     );
     LevelSums::find_by_statement(Statement::from_string(db.get_database_backend(), sql))

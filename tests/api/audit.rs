@@ -127,6 +127,24 @@ on_both_backends! {
         assert_eq!((adjustment["type"].as_str(), adjustment["quantityDelta"].as_i64()), (Some("ADJUSTMENT"), Some(5)));
         assert_books_balance(&app).await;
 
+        // Safety stock the ledger does not explain: kept as recorded, and
+        // the ADJUSTMENT says how it moved.
+        app.graphql_as(&admin, "mutation { setSafetyStock(sku: \"DROP-SNEAKER-LTD\", warehouseCode: \"BER1\", units: 7) { safetyStock } }", json!({})).await;
+        app.db.execute_unprepared(&format!("UPDATE inventory SET safety_stock = 3 WHERE {level}")).await.unwrap();
+        let found = app.graphql_as(&admin, &reconcile, json!({})).await;
+        assert_eq!(data(&found)["reconcile"]["discrepancies"], json!([
+            { "sku": HOT_SKU, "warehouseCode": HOT_SKU_WAREHOUSE, "field": "safetyStock", "recorded": 3, "derived": 7 },
+        ]));
+        app.graphql_as(&admin, "mutation { repairStock { ok } }", json!({})).await;
+        let adjustment = app
+            .graphql_as(&admin, "{ movements(sku: \"DROP-SNEAKER-LTD\", first: 1) { edges { node { type safetyStockDelta safetyStockAfter } } } }", json!({}))
+            .await;
+        assert_eq!(
+            data(&adjustment)["movements"]["edges"][0]["node"],
+            json!({ "type": "ADJUSTMENT", "safetyStockDelta": -4, "safetyStockAfter": 3 })
+        );
+        assert_books_balance(&app).await;
+
         // A second repair finds nothing and writes nothing.
         let quiet = footprint(&app).await;
         let again = app.graphql_as(&admin, "mutation { repairStock { ok } }", json!({})).await;

@@ -42,11 +42,11 @@ impl ReconciliationReport {
 pub struct Discrepancy {
     pub sku: String,
     pub warehouse_code: String,
-    /// "quantity" or "reserved".
+    /// "quantity", "reserved" or "safetyStock".
     pub field: String,
     /// What the stock level says.
     pub recorded: i32,
-    /// What the movements (quantity) or the active reservations (reserved)
-    /// add up to.
+    /// What the movements (quantity, safetyStock) or the active
+    /// reservations (reserved) add up to.
     pub derived: i32,
 }
