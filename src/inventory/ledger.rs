@@ -3,10 +3,9 @@
 //! A change is one guarded UPDATE: the database applies the deltas only if
 //! the level stays valid (nothing reserved that is not on hand, nothing
 //! negative, nothing past [`MAX_ON_HAND`], no hold on safety stock), so
-//! concurrent writers never
-//! lose an update and never oversell, on either backend, without reading
-//! the level into Rust first. Every change that happens is posted to the
-//! movement ledger in the same transaction.
+//! concurrent writers never lose an update and never oversell, on either
+//! backend, without reading the level into Rust first. Every change that
+//! happens is posted to the movement ledger in the same transaction.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
