@@ -103,12 +103,20 @@ pub(super) fn fewest(
     // The cheapest plan within `size` shipments: when no plan has fewer,
     // exactly the cheapest plan with the fewest shipments; when the count
     // is not proven, its floor holds for fewer shipments too.
-    let starts: Vec<Vec<usize>> = [greedy_cover(instance), cost_effective_cover(instance)]
+    // The greedy covers, and the same brought down to the count by the swap
+    // search: cheap members kept, at the size that matters.
+    let greedy: Vec<Vec<usize>> = [greedy_cover(instance), cost_effective_cover(instance)]
         .into_iter()
         .flatten()
         .map(|cover| trim(instance, cover))
-        .chain([cover])
         .collect();
+    let mut starts = greedy.clone();
+    for start in greedy {
+        if start.len() > size {
+            starts.push(cover::shrink(instance, start, size, &mut counter));
+        }
+    }
+    starts.push(cover);
     // With the count proven, every plan with the fewest shipments opens
     // exactly `size` warehouses, which the relaxation can require.
     let limit = if count_proven {
