@@ -113,7 +113,13 @@ pub(super) fn fewest(
     let mut starts = greedy.clone();
     for start in greedy {
         if start.len() > size {
-            starts.push(cover::shrink(instance, start, size, &mut counter));
+            // A tenth of what is left each, so that the exact search keeps
+            // enough to prove what it can.
+            let mut share = Counter::new(SearchBudget {
+                nodes: counter.left / 10,
+            });
+            starts.push(cover::shrink(instance, start, size, &mut share));
+            counter.spend_many(counter.left / 10 - share.left);
         }
     }
     starts.push(cover);
