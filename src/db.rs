@@ -276,7 +276,12 @@ pub async fn scalar_i64(connection: &impl ConnectionTrait, sql: &str) -> Result<
 /// Now, to the microsecond: what both backends store, so that a row read
 /// back equals the row as it was written and answered.
 pub fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
+    to_stored_precision(Utc::now())
+}
+
+/// A time cut to the microsecond, as both backends store it.
+pub fn to_stored_precision(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.trunc_subsecs(6)
 }
 
 /// Whether `error` says "try the transaction again": a PostgreSQL deadlock

@@ -5,6 +5,7 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod ledger_table;
 mod m20261126_000001_create_products;
 mod m20261126_000002_create_warehouses;
 mod m20261126_000003_create_inventory;
@@ -15,6 +16,7 @@ mod m20261126_000007_widen_shipment_weight;
 mod m20261126_000008_add_movement_version;
 mod m20261202_000009_create_stock_change_keys;
 mod m20261202_000010_add_safety_stock;
+mod m20261203_000011_create_inbound_shipments;
 
 pub struct Migrator;
 
@@ -32,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000008_add_movement_version::Migration),
             Box::new(m20261202_000009_create_stock_change_keys::Migration),
             Box::new(m20261202_000010_add_safety_stock::Migration),
+            Box::new(m20261203_000011_create_inbound_shipments::Migration),
         ]
     }
 }

@@ -1,6 +1,7 @@
 //! SeaORM entities: one file per table, named for what a row is.
 
 pub mod api_key;
+pub mod inbound_shipment;
 pub mod movement;
 pub mod product;
 pub mod reservation;

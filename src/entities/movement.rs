@@ -1,12 +1,12 @@
 //! One entry of the stock ledger (`inventory_movements`): every change of a
 //! stock level's quantity, reserved count or safety stock, with the values
-//! after it.
+//! after it, and every change of what is inbound to it.
 
 use sea_orm::entity::prelude::*;
 
 /// Why a stock level changed. Stored as its upper-case name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
 pub enum MovementType {
     #[sea_orm(string_value = "RESTOCK")]
     Restock,
@@ -30,6 +30,12 @@ pub enum MovementType {
     Order,
     #[sea_orm(string_value = "SAFETY_STOCK")]
     SafetyStock,
+    /// An inbound shipment was announced: nothing on hand changed.
+    #[sea_orm(string_value = "INBOUND_EXPECTED")]
+    InboundExpected,
+    /// An announced inbound shipment will not come.
+    #[sea_orm(string_value = "INBOUND_CANCELLED")]
+    InboundCancelled,
 }
 
 #[sea_orm::model]
@@ -52,6 +58,8 @@ pub struct Model {
     pub reference_id: Option<String>,
     pub created_by: Option<String>,
     pub created_at: DateTimeUtc,
+    /// The inbound shipment this movement expected, received or cancelled.
+    pub inbound_id: Option<Uuid>,
     #[sea_orm(belongs_to, from = "product_id", to = "id")]
     pub product: BelongsTo<super::product::Entity>,
     #[sea_orm(belongs_to, from = "warehouse_id", to = "id")]

@@ -15,10 +15,14 @@ use sea_orm::DatabaseConnection;
 
 use super::{ApiError, batching::FetchQueue};
 use crate::{
-    entities::{product, stock_level, warehouse},
+    entities::{
+        inbound_shipment::{self, InboundStatus},
+        product, stock_level, warehouse,
+    },
     inventory::{
         Page, PageSize,
         availability::{AvailabilityCache, Holding},
+        inbound::{self, Incoming},
         stock_levels,
     },
 };
@@ -29,6 +33,11 @@ pub struct StockLevelsByProduct(DatabaseConnection);
 pub struct StockLevelPageByWarehouse(DatabaseConnection);
 /// Through the availability cache: what a product list's availability reads.
 pub struct HoldingsBySku(DatabaseConnection, AvailabilityCache);
+/// What is incoming of a SKU: never cached across requests, read only when
+/// asked for.
+pub struct IncomingBySku(DatabaseConnection);
+/// A warehouse's inbound shipments in one status.
+pub struct InboundByWarehouse(DatabaseConnection);
 
 /// Which page of a warehouse's stock levels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -45,6 +54,8 @@ pub struct Loaders {
     pub stock_levels_by_product: DataLoader<StockLevelsByProduct, HashMapCache>,
     pub stock_level_pages: DataLoader<StockLevelPageByWarehouse, HashMapCache>,
     pub holdings_by_sku: DataLoader<HoldingsBySku, HashMapCache>,
+    pub incoming_by_sku: DataLoader<IncomingBySku, HashMapCache>,
+    pub inbound_by_warehouse: DataLoader<InboundByWarehouse, HashMapCache>,
 }
 
 impl Loaders {
@@ -116,6 +127,8 @@ impl Loaders {
                 delay,
                 cache,
             ),
+            incoming_by_sku: loader(IncomingBySku(db.clone()), &spawner, delay, cache),
+            inbound_by_warehouse: loader(InboundByWarehouse(db.clone()), &spawner, delay, cache),
         }
     }
 }
@@ -162,6 +175,41 @@ impl Loader<String> for HoldingsBySku {
 
     async fn load(&self, skus: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
         Ok(self.1.holdings(&self.0, skus).await?)
+    }
+}
+
+impl Loader<String> for IncomingBySku {
+    type Value = Arc<[Incoming]>;
+    type Error = ApiError;
+
+    async fn load(&self, skus: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
+        let found = inbound::incoming_of_skus(&self.0, skus).await?;
+        Ok(found
+            .into_iter()
+            .map(|(sku, incoming)| (sku, Arc::from(incoming)))
+            .collect())
+    }
+}
+
+impl Loader<(i32, InboundStatus)> for InboundByWarehouse {
+    type Value = Vec<inbound_shipment::Model>;
+    type Error = ApiError;
+
+    async fn load(
+        &self,
+        keys: &[(i32, InboundStatus)],
+    ) -> Result<HashMap<(i32, InboundStatus), Self::Value>, Self::Error> {
+        let mut by_status: HashMap<InboundStatus, Vec<i32>> = HashMap::new();
+        for (warehouse_id, status) in keys {
+            by_status.entry(*status).or_default().push(*warehouse_id);
+        }
+        let mut found = HashMap::with_capacity(keys.len());
+        for (status, warehouse_ids) in by_status {
+            for (warehouse_id, inbound) in inbound::listed(&self.0, &warehouse_ids, status).await? {
+                found.insert((warehouse_id, status), inbound);
+            }
+        }
+        Ok(found)
     }
 }
 

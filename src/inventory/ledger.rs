@@ -14,6 +14,8 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait},
 };
 
+use uuid::Uuid;
+
 use crate::{
     db::WriteTransaction,
     entities::{
@@ -65,6 +67,32 @@ impl Shift {
             quantity_delta: 0,
             reserved_delta: 0,
             safety_stock_delta,
+        }
+    }
+
+    /// Records what happened to an inbound shipment of the level without
+    /// changing its units.
+    pub fn note_only(product_id: i32, warehouse_id: i32, movement_type: MovementType) -> Self {
+        Shift {
+            product_id,
+            warehouse_id,
+            movement_type,
+            quantity_delta: 0,
+            reserved_delta: 0,
+            safety_stock_delta: 0,
+        }
+    }
+
+    /// An inbound shipment arrives (RESTOCK): its `units` come on hand,
+    /// and `held` of them stay held for the pre-orders that took them.
+    pub fn receipt(product_id: i32, warehouse_id: i32, units: i32, held: i32) -> Self {
+        Shift {
+            product_id,
+            warehouse_id,
+            movement_type: MovementType::Restock,
+            quantity_delta: units,
+            reserved_delta: held,
+            safety_stock_delta: 0,
         }
     }
 
@@ -142,6 +170,7 @@ pub struct Postings {
     reference_id: Option<String>,
     created_by: Option<String>,
     at: DateTime<Utc>,
+    inbound_id: Option<Uuid>,
     movements: Vec<movement::ActiveModel>,
 }
 
@@ -155,8 +184,15 @@ impl Postings {
             reference_id,
             created_by,
             at,
+            inbound_id: None,
             movements: Vec::new(),
         }
+    }
+
+    /// Movements about inbound shipment `id`: each one names it.
+    pub fn about_inbound(mut self, id: Uuid) -> Self {
+        self.inbound_id = Some(id);
+        self
     }
 
     /// Applies `shift` to its stock level and notes the movement. `None`
@@ -284,6 +320,7 @@ impl Postings {
             reference_id: Set(share.reference_id),
             created_by: Set(share.created_by),
             created_at: Set(self.at),
+            inbound_id: Set(self.inbound_id),
             ..Default::default()
         });
     }

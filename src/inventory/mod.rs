@@ -8,6 +8,7 @@ pub mod availability;
 pub mod catalogue;
 mod error;
 mod idempotency;
+pub mod inbound;
 pub mod ledger;
 mod paging;
 pub mod planning;

@@ -64,23 +64,24 @@ pub fn optional_text(raw: Option<&str>, field: &str) -> Result<Option<String>, I
 
 /// Units moved by one change: 1 to [`MAX_ON_HAND`].
 pub fn units(n: i32, field: &str) -> Result<i32, InventoryError> {
-    within(n, 1, MAX_ON_HAND, field)
+    between(n, 1, MAX_ON_HAND, field)
 }
 
 /// A counted on-hand quantity: 0 to [`MAX_ON_HAND`].
 pub fn count(n: i32, field: &str) -> Result<i32, InventoryError> {
-    within(n, 0, MAX_ON_HAND, field)
+    between(n, 0, MAX_ON_HAND, field)
 }
 
 pub fn weight_grams(n: i32, field: &str) -> Result<i32, InventoryError> {
-    within(n, 1, MAX_WEIGHT_GRAMS, field)
+    between(n, 1, MAX_WEIGHT_GRAMS, field)
 }
 
 pub fn rate_cents(n: i32, field: &str) -> Result<i32, InventoryError> {
-    within(n, 0, MAX_RATE_CENTS, field)
+    between(n, 0, MAX_RATE_CENTS, field)
 }
 
-fn within(n: i32, min: i32, max: i32, field: &str) -> Result<i32, InventoryError> {
+/// `n` within `min..=max`.
+pub fn between(n: i32, min: i32, max: i32, field: &str) -> Result<i32, InventoryError> {
     if (min..=max).contains(&n) {
         Ok(n)
     } else {

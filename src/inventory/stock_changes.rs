@@ -147,6 +147,18 @@ impl Units {
         Self::checked(sku, warehouse_code, || rules::count(units, "units"))
     }
 
+    /// Units of an inbound shipment, 1 to `max`, as `quantity`.
+    pub fn inbound(
+        sku: String,
+        warehouse_code: String,
+        units: i32,
+        max: i32,
+    ) -> Result<Self, InventoryError> {
+        Self::checked(sku, warehouse_code, || {
+            rules::between(units, 1, max, "quantity")
+        })
+    }
+
     /// The names first, then the units, so that errors come in field order.
     fn checked(
         sku: String,
@@ -433,7 +445,7 @@ fn pair(
 
 /// The product and warehouse a change names; unknown ones are refused by
 /// the field that names them.
-async fn resolve(
+pub(super) async fn resolve(
     db: &DatabaseConnection,
     change: &Units,
     warehouse_field: &str,

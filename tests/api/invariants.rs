@@ -53,6 +53,7 @@ pub async fn footprint(app: &TestApp) -> Vec<i64> {
         "SELECT COUNT(*) FROM reservation_lines",
         "SELECT COUNT(*) FROM inventory_movements",
         "SELECT COUNT(*) FROM stock_change_keys",
+        "SELECT COUNT(*) FROM inbound_shipments",
         "SELECT COALESCE(SUM(quantity), 0) FROM inventory",
         "SELECT COALESCE(SUM(reserved), 0) FROM inventory",
         "SELECT COALESCE(SUM(version), 0) FROM inventory",

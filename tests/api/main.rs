@@ -26,6 +26,7 @@ mod graphql_over_http;
 mod health;
 mod hostile;
 mod idempotency;
+mod inbound;
 mod js_clients;
 mod live;
 mod migrations;

@@ -23,9 +23,10 @@ on_both_backends! {
     async fn a_database_of_the_previous_schema_upgrades_to_safety_stock_and_keeps_its_stock(app) {
         let backend = app.db.get_database_backend();
         let stock = "SELECT COALESCE(SUM(quantity), 0) * 1000000 + COUNT(*) FROM inventory";
-        // Back to the schema before safety stock, with the demo's stock in it
-        // and a movement written the way that schema wrote them.
-        Migrator::down(&app.db, Some(1)).await.expect("the last step rolls back");
+        // Back to the schema before safety stock (and inbound stock, which
+        // came after it), with the demo's stock in it and a movement written
+        // the way that schema wrote them.
+        Migrator::down(&app.db, Some(2)).await.expect("the last two steps roll back");
         app.db
             .execute_raw(Statement::from_string(
                 backend,
@@ -50,6 +51,57 @@ on_both_backends! {
         assert!(negative.is_err(), "CHECK safety_stock >= 0 holds");
         let response = app.graphql("{ availability(skus: [\"DROP-SNEAKER-LTD\"]) { available } }", serde_json::json!({})).await;
         assert_eq!(response["data"]["availability"][0]["available"], 100, "{response}");
+    }
+
+    async fn a_database_of_the_previous_schema_upgrades_to_inbound_stock_and_keeps_its_ledger(app) {
+        let backend = app.db.get_database_backend();
+        let stock = "SELECT COALESCE(SUM(quantity), 0) * 1000000 + COALESCE(SUM(safety_stock), 0) * 1000 + COUNT(*) FROM inventory";
+        let ledger = "SELECT COUNT(*) * 1000000 + COALESCE(SUM(quantity_delta), 0) + COALESCE(SUM(safety_stock_delta), 0) FROM inventory_movements";
+        Migrator::down(&app.db, Some(1)).await.expect("the inbound step rolls back");
+        // Safety stock set the way the previous schema recorded it.
+        for sql in [
+            "UPDATE inventory SET safety_stock = 2, version = version + 1 WHERE id = (SELECT MIN(id) FROM inventory)",
+            "INSERT INTO inventory_movements (product_id, warehouse_id, movement_type, quantity_delta,
+                 reserved_delta, quantity_after, reserved_after, safety_stock_delta, safety_stock_after,
+                 version_after, created_at)
+             SELECT product_id, warehouse_id, 'SAFETY_STOCK', 0, 0, quantity, reserved, 2, 2, version, updated_at
+             FROM inventory WHERE id = (SELECT MIN(id) FROM inventory)",
+        ] {
+            app.db.execute_raw(Statement::from_string(backend, sql)).await.expect("the previous schema takes its own rows");
+        }
+        let (before, movements, last_id) = (
+            app.scalar(stock).await,
+            app.scalar(ledger).await,
+            app.scalar("SELECT MAX(id) FROM inventory_movements").await,
+        );
+
+        Migrator::up(&app.db, None).await.expect("it upgrades");
+        assert_eq!(app.scalar(stock).await, before, "every stock level kept");
+        assert_eq!(app.scalar(ledger).await, movements, "every movement kept");
+        assert_eq!(app.scalar("SELECT COUNT(*) FROM inventory_movements WHERE inbound_id IS NOT NULL").await, 0);
+        assert_eq!(app.scalar("SELECT COUNT(*) FROM inbound_shipments").await, 0);
+
+        // The new types are allowed, the ids go on where they stopped.
+        let admin = app.create_key(stockroute::auth::KeyRole::Admin, "buyer").await;
+        let arrival = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
+        let announced = app.graphql_as(
+            &admin,
+            "mutation($i: ExpectInboundInput!) { expectInbound(input: $i) { status } }",
+            serde_json::json!({ "i": { "id": uuid::Uuid::new_v4(), "sku": "DROP-SNEAKER-LTD", "warehouseCode": "BER1",
+                                       "quantity": 10, "expectedAt": arrival } }),
+        ).await;
+        assert_eq!(announced["data"]["expectInbound"]["status"], "EXPECTED", "{announced}");
+        assert!(app.scalar("SELECT MIN(id) FROM inventory_movements WHERE inbound_id IS NOT NULL").await > last_id);
+        let overheld = app
+            .db
+            .execute_raw(Statement::from_string(backend, "UPDATE inbound_shipments SET reserved = quantity + 1"))
+            .await;
+        assert!(overheld.is_err(), "CHECK reserved <= quantity holds");
+
+        // And back down: the inbound goes, the stock stays.
+        Migrator::down(&app.db, Some(1)).await.expect("the inbound step rolls back again");
+        assert_eq!(app.scalar(stock).await, before);
+        assert_eq!(app.scalar(ledger).await, movements, "only the announcement went");
     }
 
     async fn the_stock_level_constraints_refuse_overselling_even_from_raw_sql(app) {

@@ -1,6 +1,7 @@
 //! The root mutation type, merged from one object per area.
 
 mod catalogue;
+mod inbound;
 mod reservations;
 mod stock;
 
@@ -13,6 +14,7 @@ pub struct Mutation(
     reservations::ReservationMutation,
     catalogue::CatalogueMutation,
     stock::StockMutation,
+    inbound::InboundMutation,
 );
 
 /// The API key's name, which the ledger records as the author of a change.

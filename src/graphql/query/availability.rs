@@ -31,6 +31,9 @@ impl AvailabilityQuery {
             .availability_for_skus(db, &skus, ship_to)
             .await
             .coded()?;
-        Ok(found.into_iter().map(Availability::from).collect())
+        Ok(found
+            .into_iter()
+            .map(|summary| Availability::new(summary, ship_to))
+            .collect())
     }
 }

@@ -2,6 +2,7 @@
 
 mod availability;
 mod geo;
+mod inbound;
 mod int;
 mod movement;
 mod plan;
@@ -15,6 +16,7 @@ mod warehouse;
 
 pub use availability::{Availability, WarehouseAvailability};
 pub use geo::{GeoPoint, LocationInput};
+pub use inbound::{ExpectInboundInput, InboundShipment, InboundStatus, IncomingStock};
 pub use int::saturating_int;
 pub use movement::{Movement, MovementOrder, MovementType};
 pub use plan::{

@@ -32,6 +32,10 @@ pub enum MovementType {
     Order,
     /// safety stock set: units held back from sale, or given back
     SafetyStock,
+    /// an inbound shipment announced (see inboundId); nothing on hand changed
+    InboundExpected,
+    /// an announced inbound shipment cancelled; nothing on hand changed
+    InboundCancelled,
 }
 
 impl From<StoredType> for MovementType {
@@ -48,6 +52,8 @@ impl From<StoredType> for MovementType {
             StoredType::Expire => MovementType::Expire,
             StoredType::Order => MovementType::Order,
             StoredType::SafetyStock => MovementType::SafetyStock,
+            StoredType::InboundExpected => MovementType::InboundExpected,
+            StoredType::InboundCancelled => MovementType::InboundCancelled,
         }
     }
 }
@@ -152,6 +158,12 @@ impl Movement {
 
     async fn safety_stock_after(&self) -> i32 {
         self.model.safety_stock_after
+    }
+
+    /// The inbound shipment this movement announced, received (a RESTOCK)
+    /// or cancelled.
+    async fn inbound_id(&self) -> Option<uuid::Uuid> {
+        self.model.inbound_id
     }
 
     /// The caller's reference: an order, a delivery note, a reservation id.

@@ -49,11 +49,10 @@ impl Product {
             .map(|to| distances_from(to, holdings.iter().map(|h| h.warehouse.as_ref())))
             .transpose()
             .coded()?;
-        Ok(Availability::from(summarize(
-            &self.0.sku,
-            holdings.iter(),
-            distances.as_ref(),
-        )))
+        Ok(Availability::new(
+            summarize(&self.0.sku, holdings.iter(), distances.as_ref()),
+            ship_to,
+        ))
     }
 
     /// This product's stock in every warehouse that has a level for it,

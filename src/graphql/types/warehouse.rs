@@ -2,12 +2,13 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 
-use super::{GeoPoint, LocationInput, StockLevel};
+use super::{GeoPoint, InboundShipment, InboundStatus, LocationInput, StockLevel};
 use crate::{
+    auth::Role,
     entities::warehouse,
     geography::distance_km,
     graphql::{
-        Coded,
+        Coded, RoleGuard,
         connection::{StockLevelConnection, decode_id_cursor, encode_cursor},
         loaders::{Loaders, WarehousePage},
     },
@@ -111,6 +112,25 @@ impl Warehouse {
             }),
             page.has_next_page,
         ))
+    }
+
+    /// Inbound shipments bound here in `status`, soonest first.
+    #[graphql(guard = "RoleGuard(Role::Admin)")]
+    async fn inbound(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Some(InboundStatus::Expected)")] status: Option<InboundStatus>,
+    ) -> async_graphql::Result<Vec<InboundShipment>> {
+        // An explicit null means the default, as for stockLevels' first.
+        let status = status.unwrap_or(InboundStatus::Expected);
+        let found = ctx
+            .data::<Loaders>()?
+            .inbound_by_warehouse
+            .load_one((self.0.id, status.into()))
+            .await
+            .coded()?
+            .unwrap_or_default();
+        Ok(found.into_iter().map(InboundShipment).collect())
     }
 }
 
