@@ -1,4 +1,8 @@
-use sea_orm_migration::{prelude::*, schema::*, sea_orm::DbBackend};
+use sea_orm_migration::{
+    prelude::*,
+    schema::*,
+    sea_orm::{DbBackend, Statement},
+};
 
 use crate::{
     ledger_table::{LedgerShape, allow_types, rebuild_ledger},
@@ -9,10 +13,13 @@ use crate::{
 pub struct Migration;
 
 /// Inbound stock: units on their way to a warehouse with an expected
-/// arrival, which storefronts may be promised before they are on hand.
-/// The ledger gets the types that record an inbound being expected and
-/// cancelled (its receipt is a RESTOCK), and the column naming the inbound.
-/// Nothing existing changes meaning: old movements name no inbound.
+/// arrival, which storefronts may be promised and checkouts pre-order
+/// before they are on hand. The ledger gets the types that record an
+/// inbound being expected and cancelled (its receipt is a RESTOCK), and the
+/// column naming the inbound; a reservation line may hold units of an
+/// inbound instead of the stock level, and a shipment waiting for one says
+/// when it is ready. Nothing existing changes meaning: old movements and
+/// lines name no inbound, old shipments ship from stock on hand.
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     /// In one transaction, as step 10, for the SQLite ledger rebuild.
@@ -84,6 +91,7 @@ impl MigrationTrait for Migration {
             }
             manager.create_index(index).await?;
         }
+        pre_orders(manager, true).await?;
         let before = with_safety_stock();
         let after = with_inbound();
         match manager.get_database_backend() {
@@ -107,6 +115,28 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // A pre-order still holding inbound units would, without its
+        // inbound, hold units no stock level counts: refuse rather than
+        // break the books.
+        let held = manager
+            .get_connection()
+            .query_one_raw(Statement::from_string(
+                manager.get_database_backend(),
+                "SELECT COUNT(*) AS n FROM reservation_lines l
+                 JOIN reservations r ON r.id = l.reservation_id
+                 WHERE l.inbound_id IS NOT NULL AND r.status IN ('ACTIVE', 'CONFIRMED')",
+            ))
+            .await?
+            .map(|row| row.try_get::<i64>("", "n"))
+            .transpose()?
+            .unwrap_or(0);
+        if held > 0 {
+            return Err(DbErr::Migration(format!(
+                "{held} reservation lines hold inbound stock (pre-orders); receive, release \
+                 or let them expire before rolling back inbound stock"
+            )));
+        }
+        pre_orders(manager, false).await?;
         // What was expected or cancelled goes with the inbounds; those rows
         // moved no units. A receipt stays, as the RESTOCK it was.
         manager
@@ -138,6 +168,49 @@ impl MigrationTrait for Migration {
         manager
             .drop_table(Table::drop().table("inbound_shipments").to_owned())
             .await
+    }
+}
+
+/// Adds (or drops) what pre-orders need: the inbound a reservation line
+/// holds units of, and when a shipment waiting for inbound stock is ready.
+async fn pre_orders(manager: &SchemaManager<'_>, add: bool) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    if add {
+        match manager.get_database_backend() {
+            // Without a reference on SQLite: it cannot drop a column that
+            // has one, so the step could not be rolled back.
+            DbBackend::Sqlite => {
+                db.execute_unprepared(
+                    "ALTER TABLE reservation_lines ADD COLUMN inbound_id uuid_text NULL",
+                )
+                .await?;
+            }
+            _ => {
+                db.execute_unprepared(
+                    "ALTER TABLE reservation_lines ADD COLUMN inbound_id uuid NULL \
+                     CONSTRAINT fk_reservation_lines_inbound REFERENCES inbound_shipments (id)",
+                )
+                .await?;
+            }
+        }
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("reservation_shipments")
+                    .add_column(timestamp_with_time_zone_null("ready_at"))
+                    .to_owned(),
+            )
+            .await
+    } else {
+        for (table, column) in [
+            ("reservation_shipments", "ready_at"),
+            ("reservation_lines", "inbound_id"),
+        ] {
+            manager
+                .alter_table(Table::alter().table(table).drop_column(column).to_owned())
+                .await?;
+        }
+        Ok(())
     }
 }
 

@@ -13,6 +13,9 @@ pub struct Model {
     pub product_id: i32,
     pub warehouse_id: i32,
     pub quantity: i32,
+    /// Set while the units are held on an inbound shipment (a pre-order)
+    /// rather than on the stock level; cleared when it is received.
+    pub inbound_id: Option<Uuid>,
     #[sea_orm(belongs_to, from = "reservation_id", to = "id")]
     pub reservation: BelongsTo<super::reservation::Entity>,
 }

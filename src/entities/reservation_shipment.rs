@@ -14,6 +14,9 @@ pub struct Model {
     pub distance_km: f64,
     pub weight_grams: i64,
     pub cost_cents: i64,
+    /// When a shipment waiting for inbound stock is ready: the latest
+    /// arrival it waits for. `None`: it ships from stock on hand.
+    pub ready_at: Option<DateTimeUtc>,
     #[sea_orm(belongs_to, from = "reservation_id", to = "id")]
     pub reservation: BelongsTo<super::reservation::Entity>,
 }

@@ -12,8 +12,15 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, JoinType, LockType, Order as SortOrder, Query},
 };
 
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
 use super::{
-    InventoryError, WAREHOUSE_COLUMNS, availability::Holding, catalogue::location_of, rules,
+    InventoryError, WAREHOUSE_COLUMNS,
+    availability::Holding,
+    catalogue::location_of,
+    inbound::{InboundOffer, inbound_offers},
+    rules,
 };
 use crate::{
     entities::{product, stock_level, warehouse},
@@ -40,6 +47,9 @@ pub struct Order {
     pub lines: Vec<RequestedLine>,
     pub ship_to: Location,
     pub max_shipments: Option<u32>,
+    /// When set, inbound stock expected by then may be planned: the caller
+    /// accepts that a shipment waits for it.
+    pub promise_by: Option<DateTime<Utc>>,
 }
 
 impl Order {
@@ -90,7 +100,16 @@ impl Order {
             lines,
             ship_to,
             max_shipments,
+            promise_by: None,
         })
+    }
+
+    /// The same order, accepting inbound stock expected by `by`.
+    pub fn promising_by(self, by: Option<DateTime<Utc>>) -> Self {
+        Order {
+            promise_by: by.map(crate::db::to_stored_precision),
+            ..self
+        }
     }
 }
 
@@ -99,24 +118,31 @@ impl Order {
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
     pub products: HashMap<String, product::Model>,
+    /// The active warehouses that offer something, on hand or inbound.
     pub warehouses: HashMap<i32, warehouse::Model>,
+    /// Those with stock on hand to offer, and what they offer.
     sites: Vec<Site>,
     offers: Vec<Offer>,
+    /// Those that offer only inbound stock.
+    waiting_sites: Vec<Site>,
+    /// EXPECTED inbounds with units free, soonest first; read only for
+    /// orders with a promise date.
+    inbound: Vec<InboundOffer>,
     /// Every level of each product read, by product id: what the
     /// availability cache keeps of it.
     pub holdings: HashMap<i32, Vec<Holding>>,
 }
 
-impl Snapshot {
-    /// Units of `sku` available in the snapshot's active warehouses.
-    pub fn available(&self, sku: &str) -> u64 {
-        self.offers
-            .iter()
-            .filter(|o| o.sku == sku)
-            .map(|o| u64::from(o.available))
-            .sum()
-    }
+/// Where the units of one planned line come from: stock on hand first,
+/// then inbound shipments, soonest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct LineSources {
+    from_stock: u32,
+    /// (index into the snapshot's inbound, units)
+    from_inbound: Vec<(usize, u32)>,
+}
 
+impl Snapshot {
     /// The first line of `order` whose SKU the snapshot does not know.
     pub fn unknown_line(&self, order: &Order) -> Option<usize> {
         order
@@ -125,23 +151,31 @@ impl Snapshot {
             .position(|l| !self.products.contains_key(&l.sku))
     }
 
-    /// Takes what `plan` ships out of the snapshot, so that the next plan
-    /// over it sees only what is left.
-    pub fn take(&mut self, plan: &Plan) {
-        for shipment in &plan.shipments {
-            for line in &shipment.lines {
+    /// Takes what `plan` (made for an order promised by `by`) ships out of
+    /// the snapshot, so that the next plan over it sees only what is left.
+    pub fn take(&mut self, plan: &Plan, by: Option<DateTime<Utc>>) {
+        let sources = self.sources(plan, by);
+        for (shipment, lines) in plan.shipments.iter().zip(sources) {
+            for (line, from) in shipment.lines.iter().zip(lines) {
                 if let Some(offer) = self
                     .offers
                     .iter_mut()
                     .find(|o| o.site_id == shipment.site_id && o.sku == line.sku)
                 {
-                    offer.available = offer.available.saturating_sub(line.quantity);
+                    offer.available = offer.available.saturating_sub(from.from_stock);
+                }
+                for (i, units) in from.from_inbound {
+                    self.inbound[i].free = self.inbound[i].free.saturating_sub(units);
                 }
             }
         }
     }
 
-    /// Plans `order` over this snapshot, searching within `budget`.
+    /// Plans `order` over this snapshot, searching within `budget`. With a
+    /// promise date, inbound stock expected by then is offered too, at the
+    /// warehouse it is bound for; where a plan on stock on hand alone is as
+    /// good for the strategy, that plan wins, so nothing waits that need
+    /// not. A plan that waits says so in its explanation.
     pub fn plan(&self, order: &Order, strategy: Strategy, budget: SearchBudget) -> Plan {
         let lines: Vec<OrderLine> = order
             .lines
@@ -155,17 +189,183 @@ impl Snapshot {
                     .map_or(0, |p| u32::try_from(p.weight_grams).unwrap_or(0)),
             })
             .collect();
-        planner::plan_with_budget(
-            &PlanRequest {
-                lines: &lines,
-                destination: order.ship_to,
-                sites: &self.sites,
-                offers: &self.offers,
-                strategy,
-                max_shipments: order.max_shipments,
-            },
-            budget,
-        )
+        let over = |sites: &[Site], offers: &[Offer]| {
+            planner::plan_with_budget(
+                &PlanRequest {
+                    lines: &lines,
+                    destination: order.ship_to,
+                    sites,
+                    offers,
+                    strategy,
+                    max_shipments: order.max_shipments,
+                },
+                budget,
+            )
+        };
+        let Some(by) = order.promise_by else {
+            return over(&self.sites, &self.offers);
+        };
+        let Some((sites, offers)) = self.offers_by(by) else {
+            return over(&self.sites, &self.offers);
+        };
+        let mut promised = over(&sites, &offers);
+        let waits = self.waits(&promised, by);
+        if !promised.feasible || waits.is_empty() {
+            return promised;
+        }
+        let now = over(&self.sites, &self.offers);
+        if now.feasible && !worse(&now, &promised) {
+            return now;
+        }
+        promised.explanation.extend(waits);
+        promised
+    }
+
+    /// The sites and offers with inbound stock expected by `by` added;
+    /// `None` when none is.
+    fn offers_by(&self, by: DateTime<Utc>) -> Option<(Vec<Site>, Vec<Offer>)> {
+        let sku_of: HashMap<i32, &str> = self
+            .products
+            .values()
+            .map(|p| (p.id, p.sku.as_str()))
+            .collect();
+        let mut offers = self.offers.clone();
+        let mut sites = self.sites.clone();
+        let mut any = false;
+        for inbound in self.inbound.iter().filter(|i| i.expected_at <= by) {
+            let (Some(sku), true) = (
+                sku_of.get(&inbound.product_id),
+                self.warehouses.contains_key(&inbound.warehouse_id),
+            ) else {
+                continue;
+            };
+            any = true;
+            match offers
+                .iter_mut()
+                .find(|o| o.site_id == inbound.warehouse_id && o.sku == *sku)
+            {
+                Some(offer) => offer.available = offer.available.saturating_add(inbound.free),
+                None => offers.push(Offer {
+                    sku: (*sku).to_owned(),
+                    site_id: inbound.warehouse_id,
+                    available: inbound.free,
+                }),
+            }
+            if !sites.iter().any(|s| s.id == inbound.warehouse_id)
+                && let Some(site) = self
+                    .waiting_sites
+                    .iter()
+                    .find(|s| s.id == inbound.warehouse_id)
+            {
+                sites.push(site.clone());
+            }
+        }
+        any.then_some((sites, offers))
+    }
+
+    /// Where each line of each shipment of `plan` takes its units from.
+    fn sources(&self, plan: &Plan, by: Option<DateTime<Utc>>) -> Vec<Vec<LineSources>> {
+        // What earlier lines of the same plan took, per inbound.
+        let mut used: HashMap<usize, u32> = HashMap::new();
+        plan.shipments
+            .iter()
+            .map(|shipment| {
+                shipment
+                    .lines
+                    .iter()
+                    .map(|line| {
+                        let on_hand = self
+                            .offers
+                            .iter()
+                            .find(|o| o.site_id == shipment.site_id && o.sku == line.sku)
+                            .map_or(0, |o| o.available);
+                        let mut from = LineSources {
+                            from_stock: std::cmp::min(line.quantity, on_hand),
+                            from_inbound: Vec::new(),
+                        };
+                        let mut missing = line.quantity - from.from_stock;
+                        let product_id = self.products.get(&line.sku).map(|p| p.id);
+                        for (i, inbound) in self.inbound.iter().enumerate() {
+                            if missing == 0 || by.is_none_or(|by| inbound.expected_at > by) {
+                                continue;
+                            }
+                            if Some(inbound.product_id) != product_id
+                                || inbound.warehouse_id != shipment.site_id
+                            {
+                                continue;
+                            }
+                            let taken = used.entry(i).or_default();
+                            let units = std::cmp::min(missing, inbound.free.saturating_sub(*taken));
+                            if units > 0 {
+                                *taken += units;
+                                missing -= units;
+                                from.from_inbound.push((i, units));
+                            }
+                        }
+                        // A plan never asks for more than was offered; if
+                        // it did, the guarded UPDATE refuses it.
+                        from.from_stock += missing;
+                        from
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// A sentence per shipment of `plan` that waits for inbound stock: when,
+    /// and why.
+    fn waits(&self, plan: &Plan, by: DateTime<Utc>) -> Vec<String> {
+        let sources = self.sources(plan, Some(by));
+        plan.shipments
+            .iter()
+            .zip(sources)
+            .filter_map(|(shipment, lines)| {
+                let waiting: Vec<String> = shipment
+                    .lines
+                    .iter()
+                    .zip(&lines)
+                    .filter(|(_, from)| !from.from_inbound.is_empty())
+                    .map(|(line, from)| {
+                        let units: u32 = from.from_inbound.iter().map(|(_, u)| u).sum();
+                        format!(
+                            "{units} of {} ({} on hand there)",
+                            line.sku, from.from_stock
+                        )
+                    })
+                    .collect();
+                let ready = lines
+                    .iter()
+                    .flat_map(|l| &l.from_inbound)
+                    .map(|(i, _)| &self.inbound[*i])
+                    .max_by_key(|inbound| inbound.expected_at)?;
+                let arrival = ready.reference_id.as_deref().map_or_else(
+                    || format!("inbound shipment {}", ready.id),
+                    |reference| format!("inbound {reference}"),
+                );
+                Some(format!(
+                    "{} waits for inbound stock: {} are not on hand yet; it is ready when {arrival} \
+                     arrives, expected {}.",
+                    shipment.code,
+                    waiting.join(", "),
+                    ready
+                        .expected_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ))
+            })
+            .collect()
+    }
+}
+
+/// Whether `now` (on stock on hand) is worse than `promised` (waiting for
+/// inbound stock) by the strategy's own measure. Ties go to stock on hand.
+fn worse(now: &Plan, promised: &Plan) -> bool {
+    match now.strategy {
+        Strategy::Split => {
+            (now.shipment_count(), now.total_cost_cents)
+                > (promised.shipment_count(), promised.total_cost_cents)
+        }
+        Strategy::Nearest => now.total_distance_km > promised.total_distance_km + 1e-9,
+        Strategy::Cheapest | Strategy::Balanced => now.total_cost_cents > promised.total_cost_cents,
     }
 }
 
@@ -178,41 +378,80 @@ pub struct PricedShipment {
     pub weight_grams: i64,
     pub cost_cents: i64,
     pub lines: Vec<PricedLine>,
+    /// When it can ship, if it waits for inbound stock: the latest arrival
+    /// it waits for.
+    pub ready_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct PricedLine {
     pub product: product::Model,
     pub quantity: i32,
+    /// Of `quantity`, the units held on inbound shipments (pre-ordered).
+    pub from_inbound: Vec<InboundPart>,
+}
+
+impl PricedLine {
+    /// The units that come from stock on hand.
+    pub fn from_stock(&self) -> i32 {
+        self.quantity - self.from_inbound.iter().map(|p| p.units).sum::<i32>()
+    }
+}
+
+/// Units of a line held on one inbound shipment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InboundPart {
+    pub inbound_id: Uuid,
+    pub units: i32,
 }
 
 impl Snapshot {
-    /// The plan's shipments with their warehouses and products.
-    pub fn priced_shipments(&self, plan: &Plan) -> Result<Vec<PricedShipment>, InventoryError> {
+    /// The shipments of `plan` (made for an order promised by `by`) with
+    /// their warehouses and products, and what waits for inbound stock.
+    pub fn priced_shipments(
+        &self,
+        plan: &Plan,
+        by: Option<DateTime<Utc>>,
+    ) -> Result<Vec<PricedShipment>, InventoryError> {
+        let overflow = || InventoryError::Internal("a planned quantity overflows".into());
         plan.shipments
             .iter()
-            .map(|shipment| {
+            .zip(self.sources(plan, by))
+            .map(|(shipment, sources)| {
                 let warehouse = self.warehouses.get(&shipment.site_id).ok_or_else(|| {
                     InventoryError::Internal(format!(
                         "the plan ships from warehouse {} outside its snapshot",
                         shipment.site_id
                     ))
                 })?;
+                let mut ready_at = None;
                 let lines = shipment
                     .lines
                     .iter()
-                    .map(|line| {
+                    .zip(sources)
+                    .map(|(line, from)| {
                         let product = self.products.get(&line.sku).ok_or_else(|| {
                             InventoryError::Internal(format!(
                                 "the plan ships {} outside its snapshot",
                                 line.sku
                             ))
                         })?;
+                        let from_inbound = from
+                            .from_inbound
+                            .iter()
+                            .map(|&(i, units)| {
+                                let inbound = &self.inbound[i];
+                                ready_at = std::cmp::max(ready_at, Some(inbound.expected_at));
+                                Ok(InboundPart {
+                                    inbound_id: inbound.id,
+                                    units: i32::try_from(units).map_err(|_| overflow())?,
+                                })
+                            })
+                            .collect::<Result<_, InventoryError>>()?;
                         Ok(PricedLine {
                             product: product.clone(),
-                            quantity: i32::try_from(line.quantity).map_err(|_| {
-                                InventoryError::Internal("a planned quantity overflows".into())
-                            })?,
+                            quantity: i32::try_from(line.quantity).map_err(|_| overflow())?,
+                            from_inbound,
                         })
                     })
                     .collect::<Result<_, InventoryError>>()?;
@@ -222,6 +461,7 @@ impl Snapshot {
                     weight_grams: i64::try_from(shipment.weight_grams).unwrap_or(i64::MAX),
                     cost_cents: shipment.cost_cents,
                     lines,
+                    ready_at,
                 })
             })
             .collect()
@@ -272,7 +512,7 @@ struct LevelUnits {
 /// available of them: two statements. An unknown SKU is an error naming it.
 pub async fn snapshot(db: &DatabaseConnection, order: &Order) -> Result<Snapshot, InventoryError> {
     let skus: Vec<&str> = order.lines.iter().map(|l| l.sku.as_str()).collect();
-    let snapshot = read_snapshot(db, &skus, false).await?;
+    let snapshot = read_snapshot(db, &skus, false, order.promise_by.is_some()).await?;
     if let Some(i) = snapshot.unknown_line(order) {
         return Err(unknown_sku(i, &order.lines[i].sku));
     }
@@ -285,15 +525,17 @@ pub fn unknown_sku(i: usize, sku: &str) -> InventoryError {
 }
 
 /// Reads the products of `skus` (those in the catalogue) and every stock
-/// level of them: two statements. With `lock`, the levels are locked until
-/// the transaction `connection` belongs to ends (on PostgreSQL `FOR
-/// UPDATE`, in (product, warehouse) order like every stock writer; SQLite
-/// has one writer at a time anyway), so that what is planned on them is
-/// still there when it is taken.
+/// level of them: two statements, and with `inbound` a third for their
+/// EXPECTED inbounds. With `lock`, the levels (and then the inbounds) are
+/// locked until the transaction `connection` belongs to ends (on
+/// PostgreSQL `FOR UPDATE`, in (product, warehouse) order like every stock
+/// writer; SQLite has one writer at a time anyway), so that what is
+/// planned on them is still there when it is taken.
 pub async fn read_snapshot(
     connection: &impl ConnectionTrait,
     skus: &[&str],
     lock: bool,
+    inbound: bool,
 ) -> Result<Snapshot, InventoryError> {
     let products: HashMap<String, product::Model> = product::Entity::find()
         .filter(product::Column::Sku.is_in(skus.iter().copied()))
@@ -365,35 +607,59 @@ pub async fn read_snapshot(
             safety_stock: units.safety_stock,
         });
     }
+    let product_ids: Vec<i32> = products.values().map(|p| p.id).collect();
+    let inbound: Vec<InboundOffer> = if inbound {
+        inbound_offers(connection, &product_ids, lock)
+            .await?
+            .into_iter()
+            .filter(|i| warehouses.get(&i.warehouse_id).is_some_and(|w| w.active))
+            .collect()
+    } else {
+        Vec::new()
+    };
     // The planner is offered only the warehouses that have something.
     let offered: HashSet<i32> = offers.iter().map(|o| o.site_id).collect();
-    let mut sites = Vec::with_capacity(offered.len());
-    for warehouse in warehouses.values().filter(|w| offered.contains(&w.id)) {
-        sites.push(Site {
-            id: warehouse.id,
-            code: warehouse.code.clone(),
-            label: warehouse
-                .city
-                .clone()
-                .unwrap_or_else(|| warehouse.name.clone()),
-            location: location_of(warehouse)?,
-            rate: ShippingRate {
-                base_cents: i64::from(warehouse.base_cents),
-                cents_per_100km: i64::from(warehouse.cents_per_100km),
-                cents_per_kg: i64::from(warehouse.cents_per_kg),
-            },
-            active: warehouse.active,
-        });
+    let waiting: HashSet<i32> = inbound
+        .iter()
+        .map(|i| i.warehouse_id)
+        .filter(|id| !offered.contains(id))
+        .collect();
+    let (mut sites, mut waiting_sites) = (Vec::with_capacity(offered.len()), Vec::new());
+    for warehouse in warehouses.values() {
+        let site = || -> Result<Site, InventoryError> {
+            Ok(Site {
+                id: warehouse.id,
+                code: warehouse.code.clone(),
+                label: warehouse
+                    .city
+                    .clone()
+                    .unwrap_or_else(|| warehouse.name.clone()),
+                location: location_of(warehouse)?,
+                rate: ShippingRate {
+                    base_cents: i64::from(warehouse.base_cents),
+                    cents_per_100km: i64::from(warehouse.cents_per_100km),
+                    cents_per_kg: i64::from(warehouse.cents_per_kg),
+                },
+                active: warehouse.active,
+            })
+        };
+        if offered.contains(&warehouse.id) {
+            sites.push(site()?);
+        } else if waiting.contains(&warehouse.id) {
+            waiting_sites.push(site()?);
+        }
     }
     Ok(Snapshot {
         products,
         warehouses: warehouses
             .into_iter()
-            .filter(|(id, _)| offered.contains(id))
+            .filter(|(id, _)| offered.contains(id) || waiting.contains(id))
             .map(|(id, w)| (id, Arc::unwrap_or_clone(w)))
             .collect(),
         sites,
         offers,
+        waiting_sites,
+        inbound,
         holdings,
     })
 }

@@ -76,7 +76,8 @@ const DERIVED: &str = "
            ON m.product_id = i.product_id AND m.warehouse_id = i.warehouse_id
     LEFT JOIN (SELECT l.product_id, l.warehouse_id, SUM(l.quantity) AS units
                FROM reservation_lines l JOIN reservations r ON r.id = l.reservation_id
-               WHERE r.status = 'ACTIVE' GROUP BY l.product_id, l.warehouse_id) h
+               WHERE r.status = 'ACTIVE' AND l.inbound_id IS NULL
+               GROUP BY l.product_id, l.warehouse_id) h
            ON h.product_id = i.product_id AND h.warehouse_id = i.warehouse_id";
 const DRIFTS: &str = "(i.quantity <> COALESCE(m.quantity, 0) OR i.reserved <> COALESCE(h.units, 0)
       OR i.safety_stock <> COALESCE(m.safety_stock, 0))";
@@ -209,7 +210,8 @@ pub async fn repair(
                 "UPDATE inventory SET
                     reserved = (SELECT COALESCE(SUM(l.quantity), 0) FROM reservation_lines l
                                 JOIN reservations r ON r.id = l.reservation_id
-                                WHERE r.status = 'ACTIVE' AND l.product_id = inventory.product_id
+                                WHERE r.status = 'ACTIVE' AND l.inbound_id IS NULL
+                                  AND l.product_id = inventory.product_id
                                   AND l.warehouse_id = inventory.warehouse_id),
                     version = version + 1, updated_at = ?
                  WHERE id IN ({ids})"

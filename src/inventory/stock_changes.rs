@@ -465,7 +465,7 @@ fn unknown_warehouse(field: &str, code: &str) -> InventoryError {
 
 /// The stock level, locked for this transaction on PostgreSQL (SQLite's
 /// writers already take turns).
-async fn lock_level(
+pub(super) async fn lock_level(
     txn: &WriteTransaction,
     product_id: i32,
     warehouse_id: i32,

@@ -15,10 +15,19 @@ pub const SAFETY_STOCK_DRIFT: &str =
     "SELECT COUNT(*) FROM inventory i WHERE i.safety_stock <> COALESCE(
     (SELECT SUM(m.safety_stock_delta) FROM inventory_movements m
      WHERE m.product_id = i.product_id AND m.warehouse_id = i.warehouse_id), 0)";
-/// Stock levels whose reserved count differs from what their ACTIVE holds take.
+/// Stock levels whose reserved count differs from what their ACTIVE holds
+/// take of them (not of inbound shipments).
 pub const HELD_DRIFT: &str = "SELECT COUNT(*) FROM inventory i WHERE i.reserved <> COALESCE(
     (SELECT SUM(l.quantity) FROM reservation_lines l JOIN reservations r ON r.id = l.reservation_id
-     WHERE r.status = 'ACTIVE' AND l.product_id = i.product_id AND l.warehouse_id = i.warehouse_id), 0)";
+     WHERE r.status = 'ACTIVE' AND l.inbound_id IS NULL
+       AND l.product_id = i.product_id AND l.warehouse_id = i.warehouse_id), 0)";
+/// Expected inbound shipments whose reserved count differs from what their
+/// live (ACTIVE or CONFIRMED) pre-orders hold of them.
+pub const INBOUND_HELD_DRIFT: &str =
+    "SELECT COUNT(*) FROM inbound_shipments s WHERE s.reserved <> COALESCE(
+    (SELECT SUM(l.quantity) FROM reservation_lines l JOIN reservations r ON r.id = l.reservation_id
+     WHERE r.status IN ('ACTIVE', 'CONFIRMED') AND l.inbound_id = s.id), 0)
+     AND s.status = 'EXPECTED'";
 /// Stock levels that hold more than they have, or less than nothing.
 pub const OVERSOLD: &str =
     "SELECT COUNT(*) FROM inventory WHERE reserved < 0 OR quantity < reserved";
@@ -29,6 +38,10 @@ pub async fn assert_books_balance(app: &TestApp) {
     for (what, sql) in [
         ("oversold or negative", OVERSOLD),
         ("reserved differs from the active holds", HELD_DRIFT),
+        (
+            "inbound reserved differs from its pre-orders",
+            INBOUND_HELD_DRIFT,
+        ),
         ("on-hand differs from the movements", QUANTITY_DRIFT),
         ("reserved differs from the movements", RESERVED_DRIFT),
         (

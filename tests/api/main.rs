@@ -33,6 +33,7 @@ mod migrations;
 mod node;
 mod npm_client;
 mod planning;
+mod pre_orders;
 mod reservations;
 mod safety_stock;
 mod schema;

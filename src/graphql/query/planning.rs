@@ -27,13 +27,24 @@ impl PlanningQuery {
         input: PlanInput,
     ) -> async_graphql::Result<FulfilmentPlan> {
         let db = ctx.data::<DatabaseConnection>()?;
-        let order = parse_order(input.lines, input.ship_to, input.max_shipments).coded()?;
+        let order = parse_order(
+            input.lines,
+            input.ship_to,
+            input.max_shipments,
+            input.promise_by,
+        )
+        .coded()?;
+        let promise_by = order.promise_by;
         let budget = *ctx.data::<SearchBudget>()?;
         let snapshot = Arc::new(snapshot(db, &order).await.coded()?);
         let plan = plan_once(snapshot.clone(), order, input.strategy.into(), budget)
             .await
             .coded()?;
-        Ok(FulfilmentPlan { plan, snapshot })
+        Ok(FulfilmentPlan {
+            plan,
+            snapshot,
+            promise_by,
+        })
     }
 
     /// One plan per strategy for the same order and stock, to compare.
@@ -44,7 +55,7 @@ impl PlanningQuery {
         ship_to: LocationInput,
     ) -> async_graphql::Result<Vec<FulfilmentPlan>> {
         let db = ctx.data::<DatabaseConnection>()?;
-        let order = parse_order(lines, ship_to, None).coded()?;
+        let order = parse_order(lines, ship_to, None, None).coded()?;
         let budget = *ctx.data::<SearchBudget>()?;
         let snapshot = Arc::new(snapshot(db, &order).await.coded()?);
         let plans = plan_off_thread(snapshot.clone(), order, Strategy::ALL.to_vec(), budget)
@@ -55,6 +66,7 @@ impl PlanningQuery {
             .map(|plan| FulfilmentPlan {
                 plan,
                 snapshot: snapshot.clone(),
+                promise_by: None,
             })
             .collect())
     }

@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use async_graphql::{Enum, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
 
 use super::{LocationInput, Product, Warehouse, saturating_int};
 use crate::{
@@ -60,6 +61,8 @@ pub struct PlanInput {
     pub strategy: FulfilmentStrategy,
     /// Optional cap; an order that cannot meet it is infeasible.
     pub max_shipments: Option<i32>,
+    /// When set, inbound stock expected by then may be planned.
+    pub promise_by: Option<DateTime<Utc>>,
 }
 
 /// Checks an order's shape; errors name the field at fault.
@@ -67,6 +70,7 @@ pub fn parse_order(
     lines: Vec<OrderLineInput>,
     ship_to: LocationInput,
     max_shipments: Option<i32>,
+    promise_by: Option<DateTime<Utc>>,
 ) -> Result<Order, ApiError> {
     let ship_to = ship_to.parse("shipTo")?;
     let lines = lines
@@ -76,13 +80,15 @@ pub fn parse_order(
             quantity: l.quantity,
         })
         .collect();
-    Ok(Order::new(lines, ship_to, max_shipments)?)
+    Ok(Order::new(lines, ship_to, max_shipments)?.promising_by(promise_by))
 }
 
 /// A plan for an order: which warehouses ship what, at what cost, and why.
 pub struct FulfilmentPlan {
     pub plan: planner::Plan,
     pub snapshot: Arc<Snapshot>,
+    /// The order's promise date, which says what may wait for inbound stock.
+    pub promise_by: Option<DateTime<Utc>>,
 }
 
 #[Object]
@@ -99,7 +105,10 @@ impl FulfilmentPlan {
 
     /// Nearest first.
     async fn shipments(&self) -> async_graphql::Result<Vec<Shipment>> {
-        let shipments = self.snapshot.priced_shipments(&self.plan).coded()?;
+        let shipments = self
+            .snapshot
+            .priced_shipments(&self.plan, self.promise_by)
+            .coded()?;
         Ok(shipments.into_iter().map(Shipment).collect())
     }
 
@@ -171,6 +180,12 @@ impl Shipment {
 
     async fn lines(&self) -> Vec<ShipmentLine> {
         self.0.lines.iter().cloned().map(ShipmentLine).collect()
+    }
+
+    /// null: ships from stock on hand now; else the inbound arrival it
+    /// waits for (the latest, when it waits for several).
+    async fn ready_at(&self) -> Option<DateTime<Utc>> {
+        self.0.ready_at
     }
 }
 

@@ -50,12 +50,19 @@ pub struct ReserveOrderInput {
     pub ttl_seconds: Option<i32>,
     /// Optional cap on the number of shipments.
     pub max_shipments: Option<i32>,
+    /// When set, inbound stock expected by then may be held (a pre-order).
+    pub promise_by: Option<DateTime<Utc>>,
 }
 
 impl ReserveOrderInput {
     /// Checks the request's shape; errors name the field at fault.
     pub fn parse(self) -> Result<HoldRequest, ApiError> {
-        let order = parse_order(self.lines, self.ship_to, self.max_shipments)?;
+        let order = parse_order(
+            self.lines,
+            self.ship_to,
+            self.max_shipments,
+            self.promise_by,
+        )?;
         let ttl = Ttl::new(
             self.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS),
             "ttlSeconds",

@@ -3,7 +3,7 @@
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TryInsertResult,
-    sea_query::{Expr, ExprTrait},
+    sea_query::{Expr, ExprTrait, JoinType, Query},
 };
 use uuid::Uuid;
 
@@ -13,11 +13,13 @@ use crate::{
     entities::{
         inbound_shipment::{self, InboundStatus},
         movement::MovementType,
+        reservation::{self, ReservationStatus},
+        reservation_line,
     },
     inventory::{
         InventoryError,
         ledger::{MAX_ON_HAND, Postings, Shift, ensure_level},
-        stock_changes::resolve,
+        stock_changes::{lock_level, resolve},
     },
 };
 
@@ -98,21 +100,28 @@ pub async fn expect(
     }
     ensure_level(&*txn, product.id, warehouse.id, now).await?;
     let mark = Shift::note_only(product.id, warehouse.id, MovementType::InboundExpected);
-    post(&txn, &inbound, mark, created_by, now).await?;
+    post(&txn, &inbound, &[mark], created_by, now).await?;
     txn.commit().await?;
     Ok(inbound)
 }
 
-/// EXPECTED -> RECEIVED: the inbound's units come on hand (RESTOCK, naming
-/// the inbound) and what pre-orders hold of it stays held, now on the
-/// stock level, in one transaction. Receiving it again changes nothing.
+/// EXPECTED -> RECEIVED, in one transaction: the inbound's units come on
+/// hand and the holds of its pre-orders move onto the stock level with them
+/// (one RESTOCK of quantity and held units, naming the inbound); the units
+/// of pre-orders confirmed before it came ship out at once (ORDER). From
+/// then on its pre-orders are ordinary holds. Receiving it again changes
+/// nothing.
 pub async fn receive(
     store: &Store,
     id: Uuid,
     received_by: Option<&str>,
 ) -> Result<inbound_shipment::Model, InventoryError> {
     let at = now();
+    let announced = existing(store, id).await?;
     let txn = store.begin_write().await?;
+    // The level first, as every writer of both takes them.
+    ensure_level(&*txn, announced.product_id, announced.warehouse_id, at).await?;
+    lock_level(&txn, announced.product_id, announced.warehouse_id).await?;
     let Some(inbound) = leave_expected(&txn, id, InboundStatus::Received, at).await? else {
         txn.rollback().await?;
         let inbound = existing(store, id).await?;
@@ -127,22 +136,96 @@ pub async fn receive(
             )),
         };
     };
-    ensure_level(&*txn, inbound.product_id, inbound.warehouse_id, at).await?;
-    let arrival = Shift::receipt(
-        inbound.product_id,
-        inbound.warehouse_id,
+    let (active, confirmed) = pre_ordered(&txn, id).await?;
+    if active + confirmed != i64::from(inbound.reserved) {
+        return Err(InventoryError::Internal(format!(
+            "inbound shipment {id} shows {} units held, its pre-orders {}",
+            inbound.reserved,
+            active + confirmed
+        )));
+    }
+    let confirmed = i32::try_from(confirmed)
+        .map_err(|_| InventoryError::Internal("a pre-order total overflows".into()))?;
+    let (product_id, warehouse_id) = (inbound.product_id, inbound.warehouse_id);
+    let mut shifts = vec![Shift::receipt(
+        product_id,
+        warehouse_id,
         inbound.quantity,
         inbound.reserved,
-    );
-    if !post(&txn, &inbound, arrival, received_by, at).await? {
+    )];
+    if confirmed > 0 {
+        shifts.push(Shift::settle(
+            product_id,
+            warehouse_id,
+            confirmed,
+            MovementType::Order,
+        ));
+    }
+    if !post(&txn, &inbound, &shifts, received_by, at).await? {
         txn.rollback().await?;
         return Err(InventoryError::Conflict(format!(
             "receiving inbound shipment {id} would put more than {MAX_ON_HAND} units in \
              one stock level"
         )));
     }
+    move_holds_onto_level(&txn, id).await?;
     txn.commit().await?;
     Ok(inbound)
+}
+
+/// Units of inbound `id` that ACTIVE and CONFIRMED pre-orders hold.
+async fn pre_ordered(txn: &WriteTransaction, id: Uuid) -> Result<(i64, i64), InventoryError> {
+    let mut query = Query::select();
+    query
+        .column(("r", "status"))
+        .expr_as(Expr::col(("l", "quantity")).sum(), "units")
+        .from_as("reservation_lines", "l")
+        .join_as(
+            JoinType::InnerJoin,
+            "reservations",
+            "r",
+            Expr::col(("r", "id")).equals(("l", "reservation_id")),
+        )
+        .and_where(Expr::col(("l", "inbound_id")).eq(id))
+        .group_by_col(("r", "status"));
+    let rows = txn
+        .query_all_raw(txn.get_database_backend().build(&query))
+        .await?;
+    let (mut active, mut confirmed) = (0, 0);
+    for row in rows {
+        let status: ReservationStatus = row.try_get("", "status")?;
+        let units: i64 = row.try_get("", "units")?;
+        match status {
+            ReservationStatus::Active => active += units,
+            ReservationStatus::Confirmed => confirmed += units,
+            ReservationStatus::Released | ReservationStatus::Expired => {}
+        }
+    }
+    Ok((active, confirmed))
+}
+
+/// The lines of live pre-orders on inbound `id` now hold the stock level.
+/// Lines of holds that ended keep naming it, as their history.
+async fn move_holds_onto_level(txn: &WriteTransaction, id: Uuid) -> Result<(), InventoryError> {
+    use reservation_line::Column;
+    reservation_line::Entity::update_many()
+        .col_expr(Column::InboundId, Expr::value(Option::<Uuid>::None))
+        .filter(Column::InboundId.eq(id))
+        .filter(
+            Column::ReservationId.in_subquery(
+                Query::select()
+                    .column(reservation::Column::Id)
+                    .from(reservation::Entity)
+                    .and_where(
+                        reservation::Column::Status
+                            .is_in([ReservationStatus::Active, ReservationStatus::Confirmed]),
+                    )
+                    .to_owned(),
+            ),
+        )
+        .exec(&**txn)
+        .await?;
+    Ok(())
 }
 
 /// EXPECTED -> CANCELLED (INBOUND_CANCELLED): it will not come. A CONFLICT
@@ -154,7 +237,9 @@ pub async fn cancel(
     cancelled_by: Option<&str>,
 ) -> Result<inbound_shipment::Model, InventoryError> {
     let at = now();
+    let announced = existing(store, id).await?;
     let txn = store.begin_write().await?;
+    lock_level(&txn, announced.product_id, announced.warehouse_id).await?;
     let Some(inbound) = leave_expected(&txn, id, InboundStatus::Cancelled, at).await? else {
         txn.rollback().await?;
         let inbound = existing(store, id).await?;
@@ -176,7 +261,7 @@ pub async fn cancel(
         inbound.warehouse_id,
         MovementType::InboundCancelled,
     );
-    if !post(&txn, &inbound, mark, cancelled_by, at).await? {
+    if !post(&txn, &inbound, &[mark], cancelled_by, at).await? {
         txn.rollback().await?;
         return Err(InventoryError::Internal(
             "an inbound's stock level is gone".into(),
@@ -210,19 +295,22 @@ async fn leave_expected(
     Ok(update.exec_with_returning(&**txn).await?.into_iter().next())
 }
 
-/// Applies `shift` to the inbound's stock level and posts it, naming the
-/// inbound and its reference. False when the level refused it.
+/// Applies `shifts` to the inbound's stock level and posts them, naming
+/// the inbound and its reference. False when the level refused one; then
+/// the transaction must roll back.
 async fn post(
     txn: &WriteTransaction,
     inbound: &inbound_shipment::Model,
-    shift: Shift,
+    shifts: &[Shift],
     by: Option<&str>,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool, InventoryError> {
     let mut postings = Postings::new(inbound.reference_id.clone(), by.map(str::to_owned), at)
         .about_inbound(inbound.id);
-    if postings.post(&**txn, shift).await?.is_none() {
-        return Ok(false);
+    for shift in shifts {
+        if postings.post(&**txn, *shift).await?.is_none() {
+            return Ok(false);
+        }
     }
     postings.write(txn).await?;
     Ok(true)

@@ -8,7 +8,9 @@
 //! change is in `movements` and the live feeds.
 
 mod changes;
+mod holds;
 mod incoming;
+mod offers;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -17,7 +19,9 @@ use super::{InventoryError, rules, stock_changes::Units};
 use crate::entities::inbound_shipment;
 
 pub use changes::{cancel, expect, receive};
+pub use holds::{keep_expected, shift_held};
 pub use incoming::{Incoming, available_to_promise, in_promise_order, incoming_of_skus, listed};
+pub use offers::{InboundOffer, inbound_offers};
 
 /// The most units one inbound shipment may bring.
 pub const MAX_INBOUND_UNITS: i32 = 1_000_000;

@@ -28,6 +28,14 @@ pub fn fingerprint(request: &HoldRequest) -> String {
     hasher.update(strategy_name(request.strategy).as_bytes());
     hasher.update(request.order.max_shipments.map_or(0, |n| n).to_le_bytes());
     hasher.update(request.ttl.seconds().to_le_bytes());
+    // Present or not, then when: no promise and a promise never collide.
+    match request.order.promise_by {
+        Some(by) => {
+            hasher.update([1]);
+            hasher.update(by.timestamp_micros().to_le_bytes());
+        }
+        None => hasher.update([0]),
+    }
     hex::encode(hasher.finalize())
 }
 
@@ -87,5 +95,21 @@ mod tests {
         let mut capped = request(&[("A", 1), ("B", 2)], Strategy::Nearest, 900);
         capped.order.max_shipments = Some(1);
         assert_ne!(fingerprint(&capped), base);
+        let launch = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let promised = |by| {
+            let mut promised = request(&[("A", 1), ("B", 2)], Strategy::Nearest, 900);
+            promised.order = promised.order.promising_by(Some(by));
+            fingerprint(&promised)
+        };
+        assert_ne!(promised(launch), base);
+        assert_ne!(
+            promised(launch),
+            promised(launch + chrono::Duration::seconds(1))
+        );
+        assert_eq!(
+            promised(launch),
+            promised(launch),
+            "the same promise is the same order"
+        );
     }
 }

@@ -53,6 +53,7 @@ use crate::{
     inventory::{
         InventoryError,
         availability::{Holding, Lookup, ReadStart},
+        inbound,
         ledger::{Postings, Share},
         planning::{Order, PricedShipment, read_snapshot, unknown_sku},
     },
@@ -258,8 +259,10 @@ async fn attempt(
     );
     let Lookup { read, found } = store.availability().peek(&skus);
     for (i, pending) in batch.iter().enumerate() {
+        // The cache knows stock on hand, not what a promise date may add.
         if answers[i].is_none()
             && !replays.contains(&i)
+            && pending.request.order.promise_by.is_none()
             && let Some(short) = known_short(&pending.request.order, &found)
         {
             answers[i] = Some(Ok(short));
@@ -359,7 +362,10 @@ async fn hold_together(
     let txn = store.begin_write().await?;
     let skus = skus_of(contenders.iter().map(|&i| &batch[i]));
     let sku_refs: Vec<&str> = skus.iter().map(String::as_str).collect();
-    let mut snapshot = read_snapshot(&*txn, &sku_refs, true).await?;
+    let promising = contenders
+        .iter()
+        .any(|&i| batch[i].request.order.promise_by.is_some());
+    let mut snapshot = read_snapshot(&*txn, &sku_refs, true, promising).await?;
 
     let mut planned: Vec<Planned> = Vec::new();
     // The ids this batch holds, and which of `planned` holds each.
@@ -385,8 +391,9 @@ async fn hold_together(
             answers[i] = Some(Ok(insufficient(plan)));
             continue;
         }
-        let shipments = snapshot.priced_shipments(&plan)?;
-        snapshot.take(&plan);
+        let by = request.order.promise_by;
+        let shipments = snapshot.priced_shipments(&plan, by)?;
+        snapshot.take(&plan, by);
         holder.insert(request.id, planned.len());
         planned.push(Planned {
             index: i,
@@ -481,17 +488,24 @@ async fn write_holds(
         ));
     }
 
-    // Each level's shares, in arrival order.
+    // Each level's shares, in arrival order, and each inbound's total.
     let mut shares: BTreeMap<(i32, i32), Vec<Share>> = BTreeMap::new();
+    let mut pre_ordered: BTreeMap<Uuid, i32> = BTreeMap::new();
     for p in planned {
         let pending = &batch[p.index];
         for shipment in &p.hold.shipments {
             for line in &shipment.lines {
+                for part in &line.from_inbound {
+                    *pre_ordered.entry(part.inbound_id).or_default() += part.units;
+                }
+                if line.from_stock() == 0 {
+                    continue;
+                }
                 shares
                     .entry((line.product.id, shipment.warehouse.id))
                     .or_default()
                     .push(Share {
-                        units: line.quantity,
+                        units: line.from_stock(),
                         reference_id: Some(pending.request.id.to_string()),
                         created_by: pending.created_by.clone(),
                     });
@@ -509,6 +523,14 @@ async fn write_holds(
             )));
         }
     }
+    // Pre-orders: one guarded UPDATE per inbound for the batch's total.
+    for (inbound_id, units) in pre_ordered {
+        if !inbound::shift_held(&**txn, inbound_id, units).await? {
+            return Err(Failure::Retry(format!(
+                "inbound shipment {inbound_id} moved under its lock"
+            )));
+        }
+    }
 
     let shipments = planned.iter().flat_map(|p| {
         p.hold
@@ -522,12 +544,24 @@ async fn write_holds(
     let lines = planned.iter().flat_map(|p| {
         let id = p.hold.reservation.id;
         p.hold.shipments.iter().flat_map(move |s| {
-            s.lines.iter().map(move |l| reservation_line::ActiveModel {
-                reservation_id: Set(id),
-                product_id: Set(l.product.id),
-                warehouse_id: Set(s.warehouse.id),
-                quantity: Set(l.quantity),
-                ..Default::default()
+            s.lines.iter().flat_map(move |l| {
+                // A line's units on hand, then one row per inbound it holds.
+                let on_hand = (l.from_stock() > 0).then_some((l.from_stock(), None));
+                let pre_ordered = l
+                    .from_inbound
+                    .iter()
+                    .map(|part| (part.units, Some(part.inbound_id)));
+                on_hand
+                    .into_iter()
+                    .chain(pre_ordered)
+                    .map(move |(units, inbound_id)| reservation_line::ActiveModel {
+                        reservation_id: Set(id),
+                        product_id: Set(l.product.id),
+                        warehouse_id: Set(s.warehouse.id),
+                        quantity: Set(units),
+                        inbound_id: Set(inbound_id),
+                        ..Default::default()
+                    })
             })
         })
     });
@@ -545,6 +579,7 @@ fn shipment_row(reservation_id: Uuid, s: &PricedShipment) -> reservation_shipmen
         distance_km: Set(s.distance_km),
         weight_grams: Set(s.weight_grams),
         cost_cents: Set(s.cost_cents),
+        ready_at: Set(s.ready_at),
         ..Default::default()
     }
 }

@@ -11,7 +11,7 @@ use crate::{
     entities::{product, reservation, reservation_line, reservation_shipment, warehouse},
     inventory::{
         InventoryError,
-        planning::{PricedLine, PricedShipment},
+        planning::{InboundPart, PricedLine, PricedShipment},
     },
 };
 
@@ -58,25 +58,40 @@ pub async fn find(
             let warehouse = warehouses
                 .get(&shipment.warehouse_id)
                 .ok_or_else(|| missing("warehouse", shipment.warehouse_id))?;
-            let lines = lines
+            // A product's units on hand and on each inbound are rows of
+            // their own; the shipment shows one line per product.
+            let mut merged: Vec<PricedLine> = Vec::new();
+            for line in lines
                 .iter()
                 .filter(|l| l.warehouse_id == shipment.warehouse_id)
-                .map(|line| {
-                    Ok(PricedLine {
+            {
+                let part = line.inbound_id.map(|inbound_id| InboundPart {
+                    inbound_id,
+                    units: line.quantity,
+                });
+                match merged.iter_mut().find(|m| m.product.id == line.product_id) {
+                    Some(known) => {
+                        known.quantity += line.quantity;
+                        known.from_inbound.extend(part);
+                    }
+                    None => merged.push(PricedLine {
                         product: products
                             .get(&line.product_id)
                             .ok_or_else(|| missing("product", line.product_id))?
                             .clone(),
                         quantity: line.quantity,
-                    })
-                })
-                .collect::<Result<_, InventoryError>>()?;
+                        from_inbound: part.into_iter().collect(),
+                    }),
+                }
+            }
+            let lines = merged;
             Ok(PricedShipment {
                 warehouse: warehouse.clone(),
                 distance_km: shipment.distance_km,
                 weight_grams: shipment.weight_grams,
                 cost_cents: shipment.cost_cents,
                 lines,
+                ready_at: shipment.ready_at,
             })
         })
         .collect::<Result<_, InventoryError>>()?;

@@ -18,7 +18,7 @@ use crate::{
         reservation_line,
     },
     inventory::{
-        InventoryError,
+        InventoryError, inbound,
         ledger::{Postings, Shift},
     },
 };
@@ -134,25 +134,75 @@ pub(super) async fn end(
         .all(&**txn)
         .await?;
     let mut postings = Postings::new(Some(id.to_string()), by.map(str::to_owned), now);
-    for line in &lines {
-        let shift = Shift::settle(
-            line.product_id,
-            line.warehouse_id,
-            line.quantity,
-            ending.movement(),
-        );
-        if postings.post(&**txn, shift).await?.is_none() {
-            // The hold's units are counted in `reserved` by construction;
-            // if they are not, the books are broken and nothing must move.
-            return Err(DbErr::Custom(format!(
-                "reservation {id} holds {} units of product {} in warehouse {} that the \
-                 stock level does not show as reserved",
-                line.quantity, line.product_id, line.warehouse_id
-            )));
+    // Units on stock levels first, in (product, warehouse) order; then
+    // those still on inbound shipments, which come after levels in every
+    // writer's order.
+    let (on_inbound, on_levels): (Vec<_>, Vec<_>) =
+        lines.into_iter().partition(|l| l.inbound_id.is_some());
+    for line in &on_levels {
+        settle_on_level(txn, &mut postings, id, line, ending).await?;
+    }
+    let mut on_inbound = on_inbound;
+    on_inbound.sort_by_key(|l| (l.inbound_id, l.id));
+    for line in &on_inbound {
+        let Some(inbound_id) = line.inbound_id else {
+            continue;
+        };
+        let settled = match ending {
+            // Paid for: the units stay held and ship when they arrive.
+            Ending::Confirm => inbound::keep_expected(&**txn, inbound_id).await?,
+            Ending::Release | Ending::Expire => {
+                inbound::shift_held(&**txn, inbound_id, -line.quantity).await?
+            }
+        };
+        if settled {
+            continue;
+        }
+        // Received meanwhile: the line now holds the stock level.
+        let now_held = reservation_line::Entity::find_by_id(line.id)
+            .one(&**txn)
+            .await?;
+        match now_held {
+            Some(moved) if moved.inbound_id.is_none() => {
+                settle_on_level(txn, &mut postings, id, &moved, ending).await?;
+            }
+            _ => {
+                return Err(DbErr::Custom(format!(
+                    "reservation {id} holds {} units of inbound shipment {inbound_id} that \
+                     it does not show as held",
+                    line.quantity
+                )));
+            }
         }
     }
     postings.write(txn).await?;
     Ok(true)
+}
+
+/// Ends what `line` holds of its stock level by `ending`.
+async fn settle_on_level(
+    txn: &WriteTransaction,
+    postings: &mut Postings,
+    id: Uuid,
+    line: &reservation_line::Model,
+    ending: Ending,
+) -> Result<(), DbErr> {
+    let shift = Shift::settle(
+        line.product_id,
+        line.warehouse_id,
+        line.quantity,
+        ending.movement(),
+    );
+    if postings.post(&**txn, shift).await?.is_none() {
+        // The hold's units are counted in `reserved` by construction;
+        // if they are not, the books are broken and nothing must move.
+        return Err(DbErr::Custom(format!(
+            "reservation {id} holds {} units of product {} in warehouse {} that the \
+             stock level does not show as reserved",
+            line.quantity, line.product_id, line.warehouse_id
+        )));
+    }
+    Ok(())
 }
 
 /// ACTIVE, not yet expired: expiresAt = now + ttl. Changes no stock.
