@@ -17,6 +17,7 @@ mod m20261126_000008_add_movement_version;
 mod m20261202_000009_create_stock_change_keys;
 mod m20261202_000010_add_safety_stock;
 mod m20261203_000011_create_inbound_shipments;
+mod m20261203_000012_add_warehouse_capacity;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000009_create_stock_change_keys::Migration),
             Box::new(m20261202_000010_add_safety_stock::Migration),
             Box::new(m20261203_000011_create_inbound_shipments::Migration),
+            Box::new(m20261203_000012_add_warehouse_capacity::Migration),
         ]
     }
 }

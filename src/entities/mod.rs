@@ -7,6 +7,7 @@ pub mod product;
 pub mod reservation;
 pub mod reservation_line;
 pub mod reservation_shipment;
+pub mod shipment_day;
 pub mod stock_change_key;
 pub mod stock_level;
 pub mod warehouse;

@@ -19,6 +19,8 @@ pub struct Model {
     #[sea_orm(column_name = "cents_per_100km")]
     pub cents_per_100km: i32,
     pub cents_per_kg: i32,
+    /// The most shipments it may ship per UTC day; `None`: no limit.
+    pub daily_shipment_capacity: Option<i32>,
     pub created_at: DateTimeUtc,
     #[sea_orm(has_many)]
     pub stock_levels: HasMany<super::stock_level::Entity>,

@@ -22,6 +22,7 @@ use crate::{
     inventory::{
         Page, PageSize,
         availability::{AvailabilityCache, Holding},
+        capacity,
         inbound::{self, Incoming},
         stock_levels,
     },
@@ -38,6 +39,8 @@ pub struct HoldingsBySku(DatabaseConnection, AvailabilityCache);
 pub struct IncomingBySku(DatabaseConnection);
 /// A warehouse's inbound shipments in one status.
 pub struct InboundByWarehouse(DatabaseConnection);
+/// Shipments a warehouse ships on a day (warehouse id, `YYYY-MM-DD`).
+pub struct ShipmentsByWarehouseDay(DatabaseConnection);
 
 /// Which page of a warehouse's stock levels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -56,6 +59,7 @@ pub struct Loaders {
     pub holdings_by_sku: DataLoader<HoldingsBySku, HashMapCache>,
     pub incoming_by_sku: DataLoader<IncomingBySku, HashMapCache>,
     pub inbound_by_warehouse: DataLoader<InboundByWarehouse, HashMapCache>,
+    pub shipments_by_day: DataLoader<ShipmentsByWarehouseDay, HashMapCache>,
 }
 
 impl Loaders {
@@ -129,6 +133,7 @@ impl Loaders {
             ),
             incoming_by_sku: loader(IncomingBySku(db.clone()), &spawner, delay, cache),
             inbound_by_warehouse: loader(InboundByWarehouse(db.clone()), &spawner, delay, cache),
+            shipments_by_day: loader(ShipmentsByWarehouseDay(db.clone()), &spawner, delay, cache),
         }
     }
 }
@@ -207,6 +212,28 @@ impl Loader<(i32, InboundStatus)> for InboundByWarehouse {
         for (status, warehouse_ids) in by_status {
             for (warehouse_id, inbound) in inbound::listed(&self.0, &warehouse_ids, status).await? {
                 found.insert((warehouse_id, status), inbound);
+            }
+        }
+        Ok(found)
+    }
+}
+
+impl Loader<(i32, String)> for ShipmentsByWarehouseDay {
+    type Value = i32;
+    type Error = ApiError;
+
+    async fn load(
+        &self,
+        keys: &[(i32, String)],
+    ) -> Result<HashMap<(i32, String), Self::Value>, Self::Error> {
+        let mut by_day: HashMap<&str, Vec<i32>> = HashMap::new();
+        for (warehouse_id, day) in keys {
+            by_day.entry(day).or_default().push(*warehouse_id);
+        }
+        let mut found = HashMap::with_capacity(keys.len());
+        for (day, warehouse_ids) in by_day {
+            for (warehouse_id, used) in capacity::used_on(&self.0, &warehouse_ids, day).await? {
+                found.insert((warehouse_id, day.to_owned()), used);
             }
         }
         Ok(found)

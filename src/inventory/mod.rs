@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod availability;
+pub mod capacity;
 pub mod catalogue;
 mod error;
 mod idempotency;
@@ -24,7 +25,7 @@ pub use paging::{Page, PageSize};
 
 /// The `warehouses` columns, named as the entity reads them, for statements
 /// that join warehouses onto other rows.
-const WAREHOUSE_COLUMNS: [&str; 11] = [
+const WAREHOUSE_COLUMNS: [&str; 12] = [
     "id",
     "code",
     "name",
@@ -35,5 +36,6 @@ const WAREHOUSE_COLUMNS: [&str; 11] = [
     "base_cents",
     "cents_per_100km",
     "cents_per_kg",
+    "daily_shipment_capacity",
     "created_at",
 ];

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::{
     InventoryError, WAREHOUSE_COLUMNS,
     availability::Holding,
+    capacity::{day_of, used_from},
     catalogue::location_of,
     inbound::{InboundOffer, inbound_offers},
     rules,
@@ -128,6 +129,11 @@ pub struct Snapshot {
     /// EXPECTED inbounds with units free, soonest first; read only for
     /// orders with a promise date.
     inbound: Vec<InboundOffer>,
+    /// The UTC day the snapshot was read: when stock on hand ships.
+    today: String,
+    /// Shipments used per (warehouse, day) from today on, of the
+    /// warehouses with a daily limit.
+    used: HashMap<(i32, String), i32>,
     /// Every level of each product read, by product id: what the
     /// availability cache keeps of it.
     pub holdings: HashMap<i32, Vec<Holding>>,
@@ -156,6 +162,8 @@ impl Snapshot {
     pub fn take(&mut self, plan: &Plan, by: Option<DateTime<Utc>>) {
         let sources = self.sources(plan, by);
         for (shipment, lines) in plan.shipments.iter().zip(sources) {
+            let day = self.ship_day(&lines);
+            *self.used.entry((shipment.site_id, day)).or_default() += 1;
             for (line, from) in shipment.lines.iter().zip(lines) {
                 if let Some(offer) = self
                     .offers
@@ -202,37 +210,124 @@ impl Snapshot {
                 budget,
             )
         };
-        let Some(by) = order.promise_by else {
-            return over(&self.sites, &self.offers);
+        let notes = self.capacity_notes(order);
+        let open = self.open_today();
+        let (sites, offers) = match &open {
+            Some((sites, offers)) => (&sites[..], &offers[..]),
+            None => (&self.sites[..], &self.offers[..]),
         };
-        let Some((sites, offers)) = self.offers_by(by) else {
-            return over(&self.sites, &self.offers);
+        let mut plan = match order.promise_by {
+            None => over(sites, offers),
+            Some(by) => match self.offers_by(by, sites, offers) {
+                None => over(sites, offers),
+                Some((with_inbound, offered)) => {
+                    let mut promised = over(&with_inbound, &offered);
+                    let waits = self.waits(&promised, by);
+                    let now = (promised.feasible && !waits.is_empty()).then(|| over(sites, offers));
+                    match now {
+                        Some(now) if now.feasible && !worse(&now, &promised) => now,
+                        _ => {
+                            promised.explanation.extend(waits);
+                            promised
+                        }
+                    }
+                }
+            },
         };
-        let mut promised = over(&sites, &offers);
-        let waits = self.waits(&promised, by);
-        if !promised.feasible || waits.is_empty() {
-            return promised;
-        }
-        let now = over(&self.sites, &self.offers);
-        if now.feasible && !worse(&now, &promised) {
-            return now;
-        }
-        promised.explanation.extend(waits);
-        promised
+        plan.explanation.extend(notes);
+        plan
     }
 
-    /// The sites and offers with inbound stock expected by `by` added;
-    /// `None` when none is.
-    fn offers_by(&self, by: DateTime<Utc>) -> Option<(Vec<Site>, Vec<Offer>)> {
+    /// Whether warehouse `id` may ship one more shipment on `day`.
+    fn open_on(&self, id: i32, day: &str) -> bool {
+        match self
+            .warehouses
+            .get(&id)
+            .and_then(|w| w.daily_shipment_capacity)
+        {
+            None => true,
+            Some(limit) => self.used.get(&(id, day.to_owned())).copied().unwrap_or(0) < limit,
+        }
+    }
+
+    /// The sites and on-hand offers of the warehouses that may still ship
+    /// today; `None` when all may.
+    fn open_today(&self) -> Option<(Vec<Site>, Vec<Offer>)> {
+        if self.sites.iter().all(|s| self.open_on(s.id, &self.today)) {
+            return None;
+        }
+        let open = |id: i32| self.open_on(id, &self.today);
+        Some((
+            self.sites.iter().filter(|s| open(s.id)).cloned().collect(),
+            self.offers
+                .iter()
+                .filter(|o| open(o.site_id))
+                .cloned()
+                .collect(),
+        ))
+    }
+
+    /// Why warehouses that hold some of `order` are not offered it: their
+    /// shipments for today are all taken. One sentence per warehouse.
+    pub fn capacity_notes(&self, order: &Order) -> Vec<String> {
+        let mut full: Vec<&Site> = self
+            .sites
+            .iter()
+            .filter(|s| !self.open_on(s.id, &self.today))
+            .filter(|s| {
+                self.offers
+                    .iter()
+                    .any(|o| o.site_id == s.id && order.lines.iter().any(|l| l.sku == o.sku))
+            })
+            .collect();
+        full.sort_by(|a, b| a.code.cmp(&b.code));
+        full.into_iter()
+            .map(|site| {
+                let limit = self
+                    .warehouses
+                    .get(&site.id)
+                    .and_then(|w| w.daily_shipment_capacity)
+                    .unwrap_or(0);
+                format!(
+                    "{} ({}) is skipped: its daily capacity of {} is used up for {}.",
+                    site.code,
+                    site.label,
+                    plural(limit, "shipment", "shipments"),
+                    self.today
+                )
+            })
+            .collect()
+    }
+
+    /// The day a shipment taking `lines` ships: its latest inbound arrival,
+    /// else today.
+    fn ship_day(&self, lines: &[LineSources]) -> String {
+        lines
+            .iter()
+            .flat_map(|l| &l.from_inbound)
+            .map(|(i, _)| self.inbound[*i].expected_at)
+            .max()
+            .map_or_else(|| self.today.clone(), day_of)
+    }
+
+    /// `sites` and `offers` with inbound stock expected by `by` added (of
+    /// warehouses that may still ship on its arrival day); `None` when none
+    /// is.
+    fn offers_by(
+        &self,
+        by: DateTime<Utc>,
+        sites: &[Site],
+        offers: &[Offer],
+    ) -> Option<(Vec<Site>, Vec<Offer>)> {
         let sku_of: HashMap<i32, &str> = self
             .products
             .values()
             .map(|p| (p.id, p.sku.as_str()))
             .collect();
-        let mut offers = self.offers.clone();
-        let mut sites = self.sites.clone();
+        let mut offers = offers.to_vec();
+        let mut sites = sites.to_vec();
         let mut any = false;
-        for inbound in self.inbound.iter().filter(|i| i.expected_at <= by) {
+        for inbound in self.inbound.iter().filter(|i| self.offered_by(i, Some(by))) {
             let (Some(sku), true) = (
                 sku_of.get(&inbound.product_id),
                 self.warehouses.contains_key(&inbound.warehouse_id),
@@ -255,12 +350,20 @@ impl Snapshot {
                 && let Some(site) = self
                     .waiting_sites
                     .iter()
+                    .chain(&self.sites)
                     .find(|s| s.id == inbound.warehouse_id)
             {
                 sites.push(site.clone());
             }
         }
         any.then_some((sites, offers))
+    }
+
+    /// Whether `inbound` may be planned for an order promised by `by`: it
+    /// arrives by then, on a day its warehouse may still ship.
+    fn offered_by(&self, inbound: &InboundOffer, by: Option<DateTime<Utc>>) -> bool {
+        by.is_some_and(|by| inbound.expected_at <= by)
+            && self.open_on(inbound.warehouse_id, &day_of(inbound.expected_at))
     }
 
     /// Where each line of each shipment of `plan` takes its units from.
@@ -277,6 +380,7 @@ impl Snapshot {
                         let on_hand = self
                             .offers
                             .iter()
+                            .filter(|_| self.open_on(shipment.site_id, &self.today))
                             .find(|o| o.site_id == shipment.site_id && o.sku == line.sku)
                             .map_or(0, |o| o.available);
                         let mut from = LineSources {
@@ -286,7 +390,7 @@ impl Snapshot {
                         let mut missing = line.quantity - from.from_stock;
                         let product_id = self.products.get(&line.sku).map(|p| p.id);
                         for (i, inbound) in self.inbound.iter().enumerate() {
-                            if missing == 0 || by.is_none_or(|by| inbound.expected_at > by) {
+                            if missing == 0 || !self.offered_by(inbound, by) {
                                 continue;
                             }
                             if Some(inbound.product_id) != product_id
@@ -353,6 +457,14 @@ impl Snapshot {
                 ))
             })
             .collect()
+    }
+}
+
+fn plural(n: i32, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
     }
 }
 
@@ -649,7 +761,20 @@ pub async fn read_snapshot(
             waiting_sites.push(site()?);
         }
     }
+    let today = day_of(crate::db::now());
+    let limited: Vec<i32> = warehouses
+        .values()
+        .filter(|w| w.daily_shipment_capacity.is_some())
+        .map(|w| w.id)
+        .collect();
+    let used = if limited.is_empty() {
+        HashMap::new()
+    } else {
+        used_from(connection, &limited, &today).await?
+    };
     Ok(Snapshot {
+        today,
+        used,
         products,
         warehouses: warehouses
             .into_iter()

@@ -203,6 +203,14 @@ fn matrix(holds: &[Uuid; 3], inbound: &[Uuid; 2]) -> Vec<(&'static str, Needs, S
             json!({ "id": inbound[1] }),
         ),
         (
+            "setWarehouseCapacity",
+            Needs::Admin,
+            q(
+                "mutation { setWarehouseCapacity(code: \"MAD1\", dailyShipments: 500) { dailyShipmentCapacity } }",
+            ),
+            json!({}),
+        ),
+        (
             "repairStock",
             Needs::Admin,
             q("mutation { repairStock { ok } }"),

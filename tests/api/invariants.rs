@@ -51,6 +51,32 @@ pub async fn assert_books_balance(app: &TestApp) {
     ] {
         assert_eq!(app.scalar(sql).await, 0, "stock levels {what}");
     }
+    assert_eq!(
+        app.scalar(&capacity_drift(app.db.get_database_backend()))
+            .await,
+        0,
+        "warehouse days whose shipments used differ from their live holds' shipments"
+    );
+}
+
+/// (warehouse, day) counters that differ from the shipments of ACTIVE and
+/// CONFIRMED reservations shipping then, either way round.
+fn capacity_drift(backend: sea_orm::DbBackend) -> String {
+    let day = match backend {
+        sea_orm::DbBackend::Sqlite => "substr(COALESCE(s.ready_at, r.created_at), 1, 10)",
+        _ => "to_char(COALESCE(s.ready_at, r.created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+    };
+    let live = format!(
+        "SELECT s.warehouse_id, {day} AS day, COUNT(*) AS n FROM reservation_shipments s
+         JOIN reservations r ON r.id = s.reservation_id
+         WHERE r.status IN ('ACTIVE', 'CONFIRMED') GROUP BY s.warehouse_id, {day}"
+    );
+    format!(
+        "SELECT (SELECT COUNT(*) FROM shipment_days d WHERE d.used <> COALESCE(
+             (SELECT n FROM ({live}) l WHERE l.warehouse_id = d.warehouse_id AND l.day = d.day), 0))
+         + (SELECT COUNT(*) FROM ({live}) l WHERE NOT EXISTS (
+             SELECT 1 FROM shipment_days d WHERE d.warehouse_id = l.warehouse_id AND d.day = l.day))"
+    )
 }
 
 /// Everything a write would leave behind: catalogue rows, stock levels,
@@ -67,6 +93,8 @@ pub async fn footprint(app: &TestApp) -> Vec<i64> {
         "SELECT COUNT(*) FROM inventory_movements",
         "SELECT COUNT(*) FROM stock_change_keys",
         "SELECT COUNT(*) FROM inbound_shipments",
+        "SELECT COALESCE(SUM(used), 0) FROM shipment_days",
+        "SELECT COALESCE(SUM(daily_shipment_capacity), -1) FROM warehouses",
         "SELECT COALESCE(SUM(quantity), 0) FROM inventory",
         "SELECT COALESCE(SUM(reserved), 0) FROM inventory",
         "SELECT COALESCE(SUM(version), 0) FROM inventory",

@@ -15,6 +15,7 @@ mod auth;
 mod authorization;
 mod availability;
 mod browser;
+mod capacity;
 mod catalogue;
 mod cli;
 mod cost_budgets;

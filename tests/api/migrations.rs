@@ -23,10 +23,10 @@ on_both_backends! {
     async fn a_database_of_the_previous_schema_upgrades_to_safety_stock_and_keeps_its_stock(app) {
         let backend = app.db.get_database_backend();
         let stock = "SELECT COALESCE(SUM(quantity), 0) * 1000000 + COUNT(*) FROM inventory";
-        // Back to the schema before safety stock (and inbound stock, which
-        // came after it), with the demo's stock in it and a movement written
+        // Back to the schema before safety stock (and inbound stock and
+        // capacity, which came after it), with the demo's stock in it and a movement written
         // the way that schema wrote them.
-        Migrator::down(&app.db, Some(2)).await.expect("the last two steps roll back");
+        Migrator::down(&app.db, Some(3)).await.expect("the last three steps roll back");
         app.db
             .execute_raw(Statement::from_string(
                 backend,
@@ -57,7 +57,7 @@ on_both_backends! {
         let backend = app.db.get_database_backend();
         let stock = "SELECT COALESCE(SUM(quantity), 0) * 1000000 + COALESCE(SUM(safety_stock), 0) * 1000 + COUNT(*) FROM inventory";
         let ledger = "SELECT COUNT(*) * 1000000 + COALESCE(SUM(quantity_delta), 0) + COALESCE(SUM(safety_stock_delta), 0) FROM inventory_movements";
-        Migrator::down(&app.db, Some(1)).await.expect("the inbound step rolls back");
+        Migrator::down(&app.db, Some(2)).await.expect("the capacity and inbound steps roll back");
         // Safety stock set the way the previous schema recorded it.
         for sql in [
             "UPDATE inventory SET safety_stock = 2, version = version + 1 WHERE id = (SELECT MIN(id) FROM inventory)",
@@ -99,9 +99,36 @@ on_both_backends! {
         assert!(overheld.is_err(), "CHECK reserved <= quantity holds");
 
         // And back down: the inbound goes, the stock stays.
-        Migrator::down(&app.db, Some(1)).await.expect("the inbound step rolls back again");
+        Migrator::down(&app.db, Some(2)).await.expect("the inbound step rolls back again");
         assert_eq!(app.scalar(stock).await, before);
         assert_eq!(app.scalar(ledger).await, movements, "only the announcement went");
+    }
+
+    async fn a_database_of_the_previous_schema_upgrades_to_capacity_and_counts_its_holds(app) {
+        let checkout = app.create_key(stockroute::auth::KeyRole::Checkout, "shop").await;
+        for _ in 0..2 {
+            let held = app.graphql_as(
+                &checkout,
+                "mutation($i: ReserveOrderInput!) { reserveOrder(input: $i) { __typename } }",
+                serde_json::json!({ "i": { "reservationId": uuid::Uuid::new_v4(), "lines": [{ "sku": "DROP-SNEAKER-LTD", "quantity": 1 }],
+                                           "shipTo": { "latitude": 52.52, "longitude": 13.405 } } }),
+            ).await;
+            assert_eq!(held["data"]["reserveOrder"]["__typename"], "Reservation", "{held}");
+        }
+        Migrator::down(&app.db, Some(1)).await.expect("the capacity step rolls back");
+        Migrator::up(&app.db, None).await.expect("it upgrades");
+        // The holds made before are counted on the day they ship.
+        let response = app.graphql("{ warehouse(code: \"BER1\") { dailyShipmentCapacity capacity { limit used remaining } } }", serde_json::json!({})).await;
+        assert_eq!(
+            response["data"]["warehouse"],
+            serde_json::json!({ "dailyShipmentCapacity": null, "capacity": { "limit": null, "used": 2, "remaining": null } }),
+            "{response}"
+        );
+        let negative = app
+            .db
+            .execute_raw(Statement::from_string(app.db.get_database_backend(), "UPDATE warehouses SET daily_shipment_capacity = -1"))
+            .await;
+        assert!(negative.is_err(), "CHECK daily_shipment_capacity >= 0 holds");
     }
 
     async fn the_stock_level_constraints_refuse_overselling_even_from_raw_sql(app) {

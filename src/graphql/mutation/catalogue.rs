@@ -7,7 +7,7 @@ use crate::{
         Coded, RoleGuard,
         types::{CreateProductInput, CreateWarehouseInput, Product, Warehouse},
     },
-    inventory::registration,
+    inventory::{capacity, registration},
 };
 
 #[derive(Default)]
@@ -56,6 +56,23 @@ impl CatalogueMutation {
     ) -> async_graphql::Result<Warehouse> {
         let store = ctx.data::<Store>()?;
         let warehouse = registration::set_warehouse_active(store, &code, active)
+            .await
+            .coded()?;
+        Ok(Warehouse::from(warehouse))
+    }
+
+    /// A warehouse ships at most `dailyShipments` shipments per UTC day
+    /// (0..1000000); null removes the limit. A limit below what a day
+    /// already uses cancels nothing: that day takes no more.
+    #[graphql(guard = "RoleGuard(Role::Admin)")]
+    async fn set_warehouse_capacity(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+        daily_shipments: Option<i32>,
+    ) -> async_graphql::Result<Warehouse> {
+        let store = ctx.data::<Store>()?;
+        let warehouse = capacity::set_daily_capacity(store, &code, daily_shipments)
             .await
             .coded()?;
         Ok(Warehouse::from(warehouse))

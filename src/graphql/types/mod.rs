@@ -34,4 +34,4 @@ pub use stock_inputs::{
 };
 pub use stock_level::StockLevel;
 pub use viewer::{RoleName, Viewer};
-pub use warehouse::{ShippingRate, Warehouse};
+pub use warehouse::{ShippingRate, Warehouse, WarehouseCapacity};

@@ -12,13 +12,26 @@ use crate::{
         connection::{StockLevelConnection, decode_id_cursor, encode_cursor},
         loaders::{Loaders, WarehousePage},
     },
-    inventory::{Page, PageSize, catalogue::location_of},
+    inventory::{Page, PageSize, capacity, catalogue::location_of},
 };
 
 const STOCK_LEVEL_CURSOR: &str = "stocklevel";
 
 /// A warehouse that holds stock and ships orders.
 pub struct Warehouse(pub Arc<warehouse::Model>);
+
+/// A warehouse's shipments on one UTC day, against its daily capacity.
+#[derive(SimpleObject)]
+pub struct WarehouseCapacity {
+    /// `YYYY-MM-DD`, UTC.
+    pub day: String,
+    /// null: unlimited.
+    pub limit: Option<i32>,
+    /// Shipments of ACTIVE or CONFIRMED reservations that day.
+    pub used: i32,
+    /// null: unlimited.
+    pub remaining: Option<i32>,
+}
 
 /// The cost of one shipment from a warehouse, in cents:
 /// `baseCents + round(distanceKm * centsPer100Km / 100) + centsPerKg * ceil(weightGrams / 1000)`.
@@ -112,6 +125,42 @@ impl Warehouse {
             }),
             page.has_next_page,
         ))
+    }
+
+    /// The most shipments it ships per UTC day; null: unlimited.
+    async fn daily_shipment_capacity(&self) -> Option<i32> {
+        self.0.daily_shipment_capacity
+    }
+
+    /// Its shipments on `day` ("YYYY-MM-DD", UTC; default today) against
+    /// its daily capacity.
+    async fn capacity(
+        &self,
+        ctx: &Context<'_>,
+        day: Option<String>,
+    ) -> async_graphql::Result<WarehouseCapacity> {
+        let day = match day {
+            Some(day) => capacity::parse_day(&day, "day").coded()?,
+            None => capacity::day_of(crate::db::now()),
+        };
+        let used = ctx
+            .data::<Loaders>()?
+            .shipments_by_day
+            .load_one((self.0.id, day.clone()))
+            .await
+            .coded()?
+            .unwrap_or(0);
+        let found = capacity::DayCapacity {
+            day,
+            limit: self.0.daily_shipment_capacity,
+            used,
+        };
+        Ok(WarehouseCapacity {
+            remaining: found.remaining(),
+            day: found.day,
+            limit: found.limit,
+            used: found.used,
+        })
     }
 
     /// Inbound shipments bound here in `status`, soonest first.

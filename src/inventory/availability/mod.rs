@@ -309,6 +309,7 @@ mod tests {
             base_cents: 0,
             cents_per_100km: 0,
             cents_per_kg: 0,
+            daily_shipment_capacity: None,
             created_at: Utc::now(),
         })
     }

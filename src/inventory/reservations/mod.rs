@@ -28,7 +28,7 @@ pub use stored::find;
 pub use transitions::{confirm, extend, release};
 
 use super::{
-    InventoryError,
+    InventoryError, capacity,
     planning::{Order, PricedShipment},
 };
 use crate::{
@@ -95,6 +95,12 @@ impl Hold {
             reservation.status
         }
     }
+}
+
+/// The UTC day a shipment of `reservation` ships, and takes capacity on:
+/// the day it was held, or the inbound arrival it waits for.
+fn ship_day(reservation: &reservation::Model, shipment: &PricedShipment) -> String {
+    capacity::day_of(shipment.ready_at.unwrap_or(reservation.created_at))
 }
 
 /// The spelling of a strategy in `reservations.strategy`.

@@ -42,7 +42,7 @@ use uuid::Uuid;
 
 use super::{
     Hold, HoldRequest, ReserveOutcome, find, fingerprint::fingerprint, insufficient, now,
-    reserve::short_of, strategy_name,
+    reserve::short_of, ship_day, strategy_name,
 };
 use crate::{
     db::{self, Store},
@@ -53,7 +53,7 @@ use crate::{
     inventory::{
         InventoryError,
         availability::{Holding, Lookup, ReadStart},
-        inbound,
+        capacity, inbound,
         ledger::{Postings, Share},
         planning::{Order, PricedShipment, read_snapshot, unknown_sku},
     },
@@ -388,7 +388,8 @@ async fn hold_together(
         }
         let plan = snapshot.plan(&request.order, request.strategy, budget);
         if !plan.feasible {
-            answers[i] = Some(Ok(insufficient(plan)));
+            let notes = snapshot.capacity_notes(&request.order);
+            answers[i] = Some(Ok(insufficient(plan, &notes)));
             continue;
         }
         let by = request.order.promise_by;
@@ -522,6 +523,19 @@ async fn write_holds(
                 "stock level ({product_id}, {warehouse_id}) moved under its lock"
             )));
         }
+    }
+    // Capacity: one guarded UPDATE per warehouse and ship day.
+    let mut shipping: BTreeMap<(i32, String), i32> = BTreeMap::new();
+    for p in planned {
+        for shipment in &p.hold.shipments {
+            let day = ship_day(&p.hold.reservation, shipment);
+            *shipping.entry((shipment.warehouse.id, day)).or_default() += 1;
+        }
+    }
+    if !capacity::take(&**txn, &shipping).await? {
+        return Err(Failure::Retry(
+            "a warehouse's capacity was taken meanwhile".into(),
+        ));
     }
     // Pre-orders: one guarded UPDATE per inbound for the batch's total.
     for (inbound_id, units) in pre_ordered {

@@ -15,15 +15,24 @@ pub enum ReserveOutcome {
     },
 }
 
-/// The answer to an order whose plan is infeasible.
-pub(super) fn insufficient(plan: Plan) -> ReserveOutcome {
+/// The answer to an order whose plan is infeasible; `notes` say which
+/// warehouses with stock could not ship it today, and why.
+pub(super) fn insufficient(plan: Plan, notes: &[String]) -> ReserveOutcome {
     if plan.shortages.is_empty() {
         ReserveOutcome::InsufficientStock {
             message: plan.explanation.join(" "),
             shortages: Vec::new(),
         }
     } else {
-        short_of(plan.shortages)
+        match short_of(plan.shortages) {
+            ReserveOutcome::InsufficientStock { message, shortages } if !notes.is_empty() => {
+                ReserveOutcome::InsufficientStock {
+                    message: format!("{message}. {}", notes.join(" ")),
+                    shortages,
+                }
+            }
+            outcome => outcome,
+        }
     }
 }
 

@@ -15,10 +15,10 @@ use crate::{
     entities::{
         movement::MovementType,
         reservation::{self, ReservationStatus},
-        reservation_line,
+        reservation_line, reservation_shipment,
     },
     inventory::{
-        InventoryError, inbound,
+        InventoryError, capacity, inbound,
         ledger::{Postings, Shift},
     },
 };
@@ -175,8 +175,33 @@ pub(super) async fn end(
             }
         }
     }
+    if ending != Ending::Confirm {
+        give_capacity_back(txn, id).await?;
+    }
     postings.write(txn).await?;
     Ok(true)
+}
+
+/// Gives back the shipments of reservation `id` to their warehouses' days.
+async fn give_capacity_back(txn: &WriteTransaction, id: Uuid) -> Result<(), DbErr> {
+    let Some(reservation) = reservation::Entity::find_by_id(id).one(&**txn).await? else {
+        return Err(DbErr::RecordNotFound(format!("reservation {id}")));
+    };
+    let shipments = reservation_shipment::Entity::find()
+        .filter(reservation_shipment::Column::ReservationId.eq(id))
+        .order_by_asc(reservation_shipment::Column::WarehouseId)
+        .all(&**txn)
+        .await?;
+    for shipment in shipments {
+        let day = capacity::day_of(shipment.ready_at.unwrap_or(reservation.created_at));
+        if !capacity::give_back(&**txn, shipment.warehouse_id, &day).await? {
+            return Err(DbErr::Custom(format!(
+                "reservation {id} ships from warehouse {} on {day}, which counts no shipment",
+                shipment.warehouse_id
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Ends what `line` holds of its stock level by `ending`.

@@ -1,0 +1,186 @@
+//! Daily shipment capacity: how many shipments a warehouse may ship per UTC
+//! day, and the counter of those it ships.
+//!
+//! A shipment of an ACTIVE or CONFIRMED reservation takes one unit of its
+//! warehouse's capacity on the day it ships: the day it was reserved, or
+//! for one that waits for inbound stock, its readyAt day. The counter per
+//! warehouse and day changes only by guarded UPDATEs in the same
+//! transactions as the holds, so no race takes more than the limit, and a
+//! release or expiry gives its shipments back.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter,
+    sea_query::{Expr, ExprTrait, Query, SubQueryStatement},
+};
+
+use super::{InventoryError, rules};
+use crate::{
+    db::Store,
+    entities::{shipment_day, warehouse},
+};
+
+/// The highest daily capacity one may set.
+pub const MAX_DAILY_SHIPMENTS: i32 = 1_000_000;
+
+/// A UTC day as `shipment_days` names it: `YYYY-MM-DD`.
+pub fn day_of(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d").to_string()
+}
+
+/// A day a client names: `YYYY-MM-DD`.
+pub fn parse_day(raw: &str, field: &str) -> Result<String, InventoryError> {
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .map(|day| day.format("%Y-%m-%d").to_string())
+        .map_err(|_| {
+            InventoryError::invalid(field, format!("must be a day as YYYY-MM-DD, got `{raw}`"))
+        })
+}
+
+/// One warehouse's capacity on one day.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DayCapacity {
+    pub day: String,
+    pub limit: Option<i32>,
+    pub used: i32,
+}
+
+impl DayCapacity {
+    /// What is left; `None`: no limit.
+    pub fn remaining(&self) -> Option<i32> {
+        self.limit.map(|limit| std::cmp::max(limit - self.used, 0))
+    }
+}
+
+/// Sets a warehouse's daily capacity (`None` removes the limit). A limit
+/// below what a day already uses takes nothing back: that day ships no
+/// more.
+pub async fn set_daily_capacity(
+    store: &Store,
+    code: &str,
+    daily_shipments: Option<i32>,
+) -> Result<warehouse::Model, InventoryError> {
+    rules::identifier(code, "code")?;
+    if let Some(n) = daily_shipments {
+        rules::between(n, 0, MAX_DAILY_SHIPMENTS, "dailyShipments")?;
+    }
+    let txn = store.begin_write().await?;
+    let found = warehouse::Entity::find()
+        .filter(warehouse::Column::Code.eq(code))
+        .one(&*txn)
+        .await?
+        .ok_or_else(|| InventoryError::NotFound(format!("no warehouse has code `{code}`")))?;
+    if found.daily_shipment_capacity == daily_shipments {
+        txn.rollback().await?;
+        return Ok(found);
+    }
+    let mut row = found.into_active_model();
+    row.daily_shipment_capacity = Set(daily_shipments);
+    let updated = row.update(&*txn).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Shipments used by each of `warehouse_ids` on each day from `from` on.
+pub async fn used_from(
+    connection: &impl ConnectionTrait,
+    warehouse_ids: &[i32],
+    from: &str,
+) -> Result<HashMap<(i32, String), i32>, InventoryError> {
+    use shipment_day::Column;
+    Ok(shipment_day::Entity::find()
+        .filter(Column::WarehouseId.is_in(warehouse_ids.iter().copied()))
+        .filter(Column::Day.gte(from))
+        .all(connection)
+        .await?
+        .into_iter()
+        .map(|d| ((d.warehouse_id, d.day), d.used))
+        .collect())
+}
+
+/// Shipments used on `day` by each of `warehouse_ids` that used any.
+pub async fn used_on(
+    connection: &impl ConnectionTrait,
+    warehouse_ids: &[i32],
+    day: &str,
+) -> Result<HashMap<i32, i32>, InventoryError> {
+    use shipment_day::Column;
+    Ok(shipment_day::Entity::find()
+        .filter(Column::WarehouseId.is_in(warehouse_ids.iter().copied()))
+        .filter(Column::Day.eq(day))
+        .all(connection)
+        .await?
+        .into_iter()
+        .map(|d| (d.warehouse_id, d.used))
+        .collect())
+}
+
+/// Takes `shipments` per (warehouse, day): each with one guarded UPDATE
+/// that keeps the day within the warehouse's limit as it is now. False
+/// when one would go past it; then the transaction must roll back.
+pub async fn take(
+    connection: &impl ConnectionTrait,
+    shipments: &BTreeMap<(i32, String), i32>,
+) -> Result<bool, DbErr> {
+    if shipments.is_empty() {
+        return Ok(true);
+    }
+    shipment_day::Entity::insert_many(shipments.keys().map(|(warehouse_id, day)| {
+        shipment_day::ActiveModel {
+            warehouse_id: Set(*warehouse_id),
+            day: Set(day.clone()),
+            used: Set(0),
+        }
+    }))
+    .on_conflict_do_nothing_on([shipment_day::Column::WarehouseId, shipment_day::Column::Day])
+    .exec_without_returning(connection)
+    .await?;
+    for ((warehouse_id, day), n) in shipments {
+        if !shift_used(connection, *warehouse_id, day, *n).await? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Gives one shipment on `day` back to the warehouse. False when the day
+/// shows none used; then nothing changed.
+pub async fn give_back(
+    connection: &impl ConnectionTrait,
+    warehouse_id: i32,
+    day: &str,
+) -> Result<bool, DbErr> {
+    shift_used(connection, warehouse_id, day, -1).await
+}
+
+/// `used += n`, never below 0 and, for n > 0, never past the limit.
+async fn shift_used(
+    connection: &impl ConnectionTrait,
+    warehouse_id: i32,
+    day: &str,
+    n: i32,
+) -> Result<bool, DbErr> {
+    use shipment_day::Column;
+    let mut update = shipment_day::Entity::update_many()
+        .col_expr(Column::Used, Expr::col(Column::Used).add(n))
+        .filter(Column::WarehouseId.eq(warehouse_id))
+        .filter(Column::Day.eq(day))
+        .filter(Column::Used.gte(-i64::from(n)));
+    if n > 0 {
+        // The limit as committed now, not as some snapshot read it.
+        let limit = Query::select()
+            .expr(Expr::col(warehouse::Column::DailyShipmentCapacity).if_null(i32::MAX))
+            .from(warehouse::Entity)
+            .and_where(warehouse::Column::Id.eq(warehouse_id))
+            .to_owned();
+        update = update.filter(Expr::col(Column::Used).add(n).lte(Expr::SubQuery(
+            None,
+            Box::new(SubQueryStatement::from(limit)),
+        )));
+    }
+    Ok(update.exec(connection).await?.rows_affected == 1)
+}
