@@ -12,17 +12,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
-    ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
     sea_query::{Expr, ExprTrait, Query, SubQueryStatement},
 };
 
-use super::{InventoryError, rules};
-use crate::{
-    db::Store,
-    entities::{shipment_day, warehouse},
-};
+use super::InventoryError;
+use crate::entities::{shipment_day, warehouse};
 
 /// The highest daily capacity one may set.
 pub const MAX_DAILY_SHIPMENTS: i32 = 1_000_000;
@@ -30,6 +26,16 @@ pub const MAX_DAILY_SHIPMENTS: i32 = 1_000_000;
 /// A UTC day as `shipment_days` names it: `YYYY-MM-DD`.
 pub fn day_of(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d").to_string()
+}
+
+/// SQL for the UTC day a shipment `s` of reservation `r` ships on, as
+/// [`day_of`] spells it: its readyAt, else when it was held.
+pub fn ship_day_sql(backend: DbBackend) -> &'static str {
+    match backend {
+        // Both are stored as RFC 3339 text in UTC: the day is its first ten.
+        DbBackend::Sqlite => "substr(COALESCE(s.ready_at, r.created_at), 1, 10)",
+        _ => "to_char(COALESCE(s.ready_at, r.created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+    }
 }
 
 /// A day a client names: `YYYY-MM-DD`.
@@ -54,35 +60,6 @@ impl DayCapacity {
     pub fn remaining(&self) -> Option<i32> {
         self.limit.map(|limit| std::cmp::max(limit - self.used, 0))
     }
-}
-
-/// Sets a warehouse's daily capacity (`None` removes the limit). A limit
-/// below what a day already uses takes nothing back: that day ships no
-/// more.
-pub async fn set_daily_capacity(
-    store: &Store,
-    code: &str,
-    daily_shipments: Option<i32>,
-) -> Result<warehouse::Model, InventoryError> {
-    rules::identifier(code, "code")?;
-    if let Some(n) = daily_shipments {
-        rules::between(n, 0, MAX_DAILY_SHIPMENTS, "dailyShipments")?;
-    }
-    let txn = store.begin_write().await?;
-    let found = warehouse::Entity::find()
-        .filter(warehouse::Column::Code.eq(code))
-        .one(&*txn)
-        .await?
-        .ok_or_else(|| InventoryError::NotFound(format!("no warehouse has code `{code}`")))?;
-    if found.daily_shipment_capacity == daily_shipments {
-        txn.rollback().await?;
-        return Ok(found);
-    }
-    let mut row = found.into_active_model();
-    row.daily_shipment_capacity = Set(daily_shipments);
-    let updated = row.update(&*txn).await?;
-    txn.commit().await?;
-    Ok(updated)
 }
 
 /// Shipments used by each of `warehouse_ids` on each day from `from` on.

@@ -7,7 +7,7 @@ use sea_orm::{
     TryInsertResult,
 };
 
-use super::{InventoryError, rules};
+use super::{InventoryError, capacity::MAX_DAILY_SHIPMENTS, rules};
 use crate::{
     db::Store,
     entities::{product, warehouse},
@@ -127,6 +127,51 @@ pub async fn set_warehouse_active(
     code: &str,
     active: bool,
 ) -> Result<warehouse::Model, InventoryError> {
+    // What the availability cache holds says which warehouses are active:
+    // all of it is stale after a change (on other replicas, within its age
+    // limit).
+    change_warehouse(
+        store,
+        code,
+        true,
+        |w| w.active == active,
+        |row| row.active = Set(active),
+    )
+    .await
+}
+
+/// Sets a warehouse's daily shipment capacity (`None` removes the limit,
+/// 0 to [`MAX_DAILY_SHIPMENTS`] otherwise). A limit below what a day
+/// already uses cancels nothing: that day takes no more.
+pub async fn set_daily_capacity(
+    store: &Store,
+    code: &str,
+    daily_shipments: Option<i32>,
+) -> Result<warehouse::Model, InventoryError> {
+    if let Some(n) = daily_shipments {
+        rules::between(n, 0, MAX_DAILY_SHIPMENTS, "dailyShipments")?;
+    }
+    // Availability does not depend on capacity: the cache stays.
+    change_warehouse(
+        store,
+        code,
+        false,
+        |w| w.daily_shipment_capacity == daily_shipments,
+        |row| row.daily_shipment_capacity = Set(daily_shipments),
+    )
+    .await
+}
+
+/// Changes the warehouse `code` by `change` in one transaction, unless
+/// `unchanged` says it already is as asked. `stales_stock`: whether the
+/// change makes every cached availability stale.
+async fn change_warehouse(
+    store: &Store,
+    code: &str,
+    stales_stock: bool,
+    unchanged: impl FnOnce(&warehouse::Model) -> bool,
+    change: impl FnOnce(&mut warehouse::ActiveModel),
+) -> Result<warehouse::Model, InventoryError> {
     rules::identifier(code, "code")?;
     let txn = store.begin_write().await?;
     let found = warehouse::Entity::find()
@@ -134,16 +179,16 @@ pub async fn set_warehouse_active(
         .one(&*txn)
         .await?
         .ok_or_else(|| InventoryError::NotFound(format!("no warehouse has code `{code}`")))?;
-    if found.active == active {
+    if unchanged(&found) {
         txn.rollback().await?;
         return Ok(found);
     }
     let mut row = found.into_active_model();
-    row.active = Set(active);
+    change(&mut row);
     let updated = row.update(&*txn).await?;
-    // What the availability cache holds says which warehouses are active:
-    // all of it is stale now (on other replicas, within its age limit).
-    txn.changes_all_stock();
+    if stales_stock {
+        txn.changes_all_stock();
+    }
     txn.commit().await?;
     Ok(updated)
 }

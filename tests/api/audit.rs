@@ -151,4 +151,51 @@ on_both_backends! {
         assert_eq!(data(&again)["repairStock"]["ok"], true);
         assert_eq!(footprint(&app).await, quiet);
     }
+
+    async fn reconcile_finds_drift_in_inbound_holds_and_capacity_and_repair_removes_it(app) {
+        use sea_orm::ConnectionTrait;
+        let admin = app.create_key(KeyRole::Admin, "auditor").await;
+        let checkout = app.create_key(KeyRole::Checkout, "shop").await;
+        data(&app.graphql_as(&admin, "mutation { createProduct(input: { sku: \"LAUNCH\", name: \"Launch\", weightGrams: 100 }) { sku } }", json!({})).await);
+        let arrival = chrono::Utc::now() + chrono::Duration::days(3);
+        let inbound = Uuid::new_v4();
+        data(&app.graphql_as(
+            &admin,
+            "mutation($i: ExpectInboundInput!) { expectInbound(input: $i) { status } }",
+            json!({ "i": { "id": inbound, "sku": "LAUNCH", "warehouseCode": "BER1", "quantity": 10, "expectedAt": arrival.to_rfc3339() } }),
+        ).await);
+        let held = app.graphql_as(
+            &checkout,
+            "mutation($i: ReserveOrderInput!) { reserveOrder(input: $i) { ... on Reservation { shipments { readyAt } } } }",
+            json!({ "i": { "reservationId": Uuid::new_v4(), "lines": [{ "sku": "LAUNCH", "quantity": 3 }],
+                           "shipTo": { "latitude": 52.52, "longitude": 13.405 },
+                           "promiseBy": (arrival + chrono::Duration::days(1)).to_rfc3339() } }),
+        ).await;
+        assert!(data(&held)["reserveOrder"]["shipments"][0]["readyAt"].is_string(), "{held:#}");
+        let day = arrival.format("%Y-%m-%d").to_string();
+
+        // Behind the service's back: the inbound forgets what is held of it,
+        // and the ship day counts shipments that do not exist.
+        app.db.execute_unprepared("UPDATE inbound_shipments SET reserved = 5").await.unwrap();
+        app.db.execute_unprepared("UPDATE shipment_days SET used = 7").await.unwrap();
+        let report = "ok discrepancies { sku warehouseCode field recorded derived inboundId }
+                      capacityDiscrepancies { warehouseCode day recorded derived }";
+        let found = app.graphql_as(&admin, &format!("{{ reconcile {{ {report} }} }}"), json!({})).await;
+        let found = data(&found)["reconcile"].clone();
+        assert_eq!(found["ok"], false);
+        assert_eq!(found["discrepancies"], json!([
+            { "sku": "LAUNCH", "warehouseCode": "BER1", "field": "inboundReserved", "recorded": 5, "derived": 3, "inboundId": inbound },
+        ]));
+        assert_eq!(found["capacityDiscrepancies"], json!([
+            { "warehouseCode": "BER1", "day": day, "recorded": 7, "derived": 1 },
+        ]));
+
+        let repaired = app.graphql_as(&admin, &format!("mutation {{ repairStock {{ {report} }} }}"), json!({})).await;
+        assert_eq!(data(&repaired)["repairStock"]["capacityDiscrepancies"], found["capacityDiscrepancies"], "it reports what it repaired");
+        let after = app.graphql_as(&admin, "{ reconcile { ok } }", json!({})).await;
+        assert_eq!(data(&after)["reconcile"]["ok"], true, "{after:#}");
+        assert_eq!(app.scalar("SELECT CAST(reserved AS BIGINT) FROM inbound_shipments").await, 3);
+        assert_eq!(app.scalar("SELECT CAST(used AS BIGINT) FROM shipment_days").await, 1);
+        assert_books_balance(&app).await;
+    }
 }

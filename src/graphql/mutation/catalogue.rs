@@ -7,7 +7,7 @@ use crate::{
         Coded, RoleGuard,
         types::{CreateProductInput, CreateWarehouseInput, Product, Warehouse},
     },
-    inventory::{capacity, registration},
+    inventory::registration,
 };
 
 #[derive(Default)]
@@ -72,7 +72,7 @@ impl CatalogueMutation {
         daily_shipments: Option<i32>,
     ) -> async_graphql::Result<Warehouse> {
         let store = ctx.data::<Store>()?;
-        let warehouse = capacity::set_daily_capacity(store, &code, daily_shipments)
+        let warehouse = registration::set_daily_capacity(store, &code, daily_shipments)
             .await
             .coded()?;
         Ok(Warehouse::from(warehouse))

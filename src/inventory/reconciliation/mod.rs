@@ -2,9 +2,15 @@
 //!
 //! A stock level's on-hand and safety stock must equal the sums of its
 //! movements' deltas, and its reserved count the units its ACTIVE holds
-//! take. All are checked by one set-based statement over every level,
+//! take of it. All are checked by one set-based statement over every level,
 //! whatever their number; a repair is three more statements, not a loop
-//! over rows.
+//! over rows. What is promised beyond stock levels, inbound shipments'
+//! holds and warehouses' daily capacity, is checked the same way
+//! ([`promises`]).
+
+mod promises;
+
+pub use promises::{CapacityDrift, InboundDrift};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -54,11 +60,15 @@ pub struct ReconciliationReport {
     pub checked_at: DateTime<Utc>,
     pub stock_levels_checked: i64,
     pub discrepancies: Vec<Discrepancy>,
+    /// EXPECTED inbounds whose held count differs from their pre-orders'.
+    pub inbound: Vec<InboundDrift>,
+    /// Warehouse days whose shipment count differs from their live holds'.
+    pub capacity: Vec<CapacityDrift>,
 }
 
 impl ReconciliationReport {
     pub fn ok(&self) -> bool {
-        self.discrepancies.is_empty()
+        self.discrepancies.is_empty() && self.inbound.is_empty() && self.capacity.is_empty()
     }
 }
 
@@ -134,11 +144,15 @@ pub async fn reconcile(db: &DatabaseConnection) -> Result<ReconciliationReport, 
     };
     let levels = drifting_levels(&txn).await?;
     let checked = count_levels(&txn).await?;
+    let inbound = promises::drifting_inbound(&txn).await?;
+    let capacity = promises::drifting_capacity(&txn).await?;
     txn.commit().await?;
     Ok(ReconciliationReport {
         checked_at,
         stock_levels_checked: checked,
         discrepancies: levels.iter().flat_map(LevelSums::discrepancies).collect(),
+        inbound,
+        capacity,
     })
 }
 
@@ -155,11 +169,18 @@ pub async fn repair(
     let checked_at = now();
     let txn = store.begin_write().await?;
     if store.backend() == DbBackend::Postgres {
-        // Blocks writers of stock levels (every reservation and stock
-        // change), not readers, until the repair commits.
-        txn.execute_unprepared("LOCK TABLE inventory IN SHARE ROW EXCLUSIVE MODE")
-            .await?;
+        // Blocks writers of stock levels, inbound holds and capacity
+        // (every reservation and stock change), not readers, until the
+        // repair commits.
+        txn.execute_unprepared(
+            "LOCK TABLE inventory, inbound_shipments, shipment_days IN SHARE ROW EXCLUSIVE MODE",
+        )
+        .await?;
     }
+    let inbound = promises::drifting_inbound(&*txn).await?;
+    promises::repair_inbound(&*txn, &inbound).await?;
+    let capacity = promises::drifting_capacity(&*txn).await?;
+    promises::repair_capacity(&*txn, &capacity).await?;
     let levels = drifting_levels(&*txn).await?;
     let checked = count_levels(&*txn).await?;
     let (repairable, stuck): (Vec<&LevelSums>, Vec<&LevelSums>) =
@@ -226,6 +247,8 @@ pub async fn repair(
         checked_at,
         stock_levels_checked: checked,
         discrepancies: levels.iter().flat_map(LevelSums::discrepancies).collect(),
+        inbound,
+        capacity,
     })
 }
 
