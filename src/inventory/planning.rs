@@ -839,3 +839,222 @@ mod tests {
         assert!(Order::new(vec![line("A", 1_000_000)], here(), Some(1)).is_ok());
     }
 }
+
+/// Plans with inbound stock and capacity in the snapshot, on random small
+/// instances, against an exhaustive search over what may be planned.
+#[cfg(test)]
+mod promised {
+    use crate::planner::Strategy;
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::planner::brute_force::{all_allocations, evaluate};
+
+    const TODAY: &str = "2026-12-03";
+
+    fn noon(days: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 3, 12, 0, 0).unwrap() + chrono::Duration::days(days)
+    }
+
+    /// (longitude, base, per 100 km, per kg, daily limit, used today)
+    type SiteSpec = (f64, i64, i64, i64, Option<i32>, i32);
+    /// per (line, site): (on hand, inbound free, inbound arrival in days)
+    type StockSpec = (u32, u32, i64);
+
+    fn snapshot(
+        sites: &[SiteSpec],
+        grams: &[u32],
+        stock: &[StockSpec],
+        used_later: &[i32],
+    ) -> Snapshot {
+        let mut snapshot = Snapshot {
+            today: TODAY.to_owned(),
+            ..Snapshot::default()
+        };
+        for (l, &weight) in grams.iter().enumerate() {
+            let sku = format!("SKU{l}");
+            snapshot.products.insert(
+                sku.clone(),
+                product::Model {
+                    id: l as i32 + 1,
+                    sku,
+                    name: "p".into(),
+                    weight_grams: weight as i32,
+                    created_at: noon(0),
+                },
+            );
+        }
+        for (s, &(lon, base, per100, per_kg, limit, used)) in sites.iter().enumerate() {
+            let id = s as i32 + 1;
+            snapshot.warehouses.insert(
+                id,
+                warehouse::Model {
+                    id,
+                    code: format!("W{s}"),
+                    name: format!("W{s}"),
+                    city: None,
+                    latitude: 0.0,
+                    longitude: lon,
+                    active: true,
+                    base_cents: base as i32,
+                    cents_per_100km: per100 as i32,
+                    cents_per_kg: per_kg as i32,
+                    daily_shipment_capacity: limit,
+                    created_at: noon(0),
+                },
+            );
+            snapshot.used.insert((id, TODAY.to_owned()), used);
+            for (d, &later) in used_later.iter().enumerate() {
+                snapshot
+                    .used
+                    .insert((id, day_of(noon(d as i64 + 1))), later);
+            }
+        }
+        let mut on_hand_sites = HashSet::new();
+        let mut inbound_sites = HashSet::new();
+        for l in 0..grams.len() {
+            for s in 0..sites.len() {
+                let (units, free, days) = stock[(l * sites.len() + s) % stock.len()];
+                let site_id = s as i32 + 1;
+                if units > 0 {
+                    on_hand_sites.insert(site_id);
+                    snapshot.offers.push(Offer {
+                        sku: format!("SKU{l}"),
+                        site_id,
+                        available: units,
+                    });
+                }
+                if free > 0 {
+                    inbound_sites.insert(site_id);
+                    snapshot.inbound.push(InboundOffer {
+                        id: Uuid::from_u128((l * 100 + s) as u128 + 1),
+                        product_id: l as i32 + 1,
+                        warehouse_id: site_id,
+                        free,
+                        expected_at: noon(days),
+                        reference_id: None,
+                    });
+                }
+            }
+        }
+        snapshot.inbound.sort_by_key(|i| (i.expected_at, i.id));
+        for id in 1..=sites.len() as i32 {
+            let warehouse = &snapshot.warehouses[&id];
+            let site = Site {
+                id,
+                code: warehouse.code.clone(),
+                label: warehouse.code.clone(),
+                location: location_of(warehouse).unwrap(),
+                rate: ShippingRate {
+                    base_cents: i64::from(warehouse.base_cents),
+                    cents_per_100km: i64::from(warehouse.cents_per_100km),
+                    cents_per_kg: i64::from(warehouse.cents_per_kg),
+                },
+                active: true,
+            };
+            if on_hand_sites.contains(&id) {
+                snapshot.sites.push(site);
+            } else if inbound_sites.contains(&id) {
+                snapshot.waiting_sites.push(site);
+            }
+        }
+        snapshot
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn promised_plans_match_exhaustive_search_within_capacity_and_promise(
+            sites in prop::collection::vec(
+                (-3.0f64..3.0, 0i64..800, 0i64..60, 0i64..150,
+                 prop::option::weighted(0.5, 0i32..=2), 0i32..=2),
+                1..=4,
+            ),
+            lines in prop::collection::vec((1i32..=3, 100u32..=2500), 1..=2),
+            stock in prop::collection::vec((0u32..=2, prop_oneof![Just(0u32), 1u32..=3], 1i64..=5), 8),
+            used_later in prop::collection::vec(0i32..=2, 5),
+            promise in prop::option::weighted(0.8, 0i64..=6),
+        ) {
+            let grams: Vec<u32> = lines.iter().map(|l| l.1).collect();
+            let snapshot = snapshot(&sites, &grams, &stock, &used_later);
+            let by = promise.map(|d| noon(d) + chrono::Duration::hours(1));
+            let home = Location::new(0.0, 0.0).unwrap();
+            let order = Order::new(
+                lines.iter().enumerate().map(|(l, &(quantity, _))| RequestedLine { sku: format!("SKU{l}"), quantity }).collect(),
+                home,
+                None,
+            ).unwrap().promising_by(by);
+
+            // What may be planned: stock on hand where today has room, and
+            // inbound by the promise date where its arrival day has room.
+            let all_sites: Vec<Site> = (1..=sites.len() as i32)
+                .map(|id| snapshot.sites.iter().chain(&snapshot.waiting_sites).find(|s| s.id == id).cloned().unwrap_or_else(|| Site {
+                    id, code: String::new(), label: String::new(), location: home,
+                    rate: ShippingRate { base_cents: 0, cents_per_100km: 0, cents_per_kg: 0 }, active: true,
+                }))
+                .collect();
+            let planner_lines: Vec<OrderLine> = order.lines.iter().zip(&grams).map(|(l, &g)| OrderLine {
+                sku: l.sku.clone(), quantity: l.quantity as u32, unit_weight_grams: g,
+            }).collect();
+            let plannable: Vec<Vec<u32>> = planner_lines.iter().enumerate().map(|(l, line)| {
+                all_sites.iter().map(|site| {
+                    let on_hand: u32 = snapshot.offers.iter()
+                        .filter(|o| o.sku == line.sku && o.site_id == site.id && snapshot.open_on(site.id, TODAY))
+                        .map(|o| o.available).sum();
+                    let inbound: u32 = snapshot.inbound.iter()
+                        .filter(|i| i.product_id == l as i32 + 1 && i.warehouse_id == site.id)
+                        .filter(|i| by.is_some_and(|by| i.expected_at <= by) && snapshot.open_on(site.id, &day_of(i.expected_at)))
+                        .map(|i| i.free).sum();
+                    on_hand + inbound
+                }).collect()
+            }).collect();
+            let outcomes: Vec<(usize, i64)> = all_allocations(&planner_lines, &plannable)
+                .iter()
+                .map(|units| evaluate(&planner_lines, &all_sites, home, units))
+                .collect();
+            let cheapest = outcomes.iter().map(|o| o.1).min();
+            let fewest = outcomes.iter().min_by_key(|o| (o.0, o.1)).copied();
+
+            for strategy in Strategy::ALL {
+                let plan = snapshot.plan(&order, strategy, SearchBudget::default());
+                prop_assert_eq!(plan.feasible, !outcomes.is_empty(), "{:?}", strategy);
+                if !plan.feasible {
+                    continue;
+                }
+                match strategy {
+                    Strategy::Cheapest => prop_assert_eq!(Some(plan.total_cost_cents), cheapest),
+                    Strategy::Split => prop_assert_eq!(Some((plan.shipment_count(), plan.total_cost_cents)), fewest),
+                    _ => {}
+                }
+                let shipments = snapshot.priced_shipments(&plan, by).unwrap();
+                for shipment in &shipments {
+                    // Never past the promise, never on a full day.
+                    if let Some(ready) = shipment.ready_at {
+                        prop_assert!(by.is_some_and(|by| ready <= by), "ready {} after {:?}", ready, by);
+                    }
+                    let day = shipment.ready_at.map_or_else(|| TODAY.to_owned(), day_of);
+                    prop_assert!(snapshot.open_on(shipment.warehouse.id, &day), "{:?} ships from a full day", strategy);
+                    for line in &shipment.lines {
+                        let on_hand: i32 = snapshot.offers.iter()
+                            .filter(|o| o.sku == line.product.sku && o.site_id == shipment.warehouse.id)
+                            .map(|o| o.available as i32).sum();
+                        prop_assert!(line.from_stock() >= 0 && line.from_stock() <= on_hand);
+                        for part in &line.from_inbound {
+                            let inbound = snapshot.inbound.iter().find(|i| i.id == part.inbound_id).unwrap();
+                            prop_assert!(part.units as u32 <= inbound.free);
+                            prop_assert!(by.is_some_and(|by| inbound.expected_at <= by));
+                        }
+                    }
+                }
+                // Exactly the order.
+                for line in &order.lines {
+                    let shipped: i32 = shipments.iter().flat_map(|s| &s.lines)
+                        .filter(|l| l.product.sku == line.sku).map(|l| l.quantity).sum();
+                    prop_assert_eq!(shipped, line.quantity);
+                }
+            }
+        }
+    }
+}

@@ -30,6 +30,8 @@ mod relaxation;
 mod search;
 
 #[cfg(test)]
+pub(crate) mod brute_force;
+#[cfg(test)]
 mod tests;
 
 use crate::geography::Location;

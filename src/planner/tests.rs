@@ -4,7 +4,9 @@
 use proptest::prelude::*;
 
 use super::{
-    Offer, OrderLine, Plan, PlanRequest, ShipmentLine, ShippingRate, Shortage, Site, Strategy, plan,
+    Offer, OrderLine, Plan, PlanRequest, ShipmentLine, ShippingRate, Shortage, Site, Strategy,
+    brute_force::{all_allocations, evaluate},
+    plan,
 };
 use crate::geography::{Location, distance_km};
 
@@ -353,58 +355,6 @@ fn equal_cost_plans_prefer_the_nearer_warehouse() {
 
 // ---------------------------------------------------------------- property tests
 
-/// Every way of taking each line's units from the active sites.
-fn all_allocations(lines: &[OrderLine], stock: &[Vec<u32>]) -> Vec<Vec<Vec<u32>>> {
-    fn spread(quantity: u32, stock: &[u32]) -> Vec<Vec<u32>> {
-        if stock.is_empty() {
-            return if quantity == 0 { vec![vec![]] } else { vec![] };
-        }
-        let mut out = Vec::new();
-        for take in 0..=quantity.min(stock[0]) {
-            for mut rest in spread(quantity - take, &stock[1..]) {
-                rest.insert(0, take);
-                out.push(rest);
-            }
-        }
-        out
-    }
-    let mut all: Vec<Vec<Vec<u32>>> = vec![vec![]];
-    for (l, line) in lines.iter().enumerate() {
-        let options = spread(line.quantity, &stock[l]);
-        all = all
-            .into_iter()
-            .flat_map(|prefix| {
-                options.iter().map(move |option| {
-                    let mut next = prefix.clone();
-                    next.push(option.clone());
-                    next
-                })
-            })
-            .collect();
-    }
-    all
-}
-
-/// (shipments, cost) of an allocation `units[line][site]`.
-fn evaluate(lines: &[OrderLine], sites: &[Site], units: &[Vec<u32>]) -> (usize, i64) {
-    let mut shipments = 0;
-    let mut cost = 0;
-    for (s, site) in sites.iter().enumerate() {
-        let grams: u64 = lines
-            .iter()
-            .enumerate()
-            .map(|(l, line)| u64::from(units[l][s]) * u64::from(line.unit_weight_grams))
-            .sum();
-        if units.iter().any(|u| u[s] > 0) {
-            shipments += 1;
-            cost += site
-                .rate
-                .cost_cents(distance_km(home(), site.location), grams);
-        }
-    }
-    (shipments, cost)
-}
-
 prop_compose! {
     fn instance()(
         site_specs in prop::collection::vec(
@@ -476,7 +426,7 @@ proptest! {
         let cap = max_shipments.map_or(usize::MAX, |n| n as usize);
         let outcomes: Vec<(usize, i64)> = all_allocations(&lines, &stock)
             .iter()
-            .map(|units| evaluate(&lines, &active, units))
+            .map(|units| evaluate(&lines, &active, home(), units))
             .filter(|(shipments, _)| *shipments <= cap)
             .collect();
         let cheapest = outcomes.iter().map(|o| o.1).min();
@@ -489,7 +439,7 @@ proptest! {
                 // Every "needs at least N shipments" is true.
                 let any: Vec<(usize, i64)> = all_allocations(&lines, &stock)
                     .iter()
-                    .map(|units| evaluate(&lines, &active, units))
+                    .map(|units| evaluate(&lines, &active, home(), units))
                     .collect();
                 if let Some(needs) = plan.explanation[0]
                     .split("needs at least ")
