@@ -16,8 +16,11 @@
 //!    arrival order on what the orders before it left, and takes each
 //!    touched level with ONE guarded UPDATE for the batch's sum: the
 //!    earliest callers that fit win, exactly as if they had come one by
-//!    one; then writes reservations, shipments, lines and movements with
-//!    one multi-row statement each, one append lock and one NOTIFY.
+//!    one; likewise one guarded UPDATE per inbound shipment pre-ordered
+//!    (read and locked only when some order has a promise date) and per
+//!    warehouse day whose capacity it takes; then writes reservations,
+//!    shipments, lines and movements with one multi-row statement each,
+//!    one append lock and one NOTIFY.
 //!
 //! The guarded UPDATE stays the only arbiter, also between replicas, each
 //! of which batches its own traffic: the lock makes it succeed, and if it
