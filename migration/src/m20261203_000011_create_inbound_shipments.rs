@@ -115,6 +115,18 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // What was expected or cancelled goes with the inbounds; those rows
+        // moved no units. A receipt stays, as the RESTOCK it was. (Written
+        // before anything is read: on SQLite a transaction that reads first
+        // and writes later fails at once if another writer came between.)
+        manager
+            .exec_stmt(
+                Query::delete()
+                    .from_table("inventory_movements")
+                    .and_where(Expr::col("movement_type").is_in(NEW_TYPES))
+                    .to_owned(),
+            )
+            .await?;
         // A pre-order still holding inbound units would, without its
         // inbound, hold units no stock level counts: refuse rather than
         // break the books.
@@ -137,16 +149,6 @@ impl MigrationTrait for Migration {
             )));
         }
         pre_orders(manager, false).await?;
-        // What was expected or cancelled goes with the inbounds; those rows
-        // moved no units. A receipt stays, as the RESTOCK it was.
-        manager
-            .exec_stmt(
-                Query::delete()
-                    .from_table("inventory_movements")
-                    .and_where(Expr::col("movement_type").is_in(NEW_TYPES))
-                    .to_owned(),
-            )
-            .await?;
         let before = with_safety_stock();
         let after = with_inbound();
         match manager.get_database_backend() {
