@@ -12,7 +12,7 @@ use crate::{
         Config, DEFAULT_ADDR, DEFAULT_DATABASE_URL, DEFAULT_MAX_BODY_BYTES, DatabaseUrl,
         parse_duration, parse_optional_duration,
     },
-    db, demo, graphql,
+    db, demo, graphql, http,
     planner::SearchBudget,
     startup::Application,
     telemetry,
@@ -37,6 +37,8 @@ struct Cli {
     command: Option<Command>,
 }
 
+// Parsed once, at start: the size of the serve variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the server (the default).
@@ -95,6 +97,26 @@ struct ServeArgs {
         value_parser = parse_optional_duration
     )]
     statement_timeout: ::std::option::Option<Duration>,
+    /// The longest a client may take to send a request's headers, and the
+    /// longest a kept-alive connection may sit idle, e.g. 10s.
+    #[arg(long, env = "STOCKROUTE_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    header_timeout: Duration,
+    /// The longest a client may take to send a request's body, e.g. 10s.
+    #[arg(long, env = "STOCKROUTE_BODY_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    body_timeout: Duration,
+    /// The most client connections served at once; past it a new one is
+    /// answered 503 and closed. Default: the descriptor limit (`ulimit -n`)
+    /// less 128.
+    #[arg(long, env = "STOCKROUTE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: Option<u32>,
+    /// Connections the kernel queues before they are accepted.
+    #[arg(
+        long,
+        env = "STOCKROUTE_LISTEN_BACKLOG",
+        default_value_t = http::serve::DEFAULT_LISTEN_BACKLOG,
+        value_parser = clap::value_parser!(u32).range(1..=65535)
+    )]
+    listen_backlog: u32,
     /// How long a query or mutation may take before it is answered
     /// UNAVAILABLE and its database work is cancelled, e.g. 15s.
     #[arg(long, env = "STOCKROUTE_REQUEST_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
@@ -267,6 +289,12 @@ async fn serve(url: DatabaseUrl, args: ServeArgs) -> Result<(), String> {
         addr: args.addr,
         demo: args.demo,
         max_body_bytes: args.max_body_bytes,
+        connections: http::serve::ConnectionLimits {
+            header_timeout: args.header_timeout,
+            body_timeout: args.body_timeout,
+            max_connections: args.max_connections.map(|n| n as usize),
+            listen_backlog: args.listen_backlog,
+        },
         pool: db::PoolSettings {
             size: args.pool_size,
             acquire_timeout: args.pool_timeout,

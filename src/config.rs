@@ -133,6 +133,8 @@ pub struct Config {
     pub demo: bool,
     /// The largest request body accepted on `/graphql`.
     pub max_body_bytes: usize,
+    /// Header, body and idle timeouts, the connection cap, the backlog.
+    pub connections: crate::http::serve::ConnectionLimits,
     /// The pool's size and how long it waits on the database.
     pub pool: crate::db::PoolSettings,
     /// How long a query or mutation may take before it is answered
@@ -164,6 +166,7 @@ impl Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             demo: false,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            connections: crate::http::serve::ConnectionLimits::default(),
             pool: crate::db::PoolSettings::default(),
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             cost_budgets: crate::graphql::cost::Budgets::default(),

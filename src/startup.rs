@@ -14,7 +14,7 @@ use crate::{
     demo,
     events::{EventBus, pump},
     graphql::{build_schema, feeds::SubscriptionExecutor, pipeline::Pipeline},
-    http::{AppState, router},
+    http::{AppState, router, serve},
     inventory::{
         availability::AvailabilityCache,
         reservations::{ReservationQueue, sweeper},
@@ -61,6 +61,7 @@ pub struct Application {
     state: AppState,
     backend: Backend,
     max_body_bytes: usize,
+    connections: serve::ConnectionLimits,
     sweep_interval: Duration,
     store: Store,
     events: EventBus,
@@ -74,12 +75,12 @@ impl Application {
         // The address first: a port that is taken is found before anything
         // is created, migrated or seeded.
         let listener =
-            TcpListener::bind(config.addr)
-                .await
-                .map_err(|source| StartupError::Bind {
+            serve::bind(config.addr, config.connections.listen_backlog).map_err(|source| {
+                StartupError::Bind {
                     addr: config.addr,
                     source,
-                })?;
+                }
+            })?;
         let url = &config.database_url;
         let mut db =
             db::connect(url, config.pool)
@@ -153,6 +154,7 @@ impl Application {
             },
             backend: url.backend(),
             max_body_bytes: config.max_body_bytes,
+            connections: config.connections,
             sweep_interval: config.sweep_interval,
             store,
             events,
@@ -210,11 +212,7 @@ impl Application {
         ));
         let shutdown = self.shutdown.clone();
         let app = router(self.state, self.max_body_bytes);
-        let result = axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        let result = serve::serve(self.listener, app, self.connections, async move {
             signal.await;
             tracing::info!("shutting down: finishing in-flight requests");
             shutdown.trigger();

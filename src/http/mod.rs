@@ -8,6 +8,7 @@ mod embedded;
 mod graphiql;
 mod graphql_over_http;
 mod probes;
+pub mod serve;
 mod websocket;
 
 use axum::{Router, extract::DefaultBodyLimit, routing::get};

@@ -212,8 +212,28 @@ impl TestApp {
     /// Another replica as production runs one: the real binary,
     /// `stockroute serve`, in a process of its own on this app's database.
     pub async fn replica_process(&self) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_stockroute"))
+        self.replica_process_with(&[], None).await
+    }
+
+    /// As [`Self::replica_process`], with more `args` to `serve` and, with
+    /// `descriptors`, under that limit of open files (`ulimit -n`).
+    pub async fn replica_process_with(&self, args: &[&str], descriptors: Option<u32>) -> Self {
+        let binary = env!("CARGO_BIN_EXE_stockroute");
+        let mut command = match descriptors {
+            Some(limit) => {
+                let mut shell = Command::new("sh");
+                shell.args([
+                    "-c",
+                    &format!("ulimit -n {limit} && exec \"$0\" \"$@\""),
+                    binary,
+                ]);
+                shell
+            }
+            None => Command::new(binary),
+        };
+        let mut child = command
             .args(["serve", "--addr", "127.0.0.1:0", "--demo", "false"])
+            .args(args)
             .env("DATABASE_URL", self.database.url.as_str())
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")

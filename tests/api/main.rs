@@ -38,6 +38,7 @@ mod pre_orders;
 mod reservations;
 mod safety_stock;
 mod schema;
+mod slow_clients;
 mod stock_admin;
 mod transport;
 mod websocket;

@@ -1,0 +1,209 @@
+//! Serving connections: the accept loop, with the limits that keep slow,
+//! idle or too many clients from taking the service down.
+//!
+//! `axum::serve` offers no timeouts, no connection cap and no listen
+//! backlog, so connections are served here with hyper's HTTP/1 server
+//! directly: a client must send each request's headers within the header
+//! timeout, which also bounds how long a keep-alive connection may sit idle
+//! between requests; a request body must arrive within the body timeout;
+//! past the connection cap, a new connection is answered 503 at once and
+//! closed, so the descriptors the database and `/readyz` need are never all
+//! held by clients. Upgraded connections (websockets) leave these timeouts
+//! behind: they keep themselves alive with their own protocol.
+
+use std::{future::Future, io, net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::{Router, extract::ConnectInfo, http::Request};
+use hyper::{body::Incoming, server::conn::http1};
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    service::TowerToHyperService,
+};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpSocket, TcpStream},
+    sync::Semaphore,
+};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use tower::ServiceExt;
+use tower_http::timeout::RequestBodyTimeoutLayer;
+
+/// How connections are limited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// The longest a client may take to send a request's headers, and the
+    /// longest a kept-alive connection may sit idle.
+    pub header_timeout: Duration,
+    /// The longest a client may take to send a request's body.
+    pub body_timeout: Duration,
+    /// The most connections served at once; `None`: as many as the
+    /// process's descriptor limit leaves room for (see [`default_cap`]).
+    pub max_connections: Option<usize>,
+    /// Connections the kernel may queue before they are accepted.
+    pub listen_backlog: u32,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            max_connections: None,
+            listen_backlog: DEFAULT_LISTEN_BACKLOG,
+        }
+    }
+}
+
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_LISTEN_BACKLOG: u32 = 1024;
+/// Descriptors kept back from clients: the database pool, the event pump's
+/// listener, log files, and room to refuse a connection politely.
+const RESERVED_DESCRIPTORS: u64 = 128;
+/// How long a draining server waits for in-flight requests.
+const DRAIN: Duration = Duration::from_secs(30);
+/// How long an accept loop that ran out of descriptors pauses.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(50);
+
+/// The connection cap when none is set: the soft descriptor limit less
+/// what the process needs besides clients, at least 16.
+pub fn default_cap() -> usize {
+    let limit = descriptor_limit().unwrap_or(1024);
+    usize::try_from(limit.saturating_sub(RESERVED_DESCRIPTORS).max(16)).unwrap_or(usize::MAX)
+}
+
+#[cfg(unix)]
+fn descriptor_limit() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct it is given.
+    let read = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+    (read == 0).then_some(limit.rlim_cur)
+}
+
+#[cfg(not(unix))]
+fn descriptor_limit() -> Option<u64> {
+    None
+}
+
+/// Binds `addr` with a listen queue of `backlog`.
+pub fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // As std's bind does on Unix: a restart may take the port at once.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
+}
+
+/// Serves `router` on `listener` until `stop` completes; then stops
+/// accepting, lets in-flight requests finish (for at most 30 s) and
+/// returns.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    stop: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let router = router.layer(RequestBodyTimeoutLayer::new(limits.body_timeout));
+    let cap = limits.max_connections.unwrap_or_else(default_cap);
+    let permits = Arc::new(Semaphore::new(cap));
+    let connections = TaskTracker::new();
+    let draining = CancellationToken::new();
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .keep_alive(true);
+    tracing::info!(max_connections = cap, "accepting connections");
+    tokio::pin!(stop);
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = &mut stop => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of descriptors (or a connection reset before it
+                    // was taken): pause rather than spin.
+                    tracing::warn!(error = %e, "could not accept a connection");
+                    tokio::time::sleep(ACCEPT_PAUSE).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            connections.spawn(refuse(stream, cap));
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let service = router
+            .clone()
+            .map_request(move |mut request: Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request
+            });
+        let connection = http
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
+            .with_upgrades();
+        let drain = draining.clone();
+        connections.spawn(async move {
+            let _permit = permit;
+            tokio::pin!(connection);
+            let ended = tokio::select! {
+                ended = connection.as_mut() => ended,
+                () = drain.cancelled() => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(e) = ended {
+                // A client that timed out, went away or spoke no HTTP.
+                tracing::debug!(error = %e, %peer, "connection ended");
+            }
+        });
+    }
+    drop(listener);
+    draining.cancel();
+    connections.close();
+    if tokio::time::timeout(DRAIN, connections.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("in-flight requests did not finish within {DRAIN:?}; stopping anyway");
+    }
+    Ok(())
+}
+
+/// Past the cap: a short answer, then the connection is closed. The
+/// request's head is read first (for at most a second): an HTTP client
+/// that gets its answer before it has sent its request takes it for a
+/// broken server, not a refusal.
+async fn refuse(mut stream: TcpStream, cap: usize) {
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        let mut head = Vec::with_capacity(1024);
+        let mut buf = [0u8; 1024];
+        while head.len() < 16 * 1024 && !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    let body = format!("the server is at its limit of {cap} connections; retry shortly\n");
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n\
+         retry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        let _ = stream.write_all(response.as_bytes()).await;
+        let _ = stream.shutdown().await;
+    })
+    .await;
+}
