@@ -56,7 +56,7 @@ impl Default for PoolSettings {
 /// it does not exist, so `DATABASE_URL=postgres://.../new_db` just works.
 pub async fn connect(url: &DatabaseUrl, pool: PoolSettings) -> Result<DatabaseConnection, DbErr> {
     if url.backend() == Backend::Postgres {
-        ensure_postgres_database(url).await?;
+        ensure_postgres_database(url, pool.acquire_timeout).await?;
     }
     let mut options = ConnectOptions::new(url.as_str());
     options
@@ -98,13 +98,21 @@ pub async fn ping(db: &DatabaseConnection) -> bool {
     db.ping().await.is_ok()
 }
 
-async fn ensure_postgres_database(url: &DatabaseUrl) -> Result<(), DbErr> {
+async fn ensure_postgres_database(url: &DatabaseUrl, wait: Duration) -> Result<(), DbErr> {
     let mut parsed =
         url::Url::parse(url.as_str()).map_err(|e| DbErr::Custom(format!("bad URL: {e}")))?;
     let name = parsed.path().trim_start_matches('/').to_owned();
     // Every PostgreSQL server has the `postgres` maintenance database.
     parsed.set_path("/postgres");
-    let admin = Database::connect(parsed.as_str()).await?;
+    // As patient as the pool, not sqlx's 30 s: a server that is not there
+    // is found out quickly.
+    let mut options = ConnectOptions::new(parsed.as_str());
+    options
+        .sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(wait)
+        .max_connections(1);
+    let admin = Database::connect(options).await?;
     let exists = admin
         .query_one_raw(Statement::from_sql_and_values(
             admin.get_database_backend(),

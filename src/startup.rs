@@ -28,6 +28,8 @@ pub enum StartupError {
     Connect { url: String, source: DbErr },
     #[error("cannot migrate the database: {0}")]
     Migrate(DbErr),
+    #[error("cannot serve while waiting for the database: {0}")]
+    Serve(io::Error),
     #[error("cannot load the demo data: {0}")]
     Seed(DbErr),
     #[error("cannot read the newest stock movement: {0}")]
@@ -83,12 +85,7 @@ impl Application {
             })?;
         let url = &config.database_url;
         let mut db =
-            db::connect(url, config.pool)
-                .await
-                .map_err(|source| StartupError::Connect {
-                    url: url.redacted(),
-                    source,
-                })?;
+            connect_when_reachable(&listener, url, config.pool, config.connections).await?;
         // Every statement is counted, whatever code path runs it: /metrics
         // shows it, and the tests use it to prove reads batch.
         let metrics = Metrics::default();
@@ -212,7 +209,7 @@ impl Application {
         ));
         let shutdown = self.shutdown.clone();
         let app = router(self.state, self.max_body_bytes);
-        let result = serve::serve(self.listener, app, self.connections, async move {
+        let result = serve::serve(&self.listener, app, self.connections, async move {
             signal.await;
             tracing::info!("shutting down: finishing in-flight requests");
             shutdown.trigger();
@@ -235,6 +232,75 @@ impl Application {
     pub async fn run_until_stopped(self) -> io::Result<()> {
         self.run_until(stop_signal()).await
     }
+}
+
+/// Connects to the database, waiting for it while it cannot be reached
+/// (refused, unreachable, starting up), with a pause that doubles from
+/// 250 ms to 5 s; any other failure (a bad password, a database that
+/// cannot be created) stops the start at once. Meanwhile the bound port
+/// answers: `/healthz` 200, `/readyz` and everything else 503, so an
+/// orchestrator sees a live process that is not ready yet.
+async fn connect_when_reachable(
+    listener: &TcpListener,
+    url: &DatabaseUrl,
+    pool: db::PoolSettings,
+    limits: serve::ConnectionLimits,
+) -> Result<DatabaseConnection, StartupError> {
+    let connected = tokio_util::sync::CancellationToken::new();
+    let waiting = serve::serve(
+        listener,
+        waiting_room(),
+        limits,
+        connected.clone().cancelled_owned(),
+    );
+    let connecting = async {
+        let mut pause = Duration::from_millis(250);
+        let result = loop {
+            match db::connect(url, pool).await {
+                Ok(db) => break Ok(db),
+                // Before the first connection, a pool timing out means no
+                // connection could be made: the database is not there yet.
+                Err(source) => match db::unavailability(&source) {
+                    Some(_) => {
+                        tracing::warn!(
+                            url = %url.redacted(),
+                            error = %source,
+                            retry_in = ?pause,
+                            "waiting for the database: it cannot be reached yet"
+                        );
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(Duration::from_secs(5));
+                    }
+                    None => {
+                        break Err(StartupError::Connect {
+                            url: url.redacted(),
+                            source,
+                        });
+                    }
+                },
+            }
+        };
+        connected.cancel();
+        result
+    };
+    let (served, connected) = tokio::join!(waiting, connecting);
+    served.map_err(StartupError::Serve)?;
+    connected
+}
+
+/// What the port answers while the database is awaited.
+fn waiting_room() -> axum::Router {
+    use axum::{http::StatusCode, routing::get};
+    let not_yet = || async {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [("retry-after", "1")],
+            "starting: waiting for the database\n",
+        )
+    };
+    axum::Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(not_yet)
 }
 
 /// Completes on ctrl-c, or on SIGTERM where there is one.

@@ -104,9 +104,10 @@ pub fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
 
 /// Serves `router` on `listener` until `stop` completes; then stops
 /// accepting, lets in-flight requests finish (for at most 30 s) and
-/// returns.
+/// returns. The listener stays open for the caller: connections that
+/// arrive meanwhile wait in its queue.
 pub async fn serve(
-    listener: TcpListener,
+    listener: &TcpListener,
     router: Router,
     limits: ConnectionLimits,
     stop: impl Future<Output = ()>,
@@ -120,7 +121,9 @@ pub async fn serve(
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
         .keep_alive(true);
-    tracing::info!(max_connections = cap, "accepting connections");
+    if let Ok(addr) = listener.local_addr() {
+        tracing::debug!(%addr, max_connections = cap, "accepting connections");
+    }
     tokio::pin!(stop);
     loop {
         let (stream, peer) = tokio::select! {
@@ -167,7 +170,6 @@ pub async fn serve(
             }
         });
     }
-    drop(listener);
     draining.cancel();
     connections.close();
     if tokio::time::timeout(DRAIN, connections.wait())

@@ -20,6 +20,7 @@ mod catalogue;
 mod cli;
 mod cost_budgets;
 mod dashboard;
+mod database_wait;
 mod deadlines;
 mod demo_data;
 mod flash_sale;
