@@ -31,6 +31,10 @@ pub enum AuthError {
     NoSuchKey(String),
     #[error(transparent)]
     Database(#[from] DbErr),
+    /// The database could not answer a lookup another request shared:
+    /// its cause, as [`crate::db::unavailability`] names it.
+    #[error("the database is unavailable ({0})")]
+    Unavailable(&'static str),
 }
 
 /// A key just created: the secret is shown once and never stored.

@@ -61,7 +61,12 @@ impl KeyChecks {
             .expect("waited for an answer");
         match found {
             Ok(key) => caller_for(key),
-            Err(e) => Err(AuthError::Database(DbErr::Custom(e.to_string()))),
+            // The error is shared by every request of the round; what it
+            // means for them is kept, not only its text.
+            Err(e) => Err(match crate::db::unavailability(&e) {
+                Some(cause) => AuthError::Unavailable(cause),
+                None => AuthError::Database(DbErr::Custom(e.to_string())),
+            }),
         }
     }
 

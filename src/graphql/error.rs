@@ -84,6 +84,7 @@ impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
         match error {
             AuthError::Database(e) => database(&e),
+            AuthError::Unavailable(cause) => unavailable(cause),
             other => ApiError::Unauthenticated(other.to_string()),
         }
     }
@@ -95,15 +96,19 @@ fn database(error: &sea_orm::DbErr) -> ApiError {
     match crate::db::unavailability(error) {
         Some(cause) => {
             tracing::warn!(error = %error, "database unavailable");
-            ApiError::Unavailable(format!(
-                "the database is unavailable ({cause}); retry later"
-            ))
+            unavailable(cause)
         }
         None => {
             tracing::error!(error = %error, "database error");
             ApiError::Internal
         }
     }
+}
+
+fn unavailable(cause: &str) -> ApiError {
+    ApiError::Unavailable(format!(
+        "the database is unavailable ({cause}); retry later"
+    ))
 }
 
 /// Turns a typed result into a resolver result that carries its code:

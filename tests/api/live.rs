@@ -31,7 +31,7 @@ use crate::{
 /// How long a test waits for a message it expects before failing.
 const PATIENCE: Duration = Duration::from_secs(15);
 
-const EVENTS: &str = "subscription($skus: [String!], $codes: [String!], $after: ID) {
+pub(crate) const EVENTS: &str = "subscription($skus: [String!], $codes: [String!], $after: ID) {
     stockLevelChanged(skus: $skus, warehouseCodes: $codes, after: $after) {
         movement { id sku warehouseCode type quantityDelta reservedDelta quantityAfter reservedAfter createdBy }
         stockLevel { quantity reserved available version }
@@ -143,13 +143,13 @@ impl Live {
 }
 
 /// The newest movement id: a cursor that starts a subscription "from here".
-async fn newest(app: &TestApp) -> String {
+pub(crate) async fn newest(app: &TestApp) -> String {
     app.scalar("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM inventory_movements")
         .await
         .to_string()
 }
 
-fn id_of(event: &Value) -> i64 {
+pub(crate) fn id_of(event: &Value) -> i64 {
     event["movement"]["id"].as_str().unwrap().parse().unwrap()
 }
 

@@ -34,6 +34,7 @@ mod live;
 mod migrations;
 mod node;
 mod npm_client;
+mod outage;
 mod planning;
 mod pre_orders;
 mod reservations;
