@@ -334,6 +334,13 @@ impl TestApp {
             let _ = stop.send(());
         }
     }
+
+    /// `kill -9` of a server in a process of its own: no shutdown at all.
+    pub async fn kill(&mut self) {
+        let child = self._process.as_mut().expect("a server in its own process");
+        child.start_kill().expect("SIGKILL is sent");
+        child.wait().await.expect("it is gone");
+    }
 }
 
 impl Drop for TestApp {

@@ -19,6 +19,7 @@ mod capacity;
 mod catalogue;
 mod cli;
 mod cost_budgets;
+mod crash;
 mod dashboard;
 mod database_wait;
 mod deadlines;
