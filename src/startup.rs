@@ -10,11 +10,11 @@ use tokio::{net::TcpListener, sync::watch};
 use crate::{
     auth::KeyChecks,
     config::{Backend, Config, DatabaseUrl},
-    db::{self, Store},
-    demo,
+    db, demo,
     events::{EventBus, pump},
     graphql::{build_schema, feeds::SubscriptionExecutor, pipeline::Pipeline},
     http::{AppState, router, serve},
+    inventory::Store,
     inventory::{
         availability::AvailabilityCache,
         reservations::{ReservationQueue, sweeper},

@@ -8,8 +8,8 @@ use tokio::sync::watch;
 
 use super::{CHANNEL, EventBus, EventFilter, events_after};
 use crate::{
-    config::{Backend, DatabaseUrl},
     db,
+    db::{Backend, DatabaseUrl},
 };
 
 /// How many movements one read publishes before reading again.

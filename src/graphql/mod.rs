@@ -22,7 +22,9 @@ pub mod types;
 use async_graphql::{SDLExportOptions, Schema};
 
 use crate::{
-    db::Store, events::EventBus, inventory::reservations::ReservationQueue, planner::SearchBudget,
+    events::EventBus,
+    inventory::{Store, reservations::ReservationQueue},
+    planner::SearchBudget,
 };
 
 pub use error::{ApiError, Coded};

@@ -17,11 +17,11 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::{
-    db::WriteTransaction,
     entities::{
         movement::{self, MovementType},
         stock_level,
     },
+    inventory::WriteTransaction,
 };
 
 /// The most units one stock level may hold. Far above any real warehouse

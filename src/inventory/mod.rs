@@ -19,9 +19,11 @@ pub mod reservations;
 pub mod rules;
 pub mod stock_changes;
 pub mod stock_levels;
+mod store;
 
 pub use error::InventoryError;
 pub use paging::{Page, PageSize};
+pub use store::{Store, WriteTransaction};
 
 /// The `warehouses` columns, named as the entity reads them, for statements
 /// that join warehouses onto other rows.

@@ -9,9 +9,9 @@ use sea_orm::{
 
 use super::{InventoryError, capacity::MAX_DAILY_SHIPMENTS, rules};
 use crate::{
-    db::Store,
     entities::{product, warehouse},
     geography::Location,
+    inventory::Store,
 };
 
 /// A product to add, its fields checked.

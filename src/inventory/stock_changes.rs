@@ -18,8 +18,9 @@ use super::{
     rules,
 };
 use crate::{
-    db::{Store, WriteTransaction, now},
+    db::now,
     entities::{movement::MovementType, product, stock_level, warehouse},
+    inventory::{Store, WriteTransaction},
 };
 
 /// Who asks, under what reference (what the ledger records), and with

@@ -9,10 +9,10 @@ use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use stockroute::{
     auth::KeyRole,
-    db::Store,
     demo::{HOT_SKU, HOT_SKU_WAREHOUSE},
     entities::movement::MovementType,
     events::{EventBus, EventFilter, pump, stock_events},
+    inventory::Store,
     inventory::ledger::{Postings, Shift},
 };
 use tokio::net::TcpStream;

@@ -7,8 +7,8 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 use stockroute::{
     auth::KeyRole,
-    db::Store,
     demo::{HOT_SKU, HOT_SKU_UNITS},
+    inventory::Store,
     inventory::reservations::sweeper,
 };
 use uuid::Uuid;

@@ -5,8 +5,8 @@
 use serde_json::{Value, json};
 use stockroute::{
     auth::KeyRole,
-    db::Store,
     demo::{HOT_SKU, HOT_SKU_WAREHOUSE},
+    inventory::Store,
     inventory::ledger::{Postings, Share},
 };
 

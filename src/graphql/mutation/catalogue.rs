@@ -2,11 +2,11 @@ use async_graphql::{Context, Object};
 
 use crate::{
     auth::Role,
-    db::Store,
     graphql::{
         Coded, RoleGuard,
         types::{CreateProductInput, CreateWarehouseInput, Product, Warehouse},
     },
+    inventory::Store,
     inventory::registration,
 };
 

@@ -4,11 +4,11 @@ use uuid::Uuid;
 use super::author_name;
 use crate::{
     auth::Role,
-    db::Store,
     graphql::{
         Coded, RoleGuard,
         types::{ExpectInboundInput, InboundShipment},
     },
+    inventory::Store,
     inventory::inbound,
 };
 

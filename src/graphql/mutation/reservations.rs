@@ -4,11 +4,11 @@ use uuid::Uuid;
 use super::author_name;
 use crate::{
     auth::Role,
-    db::Store,
     graphql::{
         Coded, RoleGuard,
         types::{Reservation, ReserveOrderInput, ReserveOrderResult},
     },
+    inventory::Store,
     inventory::reservations::{self, ReservationQueue, Ttl},
 };
 

@@ -3,7 +3,6 @@ use async_graphql::{Context, Object};
 use super::author_name;
 use crate::{
     auth::Role,
-    db::Store,
     entities::movement::MovementType,
     graphql::{
         Coded, RoleGuard,
@@ -12,6 +11,7 @@ use crate::{
             TransferStockInput,
         },
     },
+    inventory::Store,
     inventory::{
         reconciliation,
         stock_changes::{self, Author, Units},

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::Expectation;
 use crate::{
-    db::{Store, WriteTransaction, now},
+    db::now,
     entities::{
         inbound_shipment::{self, InboundStatus},
         movement::MovementType,
@@ -21,6 +21,7 @@ use crate::{
         ledger::{MAX_ON_HAND, Postings, Shift, ensure_level},
         stock_changes::{lock_level, resolve},
     },
+    inventory::{Store, WriteTransaction},
 };
 
 /// Announces an inbound shipment (INBOUND_EXPECTED on its stock level,

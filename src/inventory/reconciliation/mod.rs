@@ -20,7 +20,10 @@ use sea_orm::{
 
 use super::InventoryError;
 use super::ledger::{announce, take_append_lock};
-use crate::db::{self, Store, now};
+use crate::{
+    db::{self, now},
+    inventory::Store,
+};
 
 /// What the ledger records as the reference of a repair's movements.
 pub const REPAIR_REFERENCE: &str = "repairStock";

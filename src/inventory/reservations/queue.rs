@@ -48,7 +48,7 @@ use super::{
     reserve::short_of, ship_day, strategy_name,
 };
 use crate::{
-    db::{self, Store},
+    db,
     entities::{
         reservation::{self, ReservationStatus},
         reservation_line, reservation_shipment,
@@ -60,6 +60,7 @@ use crate::{
         ledger::{Postings, Share},
         planning::{Order, PricedShipment, read_snapshot, unknown_sku},
     },
+    inventory::{Store, WriteTransaction},
     planner::{SearchBudget, Shortage},
 };
 
@@ -472,7 +473,7 @@ fn reservation_row(
 /// guarded UPDATE per touched stock level in (product, warehouse) order,
 /// then shipments, lines and movements.
 async fn write_holds(
-    txn: &db::WriteTransaction,
+    txn: &WriteTransaction,
     batch: &[Pending],
     planned: &[Planned],
     now: chrono::DateTime<chrono::Utc>,

@@ -21,9 +21,10 @@ use super::{
     transitions::{Ending, end},
 };
 use crate::{
-    db::{self, Store},
+    db,
     entities::reservation::{self, ReservationStatus},
     inventory::InventoryError,
+    inventory::Store,
 };
 
 /// How often the sweeper looks for expired holds unless told otherwise.

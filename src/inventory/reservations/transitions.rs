@@ -11,7 +11,6 @@ use uuid::Uuid;
 
 use super::{Hold, Ttl, find, now};
 use crate::{
-    db::{Store, WriteTransaction},
     entities::{
         movement::MovementType,
         reservation::{self, ReservationStatus},
@@ -21,6 +20,7 @@ use crate::{
         InventoryError, capacity, inbound,
         ledger::{Postings, Shift},
     },
+    inventory::{Store, WriteTransaction},
 };
 
 /// How a hold ends.

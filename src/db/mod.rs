@@ -1,23 +1,20 @@
 //! Connecting to the database and keeping its schema current.
 
-use std::{ops::Deref, sync::Arc, time::Duration};
+use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, RuntimeErr, Statement, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, RuntimeErr, Statement,
     sqlx::{
         self,
         sqlite::{SqliteJournalMode, SqliteSynchronous},
     },
 };
-use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 
-use crate::{
-    config::{Backend, DatabaseUrl},
-    inventory::availability::{AvailabilityCache, StockChanged},
-};
+mod database_url;
+
+pub use database_url::{Backend, DatabaseUrl};
 
 /// How many connections the pool keeps to PostgreSQL unless told otherwise.
 /// Small on purpose: on a few cores, more backends than cores mostly add
@@ -131,141 +128,6 @@ async fn ensure_postgres_database(url: &DatabaseUrl, wait: Duration) -> Result<(
         }
     }
     admin.close().await
-}
-
-/// The database as the service layer writes to it: reads go straight to the
-/// pool, write transactions take their turn first where the backend has
-/// one writer.
-#[derive(Clone)]
-pub struct Store {
-    connection: DatabaseConnection,
-    /// SQLite only. Its writers exclude each other anyway; queueing them here
-    /// serves them in arrival order, where SQLite's busy handler would have
-    /// them poll with sleeps, let late arrivals overtake, and fail with
-    /// "database is locked" once the timeout runs out.
-    turn: Option<Arc<Mutex<()>>>,
-    /// Woken after every commit: what the event pump waits on.
-    committed: Arc<Notify>,
-    /// Told, after every commit, whose stock changed.
-    availability: AvailabilityCache,
-}
-
-impl Store {
-    pub fn new(connection: DatabaseConnection) -> Self {
-        let turn = (connection.get_database_backend() == DbBackend::Sqlite)
-            .then(|| Arc::new(Mutex::new(())));
-        Store {
-            connection,
-            turn,
-            committed: Arc::new(Notify::new()),
-            availability: AvailabilityCache::disabled(),
-        }
-    }
-
-    /// This store, waking `committed` after each write transaction commits.
-    pub fn notifying(mut self, committed: Arc<Notify>) -> Self {
-        self.committed = committed;
-        self
-    }
-
-    /// This store, keeping `cache` from serving stock its writers changed.
-    pub fn caching(mut self, cache: AvailabilityCache) -> Self {
-        self.availability = cache;
-        self
-    }
-
-    /// The availability cache this store keeps current.
-    pub fn availability(&self) -> &AvailabilityCache {
-        &self.availability
-    }
-
-    pub fn connection(&self) -> &DatabaseConnection {
-        &self.connection
-    }
-
-    pub fn backend(&self) -> DbBackend {
-        self.connection.get_database_backend()
-    }
-
-    /// Begins a transaction that will write, after the writers ahead of it.
-    pub async fn begin_write(&self) -> Result<WriteTransaction, DbErr> {
-        let turn = match &self.turn {
-            Some(turn) => Some(turn.clone().lock_owned().await),
-            None => None,
-        };
-        let transaction = self.connection.begin().await?;
-        if self.turn.is_some() {
-            // Take SQLite's write lock now (the busy timeout waits for a
-            // writer of another process): a transaction that reads before
-            // it writes would otherwise fail at its first write whenever
-            // another process committed in between.
-            transaction
-                .execute_unprepared("UPDATE api_keys SET id = id WHERE 0")
-                .await?;
-        }
-        Ok(WriteTransaction {
-            transaction,
-            committed: self.committed.clone(),
-            availability: self.availability.clone(),
-            stock_changed: std::sync::Mutex::new(StockChanged::Nothing),
-            _turn: turn,
-        })
-    }
-}
-
-/// A transaction from [`Store::begin_write`]; use it as a connection.
-/// Dropping it uncommitted rolls back.
-pub struct WriteTransaction {
-    transaction: DatabaseTransaction,
-    committed: Arc<Notify>,
-    availability: AvailabilityCache,
-    stock_changed: std::sync::Mutex<StockChanged>,
-    // Declared last: the next writer's turn starts after the transaction is
-    // over.
-    _turn: Option<OwnedMutexGuard<()>>,
-}
-
-impl WriteTransaction {
-    /// Notes that this transaction changes the stock of `products`, so that
-    /// no cached copy of it serves once the transaction commits.
-    pub fn changes_stock_of(&self, products: impl IntoIterator<Item = i32>) {
-        self.changes().products(products);
-    }
-
-    /// As [`Self::changes_stock_of`], for a change whose products are not
-    /// listed.
-    pub fn changes_all_stock(&self) {
-        *self.changes() = StockChanged::Everything;
-    }
-
-    fn changes(&self) -> std::sync::MutexGuard<'_, StockChanged> {
-        // Holds plain data that every statement leaves whole.
-        self.stock_changed
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    pub async fn commit(self) -> Result<(), DbErr> {
-        let changed = std::mem::take(&mut *self.changes());
-        self.transaction.commit().await?;
-        // Only now: a reader that starts before the commit and finds the
-        // old stock must not keep it (see the cache's docs).
-        self.availability.stock_changed(&changed);
-        self.committed.notify_one();
-        Ok(())
-    }
-
-    pub async fn rollback(self) -> Result<(), DbErr> {
-        self.transaction.rollback().await
-    }
-}
-
-impl Deref for WriteTransaction {
-    type Target = DatabaseTransaction;
-
-    fn deref(&self) -> &DatabaseTransaction {
-        &self.transaction
-    }
 }
 
 /// The one 64-bit integer `sql` selects (a count, a maximum); write it
