@@ -1,131 +1,378 @@
-//! Counters served at `/metrics` in the Prometheus text format.
+//! What `/metrics` serves, in the OpenMetrics text format, through the
+//! Prometheus project's own client library (`prometheus-client`).
 //!
-//! Database statements are counted through SeaORM's metric callback, so the
-//! count covers every statement the service runs, whichever code path ran it.
+//! Each application has its own registry, not a process-wide one, so that
+//! several servers in one process (the test suite runs hundreds) each count
+//! only their own. Database statements are counted through SeaORM's metric
+//! callback, so the count covers every statement the service runs,
+//! whichever code path ran it. What other parts own (the availability
+//! cache's census, the reservation queue's, the pool) is read when
+//! `/metrics` is asked, and no scrape runs a statement of its own.
 
 use std::{
     fmt::Write,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::{Arc, atomic::AtomicU64},
     time::Duration,
 };
 
-#[derive(Clone, Default)]
-pub struct Metrics(Arc<Counters>);
+use prometheus_client::{
+    encoding::{EncodeLabelSet, text},
+    metrics::{
+        counter::{ConstCounter, Counter},
+        family::Family,
+        gauge::{ConstGauge, Gauge},
+        histogram::{Histogram, exponential_buckets},
+    },
+    registry::Registry,
+};
 
-#[derive(Default)]
-struct Counters {
-    db_statements: AtomicU64,
-    db_statement_failures: AtomicU64,
-    db_statement_micros: AtomicU64,
-    graphql_requests: AtomicU64,
-    graphql_errors: AtomicU64,
+/// The media type of what [`Metrics::render`] writes.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabels {
+    /// query, mutation or subscription.
+    operation_type: String,
+    /// The operation's first root field (a schema field: a bounded set), or
+    /// "invalid" for a request that did not validate.
+    operation: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CodeLabels {
+    code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: String,
+}
+
+type Seconds = Histogram;
+type SecondsFamily = Family<OperationLabels, Seconds, fn() -> Seconds>;
+
+/// 0.5 ms to ~16 s, doubling.
+fn latency() -> Seconds {
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+#[derive(Clone)]
+pub struct Metrics(Arc<Inner>);
+
+struct Inner {
+    registry: Registry,
+    statements: Counter,
+    statement_failures: Counter,
+    statement_seconds: Seconds,
+    graphql_requests: Counter,
+    graphql_requests_with_errors: Counter,
+    operations: SecondsFamily,
+    errors: Family<CodeLabels, Counter>,
+    reservations: Family<OutcomeLabels, Counter>,
+    holds_expired: Counter,
+    sweeper_lag: Gauge<f64, AtomicU64>,
+    event_lag: Gauge<f64, AtomicU64>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let statements = Counter::default();
+        let statement_failures = Counter::default();
+        let statement_seconds = latency();
+        let graphql_requests = Counter::default();
+        let graphql_requests_with_errors = Counter::default();
+        let operations = SecondsFamily::new_with_constructor(latency);
+        let errors = Family::<CodeLabels, Counter>::default();
+        let reservations = Family::<OutcomeLabels, Counter>::default();
+        let holds_expired = Counter::default();
+        let sweeper_lag = Gauge::<f64, AtomicU64>::default();
+        let event_lag = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "stockroute_db_statements",
+            "Database statements executed",
+            statements.clone(),
+        );
+        registry.register(
+            "stockroute_db_statement_failures",
+            "Database statements that returned an error",
+            statement_failures.clone(),
+        );
+        registry.register(
+            "stockroute_db_statement_duration_seconds",
+            "How long database statements took",
+            statement_seconds.clone(),
+        );
+        registry.register(
+            "stockroute_graphql_requests",
+            "GraphQL requests executed (a subscription counts once, when it starts)",
+            graphql_requests.clone(),
+        );
+        registry.register(
+            "stockroute_graphql_requests_with_errors",
+            "GraphQL requests whose response carried errors",
+            graphql_requests_with_errors.clone(),
+        );
+        registry.register(
+            "stockroute_graphql_operation_duration_seconds",
+            "How long queries and mutations took, by type and first root field",
+            operations.clone(),
+        );
+        registry.register(
+            "stockroute_graphql_errors",
+            "Errors in GraphQL responses, by extensions.code",
+            errors.clone(),
+        );
+        registry.register(
+            "stockroute_reservations",
+            "reserveOrder answers: held, insufficient (InsufficientStock), conflict, replayed, failed",
+            reservations.clone(),
+        );
+        registry.register(
+            "stockroute_holds_expired",
+            "Holds the sweeper expired, returning their stock",
+            holds_expired.clone(),
+        );
+        registry.register(
+            "stockroute_sweeper_lag_seconds",
+            "How far past its expiry the oldest hold the last sweep found overdue was (0: none)",
+            sweeper_lag.clone(),
+        );
+        registry.register(
+            "stockroute_event_lag_seconds",
+            "How old the newest movement the event pump published was, while it had more to read \
+             (0: caught up)",
+            event_lag.clone(),
+        );
+        Metrics(Arc::new(Inner {
+            registry,
+            statements,
+            statement_failures,
+            statement_seconds,
+            graphql_requests,
+            graphql_requests_with_errors,
+            operations,
+            errors,
+            reservations,
+            holds_expired,
+            sweeper_lag,
+            event_lag,
+        }))
+    }
+}
+
+/// What other parts own, read when `/metrics` is asked.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Scrape {
+    pub live_feeds: usize,
+    pub live_feed_subscribers: usize,
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+    pub cache_entries: usize,
+    pub reservations_waiting: usize,
+    pub reservation_batches: u64,
+    pub reservation_batch_requests: u64,
+    pub pool_size: u32,
+    pub pool_idle: usize,
+    pub pool_max: u32,
 }
 
 impl Metrics {
     pub fn record_statement(&self, elapsed: Duration, failed: bool) {
-        let c = &self.0;
-        c.db_statements.fetch_add(1, Ordering::Relaxed);
-        c.db_statement_micros
-            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+        let m = &self.0;
+        m.statements.inc();
+        m.statement_seconds.observe(elapsed.as_secs_f64());
         if failed {
-            c.db_statement_failures.fetch_add(1, Ordering::Relaxed);
+            m.statement_failures.inc();
         }
     }
 
     pub fn record_graphql(&self, had_errors: bool) {
-        self.0.graphql_requests.fetch_add(1, Ordering::Relaxed);
+        self.0.graphql_requests.inc();
         if had_errors {
-            self.0.graphql_errors.fetch_add(1, Ordering::Relaxed);
+            self.0.graphql_requests_with_errors.inc();
         }
+    }
+
+    /// A query or mutation that ran for `elapsed`.
+    pub fn record_operation(&self, operation_type: &str, operation: &str, elapsed: Duration) {
+        let labels = OperationLabels {
+            operation_type: operation_type.to_owned(),
+            operation: operation.to_owned(),
+        };
+        self.0
+            .operations
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// The codes of the errors a response carried.
+    pub fn record_errors<'a>(&self, codes: impl IntoIterator<Item = &'a str>) {
+        for code in codes {
+            self.0
+                .errors
+                .get_or_create(&CodeLabels {
+                    code: code.to_owned(),
+                })
+                .inc();
+        }
+    }
+
+    /// One reserveOrder answer.
+    pub fn record_reservation(&self, outcome: &str) {
+        self.0
+            .reservations
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
+
+    /// A sweep expired `count` holds; the oldest overdue one it found was
+    /// `lag` past its expiry.
+    pub fn record_sweep(&self, count: u64, lag: Duration) {
+        self.0.holds_expired.inc_by(count);
+        self.0.sweeper_lag.set(lag.as_secs_f64());
+    }
+
+    /// The event pump's distance behind the ledger.
+    pub fn set_event_lag(&self, lag: Duration) {
+        self.0.event_lag.set(lag.as_secs_f64());
     }
 
     /// How many database statements have run since start.
     pub fn db_statements(&self) -> u64 {
-        self.0.db_statements.load(Ordering::Relaxed)
+        self.0.statements.get()
     }
 
-    pub fn render(&self) -> String {
-        let c = &self.0;
-        let count = |counter: &AtomicU64| counter.load(Ordering::Relaxed).to_string();
-        let seconds = c.db_statement_micros.load(Ordering::Relaxed) as f64 / 1e6;
+    /// Everything, with what other parts own as `scrape` says it.
+    pub fn render(&self, scrape: &Scrape) -> String {
+        let mut now = Registry::default();
+        let gauge = |n: usize| ConstGauge::new(i64::try_from(n).unwrap_or(i64::MAX));
+        now.register(
+            "stockroute_live_feeds",
+            "Subscription renderings shared by identical subscriptions",
+            gauge(scrape.live_feeds),
+        );
+        now.register(
+            "stockroute_live_feed_subscribers",
+            "Subscriptions served by a shared rendering",
+            gauge(scrape.live_feed_subscribers),
+        );
+        now.register(
+            "stockroute_availability_cache_hits",
+            "Requested SKUs whose availability was answered from memory",
+            ConstCounter::new(scrape.cache_hits),
+        );
+        now.register(
+            "stockroute_availability_cache_misses",
+            "Requested SKUs whose stock was read from the database",
+            ConstCounter::new(scrape.cache_misses),
+        );
+        now.register(
+            "stockroute_availability_cache_entries",
+            "SKUs whose stock is kept in memory",
+            gauge(scrape.cache_entries),
+        );
+        now.register(
+            "stockroute_reservations_waiting",
+            "Reservations queued for the next batch",
+            gauge(scrape.reservations_waiting),
+        );
+        now.register(
+            "stockroute_reservation_batches",
+            "Batches of reservations taken, each in one transaction",
+            ConstCounter::new(scrape.reservation_batches),
+        );
+        now.register(
+            "stockroute_reservation_batch_requests",
+            "Reservation requests taken in those batches",
+            ConstCounter::new(scrape.reservation_batch_requests),
+        );
+        now.register(
+            "stockroute_db_pool_connections",
+            "Database connections open (in use or idle)",
+            gauge(scrape.pool_size as usize),
+        );
+        now.register(
+            "stockroute_db_pool_idle_connections",
+            "Database connections open and idle",
+            gauge(scrape.pool_idle),
+        );
+        now.register(
+            "stockroute_db_pool_max_connections",
+            "The most database connections the pool opens",
+            gauge(scrape.pool_max as usize),
+        );
         let mut out = String::new();
-        for (name, help, value) in [
-            (
-                "stockroute_db_statements_total",
-                "Database statements executed.",
-                count(&c.db_statements),
-            ),
-            (
-                "stockroute_db_statement_failures_total",
-                "Database statements that returned an error.",
-                count(&c.db_statement_failures),
-            ),
-            (
-                "stockroute_db_statement_seconds_total",
-                "Time spent in database statements.",
-                seconds.to_string(),
-            ),
-            (
-                "stockroute_graphql_requests_total",
-                "GraphQL requests executed.",
-                count(&c.graphql_requests),
-            ),
-            (
-                "stockroute_graphql_requests_with_errors_total",
-                "GraphQL requests whose response carried errors.",
-                count(&c.graphql_errors),
-            ),
-        ] {
-            write_counter(&mut out, name, help, value);
+        let written = text::encode_registry(&mut out, &self.0.registry)
+            .and_then(|()| text::encode_registry(&mut out, &now))
+            .and_then(|()| text::encode_eof(&mut out));
+        if written.is_err() {
+            let _ = writeln!(out, "# the metrics could not be encoded");
         }
         out
     }
-}
-
-/// Appends one counter in the Prometheus text format.
-pub fn write_counter(out: &mut String, name: &str, help: &str, value: impl std::fmt::Display) {
-    write_metric(out, "counter", name, help, value);
-}
-
-/// Appends one gauge in the Prometheus text format.
-pub fn write_gauge(out: &mut String, name: &str, help: &str, value: impl std::fmt::Display) {
-    write_metric(out, "gauge", name, help, value);
-}
-
-fn write_metric(
-    out: &mut String,
-    kind: &str,
-    name: &str,
-    help: &str,
-    value: impl std::fmt::Display,
-) {
-    let _ = writeln!(
-        out,
-        "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-    );
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn value<'a>(text: &'a str, series: &str) -> &'a str {
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("{series} in {text}"))
+    }
+
     #[test]
-    fn counters_render_in_prometheus_text_format() {
+    fn what_is_recorded_is_served_in_openmetrics_text() {
         let metrics = Metrics::default();
         metrics.record_statement(Duration::from_millis(2), false);
         metrics.record_statement(Duration::from_millis(3), true);
         metrics.record_graphql(true);
-        let text = metrics.render();
-        assert!(
-            text.contains("stockroute_db_statements_total 2\n"),
-            "{text}"
+        metrics.record_operation("mutation", "reserveOrder", Duration::from_millis(7));
+        metrics.record_errors(["CONFLICT"]);
+        metrics.record_reservation("held");
+        metrics.record_sweep(3, Duration::from_millis(1500));
+        let text = metrics.render(&Scrape {
+            cache_hits: 9,
+            pool_idle: 2,
+            ..Scrape::default()
+        });
+        assert_eq!(value(&text, "stockroute_db_statements_total"), "2");
+        assert_eq!(value(&text, "stockroute_db_statement_failures_total"), "1");
+        assert_eq!(
+            value(&text, "stockroute_db_statement_duration_seconds_count"),
+            "2"
         );
-        assert!(text.contains("stockroute_db_statement_failures_total 1\n"));
-        assert!(text.contains("stockroute_db_statement_seconds_total 0.005\n"));
-        assert!(text.contains("stockroute_graphql_requests_with_errors_total 1\n"));
+        assert_eq!(
+            value(&text, "stockroute_graphql_requests_with_errors_total"),
+            "1"
+        );
+        assert_eq!(
+            value(
+                &text,
+                "stockroute_graphql_operation_duration_seconds_count{operation_type=\"mutation\",operation=\"reserveOrder\"}"
+            ),
+            "1"
+        );
+        assert_eq!(
+            value(&text, "stockroute_graphql_errors_total{code=\"CONFLICT\"}"),
+            "1"
+        );
+        assert_eq!(
+            value(&text, "stockroute_reservations_total{outcome=\"held\"}"),
+            "1"
+        );
+        assert_eq!(value(&text, "stockroute_holds_expired_total"), "3");
+        assert_eq!(value(&text, "stockroute_sweeper_lag_seconds"), "1.5");
+        assert_eq!(
+            value(&text, "stockroute_availability_cache_hits_total"),
+            "9"
+        );
+        assert_eq!(value(&text, "stockroute_db_pool_idle_connections"), "2");
+        assert!(text.ends_with("# EOF\n"));
         assert_eq!(metrics.db_statements(), 2);
     }
 }

@@ -125,6 +125,7 @@ impl Application {
             reservations.clone(),
             config.cost_budgets,
             config.plan_budget,
+            metrics.clone(),
         );
         let shutdown = Shutdown::new();
         let pipeline = Pipeline::new(
@@ -201,11 +202,13 @@ impl Application {
             self.events,
             self.event_poll_interval,
             self.shutdown.subscribe(),
+            self.state.metrics.clone(),
         ));
         let sweeper = tokio::spawn(sweeper::run(
             self.store,
             self.sweep_interval,
             self.shutdown.subscribe(),
+            self.state.metrics.clone(),
         ));
         let shutdown = self.shutdown.clone();
         let app = router(self.state, self.max_body_bytes);

@@ -8,8 +8,8 @@ use tokio::sync::watch;
 
 use super::{CHANNEL, EventBus, EventFilter, events_after};
 use crate::{
-    db,
-    db::{Backend, DatabaseUrl},
+    db::{self, Backend, DatabaseUrl},
+    metrics::Metrics,
 };
 
 /// How many movements one read publishes before reading again.
@@ -39,6 +39,7 @@ pub async fn run(
     bus: EventBus,
     poll: Duration,
     mut shutdown: watch::Receiver<bool>,
+    metrics: Metrics,
 ) {
     let mut last = bus.last_published();
     let mut listener = listen(&url).await;
@@ -60,10 +61,18 @@ pub async fn run(
             match events_after(&db, last, &EventFilter::default(), PAGE).await {
                 Ok(events) => {
                     let full = events.len() as u64 == PAGE;
+                    let newest = events.last().map(|e| e.movement.created_at);
                     for event in events {
                         last = event.movement.id;
                         bus.publish(event);
                     }
+                    // Behind by as much as the newest movement published is
+                    // old, while a full page says there is more.
+                    let lag = match newest {
+                        Some(at) if full => (chrono::Utc::now() - at).to_std().unwrap_or_default(),
+                        _ => Duration::ZERO,
+                    };
+                    metrics.set_event_lag(lag);
                     if !full {
                         break;
                     }

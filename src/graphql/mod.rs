@@ -24,6 +24,7 @@ use async_graphql::{SDLExportOptions, Schema};
 use crate::{
     events::EventBus,
     inventory::{Store, reservations::ReservationQueue},
+    metrics::Metrics,
     planner::SearchBudget,
 };
 
@@ -50,6 +51,7 @@ pub fn build_schema(
     reservations: ReservationQueue,
     budgets: cost::Budgets,
     plan_budget: SearchBudget,
+    metrics: Metrics,
 ) -> AppSchema {
     let db = store.connection().clone();
     let mut builder = schema_builder();
@@ -61,6 +63,7 @@ pub fn build_schema(
     builder
         .data(reservations)
         .data(plan_budget)
+        .data(metrics)
         .data(loaders::Loaders::shared(&db))
         .data(store.availability().clone())
         .data(db)

@@ -129,6 +129,13 @@ impl Pipeline {
             ))),
         };
         let mut response = finish(response, &document, name.as_deref());
+        let operation = if is_request_error(&response) {
+            "invalid"
+        } else {
+            root_field(&document, name.as_deref()).unwrap_or("-")
+        };
+        self.metrics
+            .record_operation(type_name(kind), operation, started.elapsed());
         if let Some(cost) = spender.spent().and_then(Spent::to_value) {
             response.extensions.insert("cost".to_owned(), cost);
         }
@@ -155,8 +162,41 @@ impl Pipeline {
 
     fn counted(&self, response: Response) -> Response {
         self.metrics.record_graphql(response.is_err());
+        self.metrics
+            .record_errors(response.errors.iter().filter_map(|error| {
+                match error.extensions.as_ref()?.get("code")? {
+                    async_graphql::Value::String(code) => Some(code.as_str()),
+                    _ => None,
+                }
+            }));
         response
     }
+}
+
+/// The label of an operation's type.
+fn type_name(kind: Option<OperationType>) -> &'static str {
+    match kind {
+        Some(OperationType::Query) => "query",
+        Some(OperationType::Mutation) => "mutation",
+        Some(OperationType::Subscription) => "subscription",
+        None => "unknown",
+    }
+}
+
+/// The operation's first root field: a field of the schema once the
+/// request validated, so a label with a bounded set of values.
+fn root_field<'a>(document: &'a ExecutableDocument, name: Option<&str>) -> Option<&'a str> {
+    documents::operation(document, name)?
+        .selection_set
+        .node
+        .items
+        .iter()
+        .find_map(|selection| match &selection.node {
+            async_graphql::parser::types::Selection::Field(field) => {
+                Some(field.node.name.node.as_str())
+            }
+            _ => None,
+        })
 }
 
 /// What every response gets before it is sent: variables named in their

@@ -14,59 +14,47 @@ pub async fn healthz() -> &'static str {
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    let mut text = state.metrics.render();
     let live = state.subscriptions.census();
-    metrics::write_gauge(
-        &mut text,
-        "stockroute_live_feeds",
-        "Subscription renderings shared by identical subscriptions.",
-        live.feeds,
-    );
-    metrics::write_gauge(
-        &mut text,
-        "stockroute_live_feed_subscribers",
-        "Subscriptions served by a shared rendering.",
-        live.subscribers,
-    );
     let cache = state.availability.census();
-    metrics::write_counter(
-        &mut text,
-        "stockroute_availability_cache_hits_total",
-        "Requested SKUs whose availability was answered from memory.",
-        cache.hits,
-    );
-    metrics::write_counter(
-        &mut text,
-        "stockroute_availability_cache_misses_total",
-        "Requested SKUs whose stock was read from the database.",
-        cache.misses,
-    );
-    metrics::write_gauge(
-        &mut text,
-        "stockroute_availability_cache_entries",
-        "SKUs whose stock is kept in memory.",
-        cache.entries,
-    );
     let queue = state.reservations.census();
-    metrics::write_gauge(
-        &mut text,
-        "stockroute_reservations_waiting",
-        "Reservations queued for the next batch.",
-        queue.waiting,
-    );
-    metrics::write_counter(
-        &mut text,
-        "stockroute_reservation_batches_total",
-        "Batches of reservations taken, each in one transaction.",
-        queue.batches,
-    );
-    metrics::write_counter(
-        &mut text,
-        "stockroute_reservation_batch_requests_total",
-        "Reservation requests taken in those batches.",
-        queue.requests,
-    );
-    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+    let (pool_size, pool_idle, pool_max) = pool_census(&state.db);
+    let text = state.metrics.render(&metrics::Scrape {
+        live_feeds: live.feeds,
+        live_feed_subscribers: live.subscribers,
+        cache_hits: cache.hits,
+        cache_misses: cache.misses,
+        cache_entries: cache.entries,
+        reservations_waiting: queue.waiting,
+        reservation_batches: queue.batches,
+        reservation_batch_requests: queue.requests,
+        pool_size,
+        pool_idle,
+        pool_max,
+    });
+    ([(CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response()
+}
+
+/// Connections open, idle and at most, as the pool counts them.
+fn pool_census(db: &sea_orm::DatabaseConnection) -> (u32, usize, u32) {
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (
+                pool.size(),
+                pool.num_idle(),
+                pool.options().get_max_connections(),
+            )
+        }
+        sea_orm::DbBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (
+                pool.size(),
+                pool.num_idle(),
+                pool.options().get_max_connections(),
+            )
+        }
+        _ => (0, 0, 0),
+    }
 }
 
 /// How long `/readyz` waits for the database: a load balancer polling it

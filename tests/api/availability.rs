@@ -210,7 +210,9 @@ on_both_backends! {
     async fn metrics_are_served_for_prometheus(app) {
         app.graphql("{ viewer { role } }", json!({})).await;
         let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-        assert!(text.contains("# TYPE stockroute_graphql_requests_total counter"));
+        // OpenMetrics: a counter's family is named without `_total`.
+        assert!(text.contains("# TYPE stockroute_graphql_requests counter"), "{text}");
+        assert!(text.contains("\nstockroute_graphql_requests_total "), "{text}");
         assert!(text.contains("stockroute_db_statements_total"));
     }
 }

@@ -308,7 +308,7 @@ on_both_backends! {
         let bus = EventBus::new(2);
         let (stop, stopping) = tokio::sync::watch::channel(false);
         pump::start_at_newest(&app.db, &bus).await.unwrap();
-        let pump = tokio::spawn(pump::run(app.db.clone(), app.database.url.clone(), bus.clone(), pump::DEFAULT_POLL, stopping));
+        let pump = tokio::spawn(pump::run(app.db.clone(), app.database.url.clone(), bus.clone(), pump::DEFAULT_POLL, stopping, stockroute::metrics::Metrics::default()));
         let events = stock_events(&bus, app.db.clone(), EventFilter::default(), None);
         let admin = app.create_key(KeyRole::Admin, "dashboard").await;
         let start: i64 = newest(&app).await.parse().unwrap();

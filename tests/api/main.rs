@@ -32,6 +32,7 @@ mod idempotency;
 mod inbound;
 mod js_clients;
 mod live;
+mod metrics;
 mod migrations;
 mod node;
 mod npm_client;

@@ -501,7 +501,7 @@ mod swept {
             let store = Store::new(app.db.clone());
             tokio::time::sleep(Duration::from_millis(1_000)).await;
             let (mine, theirs) = tokio::join!(sweeper::sweep(&store, 100), sweeper::sweep(&store, 100));
-            let swept_here = mine.unwrap() + theirs.unwrap();
+            let swept_here = mine.unwrap().expired + theirs.unwrap().expired;
             eventually(
                 "every hold has expired",
                 async || app.scalar("SELECT COUNT(*) FROM reservations WHERE status = 'EXPIRED'").await == 30,
@@ -525,7 +525,7 @@ mod stopping {
         async fn the_sweeper_stops_when_told_to(app) {
             let (stop, stopping) = tokio::sync::watch::channel(false);
             let store = Store::new(app.db.clone());
-            let sweeping = tokio::spawn(sweeper::run(store, Duration::from_millis(10), stopping));
+            let sweeping = tokio::spawn(sweeper::run(store, Duration::from_millis(10), stopping, stockroute::metrics::Metrics::default()));
             tokio::time::sleep(Duration::from_millis(50)).await;
             assert!(!sweeping.is_finished(), "it sweeps until told to stop");
             stop.send_replace(true);
@@ -568,8 +568,8 @@ mod unswept {
             assert_eq!(stock_of(&app, &sku).await.0, before.0 + 1, "still held until swept");
 
             let store = Store::new(app.db.clone());
-            assert_eq!(sweeper::sweep(&store, 100).await.unwrap(), 1);
-            assert_eq!(sweeper::sweep(&store, 100).await.unwrap(), 0);
+            assert_eq!(sweeper::sweep(&store, 100).await.unwrap().expired, 1);
+            assert_eq!(sweeper::sweep(&store, 100).await.unwrap().expired, 0);
             assert_eq!(stock_of(&app, &sku).await, before);
             assert_eq!(movements_of(&app, &id, "EXPIRE").await, 1);
             assert_books_balance(&app).await;

@@ -8,8 +8,11 @@ use crate::{
         Coded, RoleGuard,
         types::{Reservation, ReserveOrderInput, ReserveOrderResult},
     },
-    inventory::Store,
-    inventory::reservations::{self, ReservationQueue, Ttl},
+    inventory::{
+        InventoryError, Store,
+        reservations::{self, ReservationQueue, ReserveOutcome, Ttl},
+    },
+    metrics::Metrics,
 };
 
 #[derive(Default)]
@@ -28,8 +31,18 @@ impl ReservationMutation {
     ) -> async_graphql::Result<ReserveOrderResult> {
         let request = input.parse().coded()?;
         let queue = ctx.data::<ReservationQueue>()?;
-        let outcome = queue.reserve(request, author_name(ctx)).await.coded()?;
-        Ok(outcome.into())
+        let asked = crate::db::now();
+        let outcome = queue.reserve(request, author_name(ctx)).await;
+        // A hold made before this request is the retry's: replayed.
+        let counted = match &outcome {
+            Ok(ReserveOutcome::Reserved(hold)) if hold.reservation.created_at < asked => "replayed",
+            Ok(ReserveOutcome::Reserved(_)) => "held",
+            Ok(ReserveOutcome::InsufficientStock { .. }) => "insufficient",
+            Err(InventoryError::Conflict(_)) => "conflict",
+            Err(_) => "failed",
+        };
+        ctx.data::<Metrics>()?.record_reservation(counted);
+        Ok(outcome.coded()?.into())
     }
 
     /// ACTIVE -> CONFIRMED: the held units leave the stock. A repeat is a

@@ -25,6 +25,7 @@ use crate::{
     entities::reservation::{self, ReservationStatus},
     inventory::InventoryError,
     inventory::Store,
+    metrics::Metrics,
 };
 
 /// How often the sweeper looks for expired holds unless told otherwise.
@@ -36,7 +37,12 @@ pub const SWEEPER: &str = "expiry-sweeper";
 
 /// Sweeps every `interval` until `shutdown` turns true (or its sender is
 /// gone). A sweep in progress finishes its current hold first.
-pub async fn run(store: Store, interval: Duration, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    store: Store,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+    metrics: Metrics,
+) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -45,40 +51,60 @@ pub async fn run(store: Store, interval: Duration, mut shutdown: watch::Receiver
             _ = shutdown.wait_for(|stopping| *stopping) => break,
         }
         match sweep(&store, BATCH).await {
-            Ok(0) => {}
-            Ok(expired) => tracing::info!(expired, "expired holds past their time"),
+            Ok(swept) => {
+                metrics.record_sweep(swept.expired as u64, swept.lag);
+                if swept.expired > 0 {
+                    tracing::info!(expired = swept.expired, "expired holds past their time");
+                }
+            }
             Err(e) => tracing::warn!(error = %e, "the expiry sweep failed; it will run again"),
         }
     }
 }
 
+/// What one sweep did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Holds it expired.
+    pub expired: usize,
+    /// How far past its expiry the first (the oldest) of them was.
+    pub lag: Duration,
+}
+
 /// Expires up to `limit` holds that are past their time, one transaction
-/// each; returns how many this call expired.
-pub async fn sweep(store: &Store, limit: usize) -> Result<usize, InventoryError> {
-    let mut expired = 0;
-    while expired < limit {
+/// each, oldest first.
+pub async fn sweep(store: &Store, limit: usize) -> Result<Swept, InventoryError> {
+    let mut swept = Swept::default();
+    while swept.expired < limit {
         match expire_next(store).await {
-            Ok(Some(_)) => expired += 1,
+            Ok(Some(overdue)) => {
+                if swept.expired == 0 {
+                    swept.lag = overdue;
+                }
+                swept.expired += 1;
+            }
             Ok(None) => break,
             // Another writer had the row; the next sweep tries again.
             Err(e) if db::is_transient(&e) => break,
             Err(e) => return Err(e.into()),
         }
     }
-    Ok(expired)
+    Ok(swept)
 }
 
-/// Claims one hold past its time and expires it; `None` when there is none
-/// left that no one else is expiring.
-async fn expire_next(store: &Store) -> Result<Option<Uuid>, sea_orm::DbErr> {
+/// Claims one hold past its time and expires it, answering how long past
+/// its time it was; `None` when there is none left that no one else is
+/// expiring.
+async fn expire_next(store: &Store) -> Result<Option<Duration>, sea_orm::DbErr> {
     use reservation::Column;
     let now = now();
     let txn = store.begin_write().await?;
     // SQLite has no row locks and ignores the clause; its writers take
     // turns, so there is nothing to skip.
-    let due: Option<Uuid> = reservation::Entity::find()
+    let due: Option<(Uuid, chrono::DateTime<chrono::Utc>)> = reservation::Entity::find()
         .select_only()
         .column(Column::Id)
+        .column(Column::ExpiresAt)
         .filter(Column::Status.eq(ReservationStatus::Active))
         .filter(Column::ExpiresAt.lte(now))
         .order_by_asc(Column::ExpiresAt)
@@ -87,13 +113,13 @@ async fn expire_next(store: &Store) -> Result<Option<Uuid>, sea_orm::DbErr> {
         .into_tuple()
         .one(&*txn)
         .await?;
-    let Some(id) = due else {
+    let Some((id, expires_at)) = due else {
         txn.rollback().await?;
         return Ok(None);
     };
     if end(&txn, id, Ending::Expire, now, Some(SWEEPER)).await? {
         txn.commit().await?;
-        Ok(Some(id))
+        Ok(Some((now - expires_at).to_std().unwrap_or_default()))
     } else {
         txn.rollback().await?;
         Ok(None)
