@@ -147,3 +147,60 @@ async fn every_request_has_an_id_in_its_response_and_its_log_lines() {
     let id = made.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert!(uuid::Uuid::parse_str(&id).is_ok(), "a new UUID: {id}");
 }
+
+/// `STOCKROUTE_LOG_FORMAT=json`: one JSON object per line, each line of a
+/// request carrying the request's id, for log shippers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_are_one_object_per_line_with_the_request_id() {
+    use std::{process::Stdio, time::Duration};
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("json.db").display());
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_stockroute"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--demo", "false"])
+        .env("DATABASE_URL", url)
+        .env("RUST_LOG", "info,tower_http=debug")
+        .env("STOCKROUTE_LOG_FORMAT", "json")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut log = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut next = async || -> serde_json::Value {
+        let line = tokio::time::timeout(Duration::from_secs(20), log.next_line())
+            .await
+            .expect("a log line in time")
+            .unwrap()
+            .expect("the server is still logging");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+    };
+    let addr = loop {
+        let line = next().await;
+        assert!(
+            line["level"].is_string() && line["timestamp"].is_string(),
+            "{line}"
+        );
+        if let Some(rest) = line["fields"]["message"]
+            .as_str()
+            .and_then(|m| m.split("listening on http://").nth(1))
+        {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    reqwest::Client::new()
+        .post(format!("http://{addr}/graphql"))
+        .header("x-request-id", "json-42")
+        .json(&serde_json::json!({ "query": "{ viewer { role } }" }))
+        .send()
+        .await
+        .unwrap();
+    loop {
+        let line = next().await;
+        if line["span"]["id"] == "json-42" {
+            assert_eq!(line["span"]["name"], "request", "{line}");
+            break;
+        }
+    }
+}
