@@ -117,6 +117,16 @@ struct ServeArgs {
         value_parser = clap::value_parser!(u32).range(1..=65535)
     )]
     listen_backlog: u32,
+    /// Queries and mutations one API key (or public client address) may run
+    /// at once; past it one is answered UNAVAILABLE (503, Retry-After) at
+    /// once.
+    #[arg(
+        long,
+        env = "STOCKROUTE_MAX_IN_FLIGHT_PER_CLIENT",
+        default_value_t = graphql::in_flight::DEFAULT_PER_CLIENT as u32,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    max_in_flight_per_client: u32,
     /// How long a query or mutation may take before it is answered
     /// UNAVAILABLE and its database work is cancelled, e.g. 15s.
     #[arg(long, env = "STOCKROUTE_REQUEST_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
@@ -301,6 +311,7 @@ async fn serve(url: DatabaseUrl, args: ServeArgs) -> Result<(), String> {
             statement_timeout: args.statement_timeout,
         },
         request_timeout: args.request_timeout,
+        max_in_flight_per_client: args.max_in_flight_per_client as usize,
         cost_budgets: args.cost_budgets,
         sweep_interval: args.sweep_interval,
         event_buffer: args.event_buffer,

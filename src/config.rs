@@ -64,6 +64,9 @@ pub struct Config {
     /// How long a query or mutation may take before it is answered
     /// UNAVAILABLE and its database work is cancelled.
     pub request_timeout: Duration,
+    /// Queries and mutations one API key (or public address) may run at
+    /// once; past it one is answered UNAVAILABLE (503) at once.
+    pub max_in_flight_per_client: usize,
     /// What each API key, and the public role per client address, may
     /// spend on query cost.
     pub cost_budgets: crate::graphql::cost::Budgets,
@@ -93,6 +96,7 @@ impl Config {
             connections: crate::http::serve::ConnectionLimits::default(),
             pool: crate::db::PoolSettings::default(),
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_in_flight_per_client: crate::graphql::in_flight::DEFAULT_PER_CLIENT,
             cost_budgets: crate::graphql::cost::Budgets::default(),
             sweep_interval: crate::inventory::reservations::sweeper::DEFAULT_INTERVAL,
             event_buffer: crate::events::DEFAULT_BUFFER,

@@ -134,6 +134,7 @@ impl Application {
             store.availability().clone(),
             metrics.clone(),
             config.request_timeout,
+            crate::graphql::in_flight::InFlight::new(config.max_in_flight_per_client),
         );
         let subscriptions =
             SubscriptionExecutor::new(pipeline.clone(), events.clone(), config.event_buffer);

@@ -27,6 +27,9 @@ pub enum ApiError {
     /// The database or a deadline: retry later. The message says which.
     #[error("{0}")]
     Unavailable(String),
+    /// The caller already runs as many operations as it may (the number).
+    #[error("this client already has {0} requests running, the most it may; retry in a second")]
+    Overloaded(usize),
     /// Details were logged where the error happened.
     #[error("internal error: the request could not be completed")]
     Internal,
@@ -45,7 +48,7 @@ impl ApiError {
             ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
             ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::Conflict(_) => "CONFLICT",
-            ApiError::Unavailable(_) => "UNAVAILABLE",
+            ApiError::Unavailable(_) | ApiError::Overloaded(_) => "UNAVAILABLE",
             ApiError::Internal | ApiError::Interrupted(_) => "INTERNAL",
         }
     }
@@ -58,8 +61,12 @@ impl ApiError {
 
 impl ErrorExtensions for ApiError {
     fn extend(&self) -> async_graphql::Error {
-        async_graphql::Error::new(self.to_string())
-            .extend_with(|_, ext| ext.set("code", self.code()))
+        async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
+            ext.set("code", self.code());
+            if let ApiError::Overloaded(_) = self {
+                ext.set("retryAfterSeconds", 1);
+            }
+        })
     }
 }
 

@@ -11,6 +11,7 @@ pub mod error;
 pub mod feeds;
 pub mod field_order;
 pub mod guard;
+pub mod in_flight;
 pub mod loaders;
 pub mod messages;
 pub mod mutation;

@@ -12,6 +12,7 @@ use async_graphql::{
 };
 use sea_orm::DatabaseConnection;
 
+use super::in_flight::InFlight;
 use super::{
     ApiError, AppSchema,
     batching::{self, FetchQueue},
@@ -32,6 +33,8 @@ pub struct Pipeline {
     metrics: Metrics,
     /// How long a query or mutation may run.
     deadline: Duration,
+    /// How many may run at once per client.
+    in_flight: InFlight,
 }
 
 /// A request whose document parsed, ready to run.
@@ -68,6 +71,7 @@ impl Pipeline {
         availability: AvailabilityCache,
         metrics: Metrics,
         deadline: Duration,
+        in_flight: InFlight,
     ) -> Self {
         Pipeline {
             schema,
@@ -76,6 +80,7 @@ impl Pipeline {
             availability,
             metrics,
             deadline,
+            in_flight,
         }
     }
 
@@ -108,6 +113,9 @@ impl Pipeline {
         address: Option<IpAddr>,
     ) -> Response {
         let started = std::time::Instant::now();
+        let Some(_slot) = self.in_flight.enter(&caller, address) else {
+            return self.refuse(ApiError::Overloaded(self.in_flight.per_client()));
+        };
         let kind = operation.kind();
         let Operation { request, document } = operation;
         let name = request.operation_name.clone();

@@ -353,7 +353,10 @@ fn respond(response: &async_graphql::Response, media: Media, policy: CachePolicy
         Media::Json => StatusCode::OK,
         Media::GraphQLResponse if !request_error => StatusCode::OK,
         Media::GraphQLResponse if has_code(response, "UNAUTHENTICATED") => StatusCode::UNAUTHORIZED,
-        Media::GraphQLResponse if throttled.is_some() => StatusCode::TOO_MANY_REQUESTS,
+        Media::GraphQLResponse if has_code(response, "THROTTLED") => StatusCode::TOO_MANY_REQUESTS,
+        Media::GraphQLResponse if has_code(response, "UNAVAILABLE") => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         Media::GraphQLResponse => StatusCode::BAD_REQUEST,
     };
     let text = body(response, media);
@@ -402,11 +405,11 @@ fn has_code(response: &async_graphql::Response, code: &str) -> bool {
     })
 }
 
-/// For a THROTTLED response, the whole seconds to wait (`Retry-After`).
+/// For a THROTTLED response, or one shed as overloaded, the whole seconds
+/// to wait (`Retry-After`).
 fn retry_after(response: &async_graphql::Response) -> Option<u64> {
     response.errors.iter().find_map(|e| {
         let extensions = e.extensions.as_ref()?;
-        (extensions.get("code")? == &Value::from("THROTTLED")).then_some(())?;
         match extensions.get("retryAfterSeconds")? {
             Value::Number(n) => n.as_f64().map(|s| s.ceil().max(1.0) as u64),
             _ => None,

@@ -21,7 +21,7 @@ const RECEIVE: &str = "mutation($i: StockChangeInput!) { receiveStock(input: $i)
 
 /// Locks the hot SKU's stock levels from another connection until the
 /// returned transaction is rolled back.
-async fn stall(app: &TestApp) -> DatabaseTransaction {
+pub(crate) async fn stall(app: &TestApp) -> DatabaseTransaction {
     let other = Database::connect(app.database.url.as_str()).await.unwrap();
     let txn = other.begin().await.unwrap();
     txn.execute_unprepared(&format!(

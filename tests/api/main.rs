@@ -42,6 +42,7 @@ mod pre_orders;
 mod reservations;
 mod safety_stock;
 mod schema;
+mod shedding;
 mod slow_clients;
 mod stock_admin;
 mod transport;
