@@ -89,27 +89,41 @@ async fn the_server_stops_on_its_shutdown_signal_and_tells_background_tasks() {
     );
 }
 
-/// The real binary, for what it logs: a request id from `x-request-id` (or a
-/// new one) comes back in the response and is named by the request's log
-/// lines, which are plain text when not written to a terminal.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_request_has_an_id_in_its_response_and_its_log_lines() {
-    use std::{process::Stdio, time::Duration};
-    use tokio::io::{AsyncBufReadExt, BufReader};
-
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("ids.db").display());
+/// The real binary on a SQLite file in `dir`, with `env`, logging requests
+/// to a pipe: the process and its log lines.
+fn logging_server(
+    dir: &tempfile::TempDir,
+    env: &[(&str, &str)],
+) -> (
+    tokio::process::Child,
+    tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStderr>>,
+) {
+    use tokio::io::AsyncBufReadExt;
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("logs.db").display());
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_stockroute"))
         .args(["serve", "--addr", "127.0.0.1:0", "--demo", "false"])
         .env("DATABASE_URL", url)
         .env("RUST_LOG", "info,tower_http=debug")
         .env_remove("NO_COLOR")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
+        .envs(env.iter().copied())
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let mut log = BufReader::new(child.stderr.take().unwrap()).lines();
+    let log = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    (child, log)
+}
+
+/// The real binary, for what it logs: a request id from `x-request-id` (or a
+/// new one) comes back in the response and is named by the request's log
+/// lines, which are plain text when not written to a terminal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_has_an_id_in_its_response_and_its_log_lines() {
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (_child, mut log) = logging_server(&dir, &[]);
     let mut next_line = async || {
         tokio::time::timeout(Duration::from_secs(20), log.next_line())
             .await
@@ -152,22 +166,10 @@ async fn every_request_has_an_id_in_its_response_and_its_log_lines() {
 /// request carrying the request's id, for log shippers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_logs_are_one_object_per_line_with_the_request_id() {
-    use std::{process::Stdio, time::Duration};
-    use tokio::io::{AsyncBufReadExt, BufReader};
+    use std::time::Duration;
 
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("json.db").display());
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_stockroute"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--demo", "false"])
-        .env("DATABASE_URL", url)
-        .env("RUST_LOG", "info,tower_http=debug")
-        .env("STOCKROUTE_LOG_FORMAT", "json")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut log = BufReader::new(child.stderr.take().unwrap()).lines();
+    let (_child, mut log) = logging_server(&dir, &[("STOCKROUTE_LOG_FORMAT", "json")]);
     let mut next = async || -> serde_json::Value {
         let line = tokio::time::timeout(Duration::from_secs(20), log.next_line())
             .await

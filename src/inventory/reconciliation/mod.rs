@@ -70,6 +70,22 @@ pub struct ReconciliationReport {
 }
 
 impl ReconciliationReport {
+    fn of(
+        checked_at: DateTime<Utc>,
+        stock_levels_checked: i64,
+        levels: &[LevelSums],
+        inbound: Vec<InboundDrift>,
+        capacity: Vec<CapacityDrift>,
+    ) -> Self {
+        ReconciliationReport {
+            checked_at,
+            stock_levels_checked,
+            discrepancies: levels.iter().flat_map(LevelSums::discrepancies).collect(),
+            inbound,
+            capacity,
+        }
+    }
+
     pub fn ok(&self) -> bool {
         self.discrepancies.is_empty() && self.inbound.is_empty() && self.capacity.is_empty()
     }
@@ -150,13 +166,9 @@ pub async fn reconcile(db: &DatabaseConnection) -> Result<ReconciliationReport, 
     let inbound = promises::drifting_inbound(&txn).await?;
     let capacity = promises::drifting_capacity(&txn).await?;
     txn.commit().await?;
-    Ok(ReconciliationReport {
-        checked_at,
-        stock_levels_checked: checked,
-        discrepancies: levels.iter().flat_map(LevelSums::discrepancies).collect(),
-        inbound,
-        capacity,
-    })
+    Ok(ReconciliationReport::of(
+        checked_at, checked, &levels, inbound, capacity,
+    ))
 }
 
 /// Finds what [`reconcile`] finds and fixes it, in one transaction that
@@ -246,13 +258,9 @@ pub async fn repair(
         announce(&*txn).await?;
     }
     txn.commit().await?;
-    Ok(ReconciliationReport {
-        checked_at,
-        stock_levels_checked: checked,
-        discrepancies: levels.iter().flat_map(LevelSums::discrepancies).collect(),
-        inbound,
-        capacity,
-    })
+    Ok(ReconciliationReport::of(
+        checked_at, checked, &levels, inbound, capacity,
+    ))
 }
 
 async fn drifting_levels(db: &impl ConnectionTrait) -> Result<Vec<LevelSums>, DbErr> {
