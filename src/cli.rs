@@ -104,9 +104,10 @@ struct ServeArgs {
     /// The longest a client may take to send a request's body, e.g. 10s.
     #[arg(long, env = "STOCKROUTE_BODY_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     body_timeout: Duration,
-    /// The most client connections served at once; past it a new one is
-    /// answered 503 and closed. Default: the descriptor limit (`ulimit -n`)
-    /// less 128.
+    /// The most client connections served at once; at it the oldest idle
+    /// one is closed to make room, and when all are in a request a new one
+    /// is answered 503 and closed. Default: the descriptor limit (`ulimit
+    /// -n`) less 128.
     #[arg(long, env = "STOCKROUTE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
     max_connections: Option<u32>,
     /// Connections the kernel queues before they are accepted.

@@ -6,12 +6,23 @@
 //! directly: a client must send each request's headers within the header
 //! timeout, which also bounds how long a keep-alive connection may sit idle
 //! between requests; a request body must arrive within the body timeout;
-//! past the connection cap, a new connection is answered 503 at once and
-//! closed, so the descriptors the database and `/readyz` need are never all
-//! held by clients. Upgraded connections (websockets) leave these timeouts
+//! at the connection cap, the oldest connection between requests is closed
+//! to make room, and only when every connection is in a request is a new
+//! one answered 503 at once and closed, so the descriptors the database and
+//! `/readyz` need are never all held by clients. Upgraded connections (websockets) leave these timeouts
 //! behind: they keep themselves alive with their own protocol.
 
-use std::{future::Future, io, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    collections::BTreeMap,
+    future::Future,
+    io,
+    net::SocketAddr,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use axum::{Router, extract::ConnectInfo, http::Request};
 use hyper::{body::Incoming, server::conn::http1};
@@ -22,7 +33,6 @@ use hyper_util::{
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpSocket, TcpStream},
-    sync::Semaphore,
 };
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower::ServiceExt;
@@ -36,7 +46,8 @@ pub struct ConnectionLimits {
     pub header_timeout: Duration,
     /// The longest a client may take to send a request's body.
     pub body_timeout: Duration,
-    /// The most connections served at once; `None`: as many as the
+    /// The most connections served at once (at it, an idle one makes room;
+    /// when none is idle, a newcomer is refused); `None`: as many as the
     /// process's descriptor limit leaves room for (see [`default_cap`]).
     pub max_connections: Option<usize>,
     /// Connections the kernel may queue before they are accepted.
@@ -114,7 +125,7 @@ pub async fn serve(
 ) -> io::Result<()> {
     let router = router.layer(RequestBodyTimeoutLayer::new(limits.body_timeout));
     let cap = limits.max_connections.unwrap_or_else(default_cap);
-    let permits = Arc::new(Semaphore::new(cap));
+    let open = Open::default();
     let connections = TaskTracker::new();
     let draining = CancellationToken::new();
     let mut http = http1::Builder::new();
@@ -139,23 +150,35 @@ pub async fn serve(
                 }
             },
         };
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
+        // At the cap, a connection that sits between requests (idle, or
+        // still sending its head) makes room; only when every one is busy
+        // is the newcomer refused.
+        let Some((id, served)) = open.admit(cap) else {
             connections.spawn(refuse(stream, cap));
             continue;
         };
         let _ = stream.set_nodelay(true);
+        let busy = served.busy.clone();
         let service = router
             .clone()
             .map_request(move |mut request: Request<Incoming>| {
                 request.extensions_mut().insert(ConnectInfo(peer));
                 request
+            })
+            .map_future(move |response| {
+                let running = Busy::enter(&busy);
+                async move {
+                    let response = response.await;
+                    drop(running);
+                    response
+                }
             });
         let connection = http
             .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
             .with_upgrades();
         let drain = draining.clone();
+        let open = open.clone();
         connections.spawn(async move {
-            let _permit = permit;
             tokio::pin!(connection);
             let ended = tokio::select! {
                 ended = connection.as_mut() => ended,
@@ -163,7 +186,12 @@ pub async fn serve(
                     connection.as_mut().graceful_shutdown();
                     connection.await
                 }
+                () = served.close.cancelled() => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
             };
+            open.closed(id);
             if let Err(e) = ended {
                 // A client that timed out, went away or spoke no HTTP.
                 tracing::debug!(error = %e, %peer, "connection ended");
@@ -179,6 +207,73 @@ pub async fn serve(
         tracing::warn!("in-flight requests did not finish within {DRAIN:?}; stopping anyway");
     }
     Ok(())
+}
+
+/// The connections being served: whether each is in a request, and how to
+/// close it. A clone shares the same set.
+#[derive(Clone, Default)]
+struct Open(Arc<Mutex<OpenSet>>);
+
+#[derive(Default)]
+struct OpenSet {
+    next_id: u64,
+    /// In the order they were accepted.
+    by_id: BTreeMap<u64, Served>,
+}
+
+#[derive(Clone)]
+struct Served {
+    /// Requests of it being answered now.
+    busy: Arc<AtomicUsize>,
+    close: CancellationToken,
+}
+
+impl Open {
+    /// Room for one more connection, under `cap`: when full, the oldest
+    /// connection between requests is told to close (and leaves the set at
+    /// once); `None` when every one is busy.
+    fn admit(&self, cap: usize) -> Option<(u64, Served)> {
+        let mut set = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if set.by_id.len() >= cap {
+            let idle = set
+                .by_id
+                .iter()
+                .find(|(_, s)| s.busy.load(Ordering::Acquire) == 0)
+                .map(|(id, _)| *id)?;
+            if let Some(evicted) = set.by_id.remove(&idle) {
+                evicted.close.cancel();
+            }
+        }
+        let id = set.next_id;
+        set.next_id += 1;
+        let served = Served {
+            busy: Arc::default(),
+            close: CancellationToken::new(),
+        };
+        set.by_id.insert(id, served.clone());
+        Some((id, served))
+    }
+
+    fn closed(&self, id: u64) {
+        let mut set = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        set.by_id.remove(&id);
+    }
+}
+
+/// One request being answered; dropping it ends it.
+struct Busy(Arc<AtomicUsize>);
+
+impl Busy {
+    fn enter(busy: &Arc<AtomicUsize>) -> Self {
+        busy.fetch_add(1, Ordering::AcqRel);
+        Busy(busy.clone())
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Past the cap: a short answer, then the connection is closed. The

@@ -85,3 +85,54 @@ async fn a_flooding_key_is_shed_at_once_while_another_key_is_served() {
     assert_eq!(shed, 15, "all but the 5 that fit were shed");
     assert_books_balance(&app).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_every_connection_is_busy_a_new_one_is_refused_at_once() {
+    let app = TestApp::spawn_with(Backend::Postgres, |config| {
+        config.connections.max_connections = Some(3);
+        config.request_timeout = Duration::from_secs(5);
+    })
+    .await;
+    let admin = app.create_key(KeyRole::Admin, "ops").await;
+    let blocker = stall(&app).await;
+    let receipt = json!({ "query": "mutation($i: StockChangeInput!) { receiveStock(input: $i) { quantity } }",
+                          "variables": { "i": { "sku": HOT_SKU, "warehouseCode": HOT_SKU_WAREHOUSE, "quantity": 1 } } });
+    // Three connections, each in a request held by the locked row.
+    let busy = join_all((0..3).map(|_| {
+        let (app, admin, receipt) = (&app, &admin, &receipt);
+        async move {
+            reqwest::Client::new()
+                .post(app.url("/graphql"))
+                .bearer_auth(admin)
+                .json(receipt)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    }));
+    let newcomer = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let refused = timeout(
+            Duration::from_secs(3),
+            reqwest::Client::new().get(app.url("/healthz")).send(),
+        )
+        .await
+        .expect("an answer, not a hang")
+        .unwrap();
+        let status = refused.status();
+        let retry = refused.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        blocker.rollback().await.unwrap();
+        (status, retry)
+    };
+    let (held, (status, retry)) = tokio::join!(busy, newcomer);
+    assert_eq!(status, 503, "no idle connection to make room: refused");
+    assert_eq!(retry, "1");
+    assert!(
+        held.iter().all(|s| s.is_success()),
+        "the busy ones finished: {held:?}"
+    );
+}

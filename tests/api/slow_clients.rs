@@ -1,7 +1,8 @@
 //! Slow, idle and too many clients: each connection must send its headers
-//! and body in time and may sit idle only so long; past the connection cap
-//! a client is refused at once, so neither slowloris-style clients nor a
-//! low descriptor limit can take the service down.
+//! and body in time and may sit idle only so long; at the connection cap an
+//! idle one makes room for a newcomer (only when all are busy is it refused
+//! at once), so neither slowloris-style clients nor a low descriptor limit
+//! can take the service down.
 
 use std::time::Duration;
 
@@ -101,22 +102,19 @@ mod capped {
             config.connections.max_connections = Some(50);
         };
 
-        async fn past_the_connection_cap_a_client_is_refused_at_once_until_room_is_made(app) {
+        async fn at_the_connection_cap_an_idle_connection_makes_room_for_a_new_one(app) {
             let held: Vec<TcpStream> = join_all((0..50).map(|_| stalled(&app, ""))).await;
             // Give the server a moment to take them all.
             tokio::time::sleep(Duration::from_millis(200)).await;
-            let refused = timeout(Duration::from_secs(5), app.client.get(app.url("/readyz")).send())
+            let served = timeout(Duration::from_secs(5), app.client.get(app.url("/readyz")).send())
                 .await
                 .expect("an answer, not a hang")
                 .expect("an HTTP answer");
-            assert_eq!(refused.status(), 503);
-            assert_eq!(refused.headers()["retry-after"], "1");
-            assert!(refused.text().await.unwrap().contains("limit of 50 connections"));
-
-            // The silent ones time out; then there is room again.
-            let closed = join_all(held.into_iter().map(|s| closed_within(s, Duration::from_secs(5)))).await;
-            assert!(closed.iter().all(|(closed, _)| *closed));
-            assert!(typename(&app).await, "served again once room was made");
+            assert_eq!(served.status(), 200, "served: the oldest idle connection made room");
+            let closed = join_all(held.into_iter().map(|s| closed_within(s, Duration::from_millis(300)))).await;
+            let made_room = closed.iter().filter(|(closed, _)| *closed).count();
+            assert!(made_room >= 1, "an idle connection was closed to make room");
+            assert!(typename(&app).await);
         }
     }
 }
@@ -125,9 +123,10 @@ mod descriptors {
     use super::*;
 
     on_both_backends! {
-        async fn under_a_low_descriptor_limit_the_binary_refuses_instead_of_falling_over(app) {
+        async fn under_a_low_descriptor_limit_the_binary_serves_while_idle_clients_pile_up(app) {
             // The real binary under `ulimit -n 1024`: its own cap (the limit
-            // less 128) keeps descriptors for the database and for refusing.
+            // less 128) keeps descriptors for the database, and idle
+            // connections make room for new ones.
             let server = app
                 .replica_process_with(&["--header-timeout", "2s"], Some(1024))
                 .await;
@@ -140,7 +139,8 @@ mod descriptors {
                 .await
                 .expect("an answer, not a hang")
                 .expect("an HTTP answer");
-            assert_eq!(answer.status(), 503, "a clear refusal while full");
+            assert_eq!(answer.status(), 200, "served while 1,100 idle clients press on the cap");
+            assert!(typename(&server).await, "and queries are answered");
             let closed = join_all(held.into_iter().map(|s| closed_within(s, Duration::from_secs(10)))).await;
             assert!(closed.iter().all(|(closed, _)| *closed), "every connection was closed");
             let ready = server.client.get(server.url("/readyz")).send().await.unwrap();
