@@ -44,6 +44,11 @@ struct CodeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CauseLabels {
+    cause: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
     outcome: String,
 }
@@ -68,6 +73,7 @@ struct Inner {
     graphql_requests_with_errors: Counter,
     operations: SecondsFamily,
     errors: Family<CodeLabels, Counter>,
+    unavailable: Family<CauseLabels, Counter>,
     reservations: Family<OutcomeLabels, Counter>,
     holds_expired: Counter,
     sweeper_lag: Gauge<f64, AtomicU64>,
@@ -84,6 +90,7 @@ impl Default for Metrics {
         let graphql_requests_with_errors = Counter::default();
         let operations = SecondsFamily::new_with_constructor(latency);
         let errors = Family::<CodeLabels, Counter>::default();
+        let unavailable = Family::<CauseLabels, Counter>::default();
         let reservations = Family::<OutcomeLabels, Counter>::default();
         let holds_expired = Counter::default();
         let sweeper_lag = Gauge::<f64, AtomicU64>::default();
@@ -124,6 +131,12 @@ impl Default for Metrics {
             errors.clone(),
         );
         registry.register(
+            "stockroute_graphql_unavailable",
+            "UNAVAILABLE answers by extensions.cause: pool_timeout (waited for a database \
+             connection in vain), unreachable, restarting, statement_timeout, deadline, overloaded",
+            unavailable.clone(),
+        );
+        registry.register(
             "stockroute_reservations",
             "reserveOrder answers: held, insufficient (InsufficientStock), conflict, replayed, failed",
             reservations.clone(),
@@ -153,6 +166,7 @@ impl Default for Metrics {
             graphql_requests_with_errors,
             operations,
             errors,
+            unavailable,
             reservations,
             holds_expired,
             sweeper_lag,
@@ -206,15 +220,24 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    /// The codes of the errors a response carried.
-    pub fn record_errors<'a>(&self, codes: impl IntoIterator<Item = &'a str>) {
-        for code in codes {
+    /// The errors a response carried: each one's code and, for
+    /// UNAVAILABLE, its cause.
+    pub fn record_errors<'a>(&self, errors: impl IntoIterator<Item = (&'a str, Option<&'a str>)>) {
+        for (code, cause) in errors {
             self.0
                 .errors
                 .get_or_create(&CodeLabels {
                     code: code.to_owned(),
                 })
                 .inc();
+            if let Some(cause) = cause {
+                self.0
+                    .unavailable
+                    .get_or_create(&CauseLabels {
+                        cause: cause.to_owned(),
+                    })
+                    .inc();
+            }
         }
     }
 
@@ -332,7 +355,7 @@ mod tests {
         metrics.record_statement(Duration::from_millis(3), true);
         metrics.record_graphql(true);
         metrics.record_operation("mutation", "reserveOrder", Duration::from_millis(7));
-        metrics.record_errors(["CONFLICT"]);
+        metrics.record_errors([("CONFLICT", None), ("UNAVAILABLE", Some("pool_timeout"))]);
         metrics.record_reservation("held");
         metrics.record_sweep(3, Duration::from_millis(1500));
         let text = metrics.render(&Scrape {
@@ -359,6 +382,13 @@ mod tests {
         );
         assert_eq!(
             value(&text, "stockroute_graphql_errors_total{code=\"CONFLICT\"}"),
+            "1"
+        );
+        assert_eq!(
+            value(
+                &text,
+                "stockroute_graphql_unavailable_total{cause=\"pool_timeout\"}"
+            ),
             "1"
         );
         assert_eq!(

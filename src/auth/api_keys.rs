@@ -33,8 +33,8 @@ pub enum AuthError {
     Database(#[from] DbErr),
     /// The database could not answer a lookup another request shared:
     /// its cause, as [`crate::db::unavailability`] names it.
-    #[error("the database is unavailable ({0})")]
-    Unavailable(&'static str),
+    #[error("the database is unavailable ({})", .0.message())]
+    Unavailable(crate::db::Outage),
 }
 
 /// A key just created: the secret is shown once and never stored.

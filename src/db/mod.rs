@@ -176,12 +176,44 @@ pub fn is_transient(error: &DbErr) -> bool {
     )
 }
 
+/// Why the database cannot serve now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outage {
+    /// No pooled connection came free in time: the request waited for one.
+    PoolTimeout,
+    Unreachable,
+    Restarting,
+    StatementTimeout,
+}
+
+impl Outage {
+    /// In words, for the client's message.
+    pub fn message(self) -> &'static str {
+        match self {
+            Outage::PoolTimeout => "no database connection came free in time",
+            Outage::Unreachable => "the database cannot be reached",
+            Outage::Restarting => "the database is restarting",
+            Outage::StatementTimeout => "a statement ran past its time limit",
+        }
+    }
+
+    /// As `extensions.cause` and the metrics label it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outage::PoolTimeout => "pool_timeout",
+            Outage::Unreachable => "unreachable",
+            Outage::Restarting => "restarting",
+            Outage::StatementTimeout => "statement_timeout",
+        }
+    }
+}
+
 /// Why the database cannot serve now, when that is what `error` says: no
 /// connection came free in time, it cannot be reached, it is restarting, or
 /// a statement ran past its time limit. The client may retry later.
-pub fn unavailability(error: &DbErr) -> Option<&'static str> {
+pub fn unavailability(error: &DbErr) -> Option<Outage> {
     if matches!(error, DbErr::ConnectionAcquire(_)) {
-        return Some("no database connection came free in time");
+        return Some(Outage::PoolTimeout);
     }
     let (DbErr::Exec(RuntimeErr::SqlxError(error))
     | DbErr::Query(RuntimeErr::SqlxError(error))
@@ -190,15 +222,15 @@ pub fn unavailability(error: &DbErr) -> Option<&'static str> {
         return None;
     };
     match error.as_ref() {
-        sqlx::Error::PoolTimedOut => Some("no database connection came free in time"),
+        sqlx::Error::PoolTimedOut => Some(Outage::PoolTimeout),
         sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
-            Some("the database cannot be reached")
+            Some(Outage::Unreachable)
         }
         sqlx::Error::Database(e) => match e.code().as_deref() {
             // PostgreSQL: query_canceled (statement_timeout).
-            Some("57014") => Some("a statement ran past its time limit"),
+            Some("57014") => Some(Outage::StatementTimeout),
             // admin_shutdown, crash_shutdown, cannot_connect_now.
-            Some("57P01" | "57P02" | "57P03") => Some("the database is restarting"),
+            Some("57P01" | "57P02" | "57P03") => Some(Outage::Restarting),
             _ => None,
         },
         _ => None,

@@ -24,9 +24,13 @@ pub enum ApiError {
     /// The request is valid but contradicts the current state.
     #[error("{0}")]
     Conflict(String),
-    /// The database or a deadline: retry later. The message says which.
-    #[error("{0}")]
-    Unavailable(String),
+    /// The database or a deadline: retry later. The message says which, and
+    /// `cause` (`extensions.cause`) names it for programs.
+    #[error("{message}")]
+    Unavailable {
+        cause: &'static str,
+        message: String,
+    },
     /// The caller already runs as many operations as it may (the number).
     #[error("this client already has {0} requests running, the most it may; retry in a second")]
     Overloaded(usize),
@@ -48,7 +52,7 @@ impl ApiError {
             ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
             ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::Conflict(_) => "CONFLICT",
-            ApiError::Unavailable(_) | ApiError::Overloaded(_) => "UNAVAILABLE",
+            ApiError::Unavailable { .. } | ApiError::Overloaded(_) => "UNAVAILABLE",
             ApiError::Internal | ApiError::Interrupted(_) => "INTERNAL",
         }
     }
@@ -63,8 +67,13 @@ impl ErrorExtensions for ApiError {
     fn extend(&self) -> async_graphql::Error {
         async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
             ext.set("code", self.code());
-            if let ApiError::Overloaded(_) = self {
-                ext.set("retryAfterSeconds", 1);
+            match self {
+                ApiError::Unavailable { cause, .. } => ext.set("cause", *cause),
+                ApiError::Overloaded(_) => {
+                    ext.set("cause", "overloaded");
+                    ext.set("retryAfterSeconds", 1);
+                }
+                _ => {}
             }
         })
     }
@@ -112,10 +121,14 @@ fn database(error: &sea_orm::DbErr) -> ApiError {
     }
 }
 
-fn unavailable(cause: &str) -> ApiError {
-    ApiError::Unavailable(format!(
-        "the database is unavailable ({cause}); retry later"
-    ))
+fn unavailable(outage: crate::db::Outage) -> ApiError {
+    ApiError::Unavailable {
+        cause: outage.label(),
+        message: format!(
+            "the database is unavailable ({}); retry later",
+            outage.message()
+        ),
+    }
 }
 
 /// Turns a typed result into a resolver result that carries its code:

@@ -131,10 +131,13 @@ impl Pipeline {
         // transaction it had open: nothing of it commits later.
         let response = match tokio::time::timeout(self.deadline, execution).await {
             Ok(response) => response,
-            Err(_) => error::error_response(ApiError::Unavailable(format!(
-                "the request did not finish within {} ms; retry later",
-                self.deadline.as_millis()
-            ))),
+            Err(_) => error::error_response(ApiError::Unavailable {
+                cause: "deadline",
+                message: format!(
+                    "the request did not finish within {} ms; retry later",
+                    self.deadline.as_millis()
+                ),
+            }),
         };
         let mut response = finish(response, &document, name.as_deref());
         let operation = if is_request_error(&response) {
@@ -172,12 +175,18 @@ impl Pipeline {
         self.metrics.record_graphql(response.is_err());
         self.metrics
             .record_errors(response.errors.iter().filter_map(|error| {
-                match error.extensions.as_ref()?.get("code")? {
-                    async_graphql::Value::String(code) => Some(code.as_str()),
-                    _ => None,
-                }
+                let extensions = error.extensions.as_ref()?;
+                Some((text(extensions.get("code"))?, text(extensions.get("cause"))))
             }));
         response
+    }
+}
+
+/// A string extension's text.
+fn text(value: Option<&async_graphql::Value>) -> Option<&str> {
+    match value {
+        Some(async_graphql::Value::String(text)) => Some(text.as_str()),
+        _ => None,
     }
 }
 

@@ -166,7 +166,31 @@ async fn drill(outage: Link) {
         for sql in ["SELECT", "INSERT", "UPDATE", "sqlx"] {
             assert!(!message.contains(sql), "{message}");
         }
+        let cause = answer["errors"][0]["extensions"]["cause"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            ["unreachable", "pool_timeout", "restarting", "deadline"].contains(&cause),
+            "{answer:#}"
+        );
     }
+    // The metrics count them by cause (pool_timeout: waited for a
+    // connection in vain).
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let unavailable: f64 = text
+        .lines()
+        .filter(|line| line.starts_with("stockroute_graphql_unavailable_total{"))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert!(unavailable >= 20.0, "{text}");
     eprintln!(
         "{outage:?}: 20 checkouts answered UNAVAILABLE within {:?}",
         started.elapsed()
