@@ -2,7 +2,8 @@
 //!
 //! Needs Node.js 20 or later and npm; the locked packages are installed into
 //! `tests/clients/node_modules` on first use (`npm ci`). The browser checks
-//! also need Debian's Chromium at `/usr/bin/chromium` (or `$CHROMIUM`).
+//! also need Debian's Chromium at `/usr/bin/chromium` (or `$CHROMIUM`) and
+//! Debian's Firefox ESR at `/usr/bin/firefox-esr` (or `$FIREFOX`).
 
 use std::{
     path::PathBuf,
@@ -15,6 +16,41 @@ use serde_json::Value;
 
 /// How long one client script may take.
 const PATIENCE: Duration = Duration::from_secs(120);
+
+/// The browsers the page checks run in (`tests/clients/offline_browser.mjs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Browser {
+    Chromium,
+    Firefox,
+}
+
+impl Browser {
+    /// The script's `$BROWSER`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Browser::Chromium => "chromium",
+            Browser::Firefox => "firefox",
+        }
+    }
+
+    /// What its `navigator.userAgent` names it by.
+    fn user_agent_mark(self) -> &'static str {
+        match self {
+            Browser::Chromium => "Chrome/",
+            Browser::Firefox => "Firefox/",
+        }
+    }
+
+    /// Fails unless `user_agent` is this browser's.
+    pub fn assert_is(self, user_agent: &serde_json::Value) {
+        let user_agent = user_agent.as_str().unwrap_or_default();
+        assert!(
+            user_agent.contains(self.user_agent_mark()),
+            "the page ran in {}: {user_agent}",
+            self.name()
+        );
+    }
+}
 
 pub fn clients_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
@@ -49,10 +85,16 @@ pub fn npm_packages() {
 /// Runs `node <script> <args>` in `tests/clients` and returns the JSON
 /// lines it printed; the script must succeed.
 pub async fn run_script(script: &str, args: Vec<String>) -> Vec<Value> {
+    run_browser_script(Browser::Chromium, script, args).await
+}
+
+/// [`run_script`] for a page check, in `browser`.
+pub async fn run_browser_script(browser: Browser, script: &str, args: Vec<String>) -> Vec<Value> {
     npm_packages();
     let mut command = tokio::process::Command::new("node");
     command
         .arg(script)
+        .env("BROWSER", browser.name())
         .args(&args)
         .current_dir(clients_dir())
         .stdout(Stdio::piped())

@@ -1,5 +1,6 @@
-// The /dashboard page in Chromium, with every request to anything but
-// 127.0.0.1 blocked: node dashboard_page.mjs <origin> <admin key> <dir>.
+// The /dashboard page in $BROWSER (offline_browser.mjs), with every
+// request to anything but 127.0.0.1 blocked:
+// node dashboard_page.mjs <origin> <admin key> <dir>.
 // Prints one JSON line per step; at {"step": "restart-now"} it waits for a
 // line on stdin saying the server was restarted. Screenshots go to <dir>.
 import { createInterface } from "node:readline";
@@ -33,6 +34,7 @@ try {
     inactive: await page.locator("#map .warehouse.inactive").count(),
     rows: await page.locator("#levels tbody tr").count(),
     status: await page.locator("#status").textContent(),
+    userAgent: await page.evaluate(() => navigator.userAgent),
   });
 
   // An admin key, typed in and kept for the session only.

@@ -1,7 +1,7 @@
-// GraphiQL in Chromium with every request to anything but 127.0.0.1
+// GraphiQL in $BROWSER (offline_browser.mjs) with every request to anything but 127.0.0.1
 // blocked: node graphiql.mjs <origin> <screenshot.png>. Loads the page,
 // types a query into the editor, runs it, and prints one JSON line:
-// {result, consoleErrors, blocked, screenshot}.
+// {result, consoleErrors, blocked, screenshot, userAgent}.
 import { offlineBrowser } from "./offline_browser.mjs";
 
 const [origin, screenshot] = process.argv.slice(2);
@@ -26,7 +26,8 @@ try {
   await page.evaluate(() => document.querySelectorAll(".CodeMirror-hints").forEach((e) => e.remove()));
   await page.screenshot({ path: screenshot });
   const result = await response.evaluate((element) => element.CodeMirror.getValue());
-  console.log(JSON.stringify({ result, consoleErrors, blocked, screenshot }));
+  const userAgent = await page.evaluate(() => navigator.userAgent);
+  console.log(JSON.stringify({ result, consoleErrors, blocked, screenshot, userAgent }));
 } finally {
   await browser.close();
 }
