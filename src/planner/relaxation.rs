@@ -182,10 +182,13 @@ pub(super) enum Fix {
 /// solved for the whole problem or for a branch of it.
 pub(super) struct Ascent {
     costs: Costs,
-    items: Vec<Vec<Item>>,
+    /// Each candidate's items with their worth per gram at the last prices
+    /// it was valued at, most worth first. Kept between steps: prices move
+    /// little from one step to the next, so the ranking is nearly sorted
+    /// already and re-sorting it costs about one pass.
+    ranked: Vec<Vec<(f64, Item)>>,
     demand: Vec<f64>,
     start: Vec<f64>,
-    scratch: Vec<(f64, Item)>,
     supply: Vec<(usize, f64)>,
 }
 
@@ -211,12 +214,15 @@ impl Ascent {
             .map(|l| f64::from(l.quantity))
             .collect();
         let start = starting_prices(instance, &costs, &items);
+        let ranked = items
+            .into_iter()
+            .map(|items| items.into_iter().map(|item| (0.0, item)).collect())
+            .collect();
         Ascent {
             costs,
-            items,
+            ranked,
             demand,
             start,
-            scratch: Vec::new(),
             supply: Vec::new(),
         }
     }
@@ -226,7 +232,7 @@ impl Ascent {
     /// stops early once the floor meets it, since nothing then remains to
     /// prove.
     pub fn relax(&mut self, limit: Limit, upper: Option<f64>, steps: u32) -> Relaxation {
-        let fixes = vec![Fix::Free; self.items.len()];
+        let fixes = vec![Fix::Free; self.ranked.len()];
         let start = self.start.clone();
         let mut visited = Vec::new();
         let (_, prices) = self.climb(limit, &fixes, upper, steps, start, Some(&mut visited));
@@ -259,7 +265,7 @@ impl Ascent {
 
     /// Each candidate's value at `prices` (closed ones: infinite).
     fn values(&mut self, prices: &[f64], fixes: &[Fix]) -> Vec<f64> {
-        (0..self.items.len())
+        (0..self.ranked.len())
             .map(|c| {
                 if fixes[c] == Fix::Closed {
                     return f64::INFINITY;
@@ -267,9 +273,8 @@ impl Ascent {
                 open_value(
                     self.costs.fixed[c],
                     self.costs.per_kg[c],
-                    &self.items[c],
+                    &mut self.ranked[c],
                     prices,
-                    &mut self.scratch,
                     None,
                 )
             })
@@ -323,9 +328,8 @@ impl Ascent {
                 open_value(
                     self.costs.fixed[c],
                     self.costs.per_kg[c],
-                    &self.items[c],
+                    &mut self.ranked[c],
                     &prices,
-                    &mut self.scratch,
                     Some(&mut self.supply),
                 );
                 for &(l, x) in &self.supply {
@@ -406,61 +410,80 @@ fn starting_prices(instance: &Instance<'_>, costs: &Costs, items: &[Vec<Item>]) 
 /// whole kilograms `k >= 1`; with `supply`, the units it then sells are
 /// pushed there. The fill is concave in `k`, so the minimum lies at one of
 /// the two whole kilograms around the weight of everything worth more per
-/// gram than a kilogram costs.
+/// gram than a kilogram costs. Items whose line is priced at nothing add
+/// nothing and are not sold.
 fn open_value(
     fixed: f64,
     per_kg: f64,
-    items: &[Item],
+    ranked: &mut [(f64, Item)],
     prices: &[f64],
-    sorted: &mut Vec<(f64, Item)>,
     supply: Option<&mut Vec<(usize, f64)>>,
 ) -> f64 {
-    sorted.clear();
-    sorted.extend(
-        items
-            .iter()
-            .filter(|i| prices[i.line] > 0.0)
-            .map(|i| (prices[i.line] / i.grams, *i)),
-    );
-    sorted.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.line.cmp(&b.1.line)));
     let mut paying = 0.0;
     let mut total = 0.0;
-    for (worth, item) in sorted.iter() {
-        let grams = item.units * item.grams;
-        total += grams;
-        if worth * 1000.0 > per_kg {
-            paying += grams;
+    for (worth, item) in ranked.iter_mut() {
+        *worth = prices[item.line] / item.grams;
+        if *worth > 0.0 {
+            let grams = item.units * item.grams;
+            total += grams;
+            if *worth * 1000.0 > per_kg {
+                paying += grams;
+            }
         }
     }
+    if per_kg == 0.0 {
+        // Kilograms cost nothing (the shipment count): the best fill takes
+        // everything worth something, in any order.
+        let mut gained = 0.0;
+        let mut supply = supply;
+        for (worth, item) in ranked.iter().filter(|(worth, _)| *worth > 0.0) {
+            gained += item.units * item.grams * worth;
+            if let Some(supply) = supply.as_deref_mut() {
+                supply.push((item.line, item.units));
+            }
+        }
+        return fixed - gained;
+    }
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.line.cmp(&b.1.line)));
+    let sorted = &ranked[..ranked.partition_point(|(worth, _)| *worth > 0.0)];
     let most_kg = (total / 1000.0).ceil().max(1.0);
     let low = (paying / 1000.0).floor().clamp(1.0, most_kg);
     let high = (paying / 1000.0).ceil().clamp(1.0, most_kg);
-    // The best fill of `kg` kilograms, each item's grams passed to `take`.
-    let fill = |kg: f64, take: &mut dyn FnMut(&Item, f64)| -> f64 {
+    // The best fills of `low` and of `high` kilograms, in one pass: the
+    // second continues the first.
+    let (mut room_low, mut room_high) = (low * 1000.0, high * 1000.0);
+    let (mut gained_low, mut gained_high) = (0.0, 0.0);
+    for (worth, item) in sorted {
+        if room_high <= 0.0 {
+            break;
+        }
+        let grams = item.units * item.grams;
+        let to_high = grams.min(room_high);
+        gained_high += to_high * worth;
+        room_high -= to_high;
+        if room_low > 0.0 {
+            let to_low = grams.min(room_low);
+            gained_low += to_low * worth;
+            room_low -= to_low;
+        }
+    }
+    let cost_low = fixed + per_kg * low - gained_low;
+    let cost_high = if high > low {
+        fixed + per_kg * high - gained_high
+    } else {
+        f64::INFINITY
+    };
+    if let Some(supply) = supply {
+        let kg = if cost_high < cost_low { high } else { low };
         let mut room = kg * 1000.0;
-        let mut gained = 0.0;
-        for (worth, item) in sorted.iter() {
+        for (_, item) in sorted {
             if room <= 0.0 {
                 break;
             }
             let grams = (item.units * item.grams).min(room);
-            gained += grams * worth;
-            take(item, grams);
+            supply.push((item.line, grams / item.grams));
             room -= grams;
         }
-        gained
-    };
-    let cost_low = fixed + per_kg * low - fill(low, &mut |_, _| {});
-    let cost_high = if high > low {
-        fixed + per_kg * high - fill(high, &mut |_, _| {})
-    } else {
-        f64::INFINITY
-    };
-    let kg = if cost_high < cost_low { high } else { low };
-    if let Some(supply) = supply {
-        fill(kg, &mut |item, grams| {
-            supply.push((item.line, grams / item.grams))
-        });
     }
     cost_low.min(cost_high)
 }

@@ -17,7 +17,7 @@ use super::{
     budget::{Counter, SearchBudget},
     cover,
     instance::{Allocation, Chosen, Instance, Reason},
-    neighbourhood::Pricer,
+    neighbourhood::{Moves, Pricer},
     relaxation::{ASCENT_STEPS, Ascent, Costs, Fix, Limit, Relaxation},
 };
 
@@ -31,6 +31,9 @@ pub(super) struct Searched {
 
 /// How many moves the neighbourhood search makes from each start.
 const MOVES: usize = 40;
+
+/// How many of the best starts get the neighbourhood search's pair moves.
+const DEEP_STARTS: usize = 4;
 
 /// How many of the relaxation's most attractive warehouses a move may open.
 const POOL: usize = 40;
@@ -188,9 +191,20 @@ fn cheapest_within(
             pool.push(c);
         }
     }
+    let mut improved: Vec<(i64, Vec<usize>)> = covers
+        .iter()
+        .filter_map(|cover| pricer.improve(cover, &pool, cap, MOVES, Moves::Single))
+        .collect();
+    improved.sort_unstable();
+    improved.dedup();
+    // The deeper moves from the best few: each ends somewhere else.
     let mut start: Option<(i64, Vec<usize>)> = None;
-    for cover in &covers {
-        keep_cheaper(&mut start, pricer.improve(cover, &pool, cap, MOVES));
+    for (cost, set) in improved.into_iter().take(DEEP_STARTS) {
+        keep_cheaper(&mut start, Some((cost, set.clone())));
+        keep_cheaper(
+            &mut start,
+            pricer.improve(&set, &pool, cap, MOVES, Moves::Pairs),
+        );
     }
     let incumbent = start.map(|(cost, set)| spread_exactly(instance, pricer, cost, &set));
     let mut branching = Branching::new(
@@ -426,6 +440,12 @@ struct Branching<'r, 'i, 'a> {
     /// knows what the branch has fixed open and closed.
     ascent: Option<&'r mut Ascent>,
     fixes: Vec<Fix>,
+    /// `holders[line]`: the search-order positions of the candidates that
+    /// hold some of it, ascending.
+    holders: Vec<Vec<u32>>,
+    /// Scratch for [`Branching::last_member`]: the lines still short, with
+    /// the units missing.
+    short: Vec<(usize, u64)>,
 }
 
 /// Branches this close to the root get their own ascent.
@@ -454,6 +474,16 @@ impl<'r, 'i, 'a> Branching<'r, 'i, 'a> {
             counter,
             ascent: None,
             fixes: vec![Fix::Free; instance.candidates.len()],
+            holders: (0..instance.lines.len())
+                .map(|l| {
+                    let order = relaxation.order().iter().enumerate();
+                    order
+                        .filter(|&(_, &c)| instance.usable(l, c) > 0)
+                        .map(|(i, _)| i as u32)
+                        .collect()
+                })
+                .collect(),
+            short: Vec::new(),
         }
     }
 
@@ -574,10 +604,13 @@ impl<'r, 'i, 'a> Branching<'r, 'i, 'a> {
         }
     }
 
-    /// The last member of a set of exactly the limit's size: one scan over
-    /// the candidates from `from` on for those that complete the cover,
-    /// counted as a node per 64 candidates read. Cut where the relaxation's
-    /// floor passes the best, as in [`Branching::extend`].
+    /// The last member of a set of exactly the limit's size: the candidates
+    /// from `from` on that complete the cover, counted as a node per 64
+    /// candidates in that range. Cut where the relaxation's floor passes the
+    /// best, as in [`Branching::extend`]. Only holders of the line still
+    /// short with the fewest holders can complete it, so only those are
+    /// read, and only for the lines still short: at hundreds of candidates
+    /// and dozens of lines, a fraction of a scan of them all.
     fn last_member(&mut self, from: usize, cover: &mut Cover, value: f64) {
         let order = self.relaxation.order();
         let opened = cover.subset.len() + 1;
@@ -585,7 +618,37 @@ impl<'r, 'i, 'a> Branching<'r, 'i, 'a> {
         if !self.counter.spend_many(1 + scanned / 64) {
             return;
         }
-        for (i, &c) in order.iter().enumerate().skip(from) {
+        let mut short = std::mem::take(&mut self.short);
+        short.clear();
+        short.extend(
+            self.instance
+                .lines
+                .iter()
+                .zip(&cover.held)
+                .enumerate()
+                .filter(|(_, (line, held))| **held < u64::from(line.quantity))
+                .map(|(l, (line, held))| (l, u64::from(line.quantity) - held)),
+        );
+        let rarest = short
+            .iter()
+            .map(|&(l, _)| l)
+            .min_by_key(|&l| (self.holders[l].len(), l));
+        // With nothing short, every candidate completes the cover.
+        let holders = std::mem::take(&mut self.holders);
+        let positions: &[u32] = rarest.map_or(&[], |l| &holders[l]);
+        let (first, end) = match rarest {
+            Some(_) => (
+                positions.partition_point(|&i| (i as usize) < from),
+                positions.len(),
+            ),
+            None => (from, order.len()),
+        };
+        for k in first..end {
+            let i = match rarest {
+                Some(_) => positions[k] as usize,
+                None => k,
+            };
+            let c = order[i];
             if self.done()
                 || self.beyond(self.relaxation.branch(
                     opened,
@@ -593,15 +656,22 @@ impl<'r, 'i, 'a> Branching<'r, 'i, 'a> {
                     i + 1,
                 ))
             {
-                return;
+                break;
             }
-            if cover.completed_by(self.instance, c) {
+            // Floors rise along the order, so skipping the candidates that
+            // cannot complete the cover never skips the cut.
+            if short
+                .iter()
+                .all(|&(l, missing)| u64::from(self.instance.usable(l, c)) >= missing)
+            {
                 cover.push(self.instance, c);
                 let subset = cover.subset.clone();
                 cover.pop(self.instance);
                 self.settle(&subset);
             }
         }
+        self.holders = holders;
+        self.short = short;
     }
 
     /// A covering set: its cheapest spread, kept if it beats the best.
@@ -688,18 +758,6 @@ impl Cover {
                 *held -= u64::from(instance.usable(l, candidate));
             }
         }
-    }
-
-    /// Whether adding `candidate` would make the cover complete.
-    fn completed_by(&self, instance: &Instance<'_>, candidate: usize) -> bool {
-        instance
-            .lines
-            .iter()
-            .zip(&self.held)
-            .enumerate()
-            .all(|(l, (line, &held))| {
-                held + u64::from(instance.usable(l, candidate)) >= u64::from(line.quantity)
-            })
     }
 
     fn complete(&self, instance: &Instance<'_>) -> bool {
