@@ -635,19 +635,16 @@ impl<'r, 'i, 'a> Branching<'r, 'i, 'a> {
             .min_by_key(|&l| (self.holders[l].len(), l));
         // With nothing short, every candidate completes the cover.
         let holders = std::mem::take(&mut self.holders);
-        let positions: &[u32] = rarest.map_or(&[], |l| &holders[l]);
-        let (first, end) = match rarest {
-            Some(_) => (
-                positions.partition_point(|&i| (i as usize) < from),
-                positions.len(),
-            ),
-            None => (from, order.len()),
+        let listed: &[u32] = rarest.map_or(&[], |l| {
+            let positions = &holders[l];
+            &positions[positions.partition_point(|&i| (i as usize) < from)..]
+        });
+        let unlisted = if rarest.is_none() {
+            from..order.len()
+        } else {
+            0..0
         };
-        for k in first..end {
-            let i = match rarest {
-                Some(_) => positions[k] as usize,
-                None => k,
-            };
+        for i in listed.iter().map(|&i| i as usize).chain(unlisted) {
             let c = order[i];
             if self.done()
                 || self.beyond(self.relaxation.branch(
