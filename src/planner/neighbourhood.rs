@@ -154,6 +154,7 @@ impl<'i, 'a> Pricer<'i, 'a> {
         let mut trial = Vec::with_capacity(set.len() + 1);
         let mut rest = Vec::with_capacity(set.len());
         let (mut held, mut pair_held) = (Vec::new(), Vec::new());
+        let mut arranged = Vec::with_capacity(set.len() + 2);
         for _ in 0..rounds {
             let mut best: Option<(i64, Vec<usize>, Vec<usize>)> = None;
             let consider = |best: &mut Option<(i64, Vec<usize>, Vec<usize>)>,
@@ -237,7 +238,7 @@ impl<'i, 'a> Pricer<'i, 'a> {
                                 }
                                 trial.truncate(rest.len() + 1);
                                 trial.push(b);
-                                let mut arranged = trial.clone();
+                                arranged.clone_from(&trial);
                                 self.arrange(&mut arranged);
                                 consider(&mut best, self.price(&arranged), &out, &[a, b]);
                             }
