@@ -16,7 +16,7 @@ pub(super) enum Moves {
     /// Open, close or swap one warehouse.
     Single,
     /// And, where no single move pays, two out and two (or one) in: slower
-    /// by the square of the set's size, so kept for the best start.
+    /// by the square of the set's size, so kept for the best few starts.
     Pairs,
 }
 
