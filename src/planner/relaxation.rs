@@ -281,6 +281,84 @@ impl Ascent {
             .collect()
     }
 
+    /// What [`select`] needs of each candidate's value at `prices`: exact
+    /// where the limit could choose it, elsewhere a floor that already shows
+    /// it cannot be chosen (saving the fill, most of a step's work when
+    /// hundreds of candidates are far from paying). The step's floor and
+    /// choice are those of the exact values.
+    fn choosable_values(&mut self, prices: &[f64], fixes: &[Fix], limit: Limit) -> Vec<f64> {
+        let n = self.ranked.len();
+        let mut values = vec![f64::INFINITY; n];
+        let mut free = Vec::with_capacity(n);
+        for c in 0..n {
+            if fixes[c] == Fix::Closed {
+                continue;
+            }
+            let weighed = weigh(self.costs.per_kg[c], &mut self.ranked[c], prices);
+            if fixes[c] == Fix::Open {
+                values[c] = self.exact_value(c, weighed);
+            } else {
+                values[c] = self.costs.fixed[c] - weighed.surplus;
+                free.push((values[c], c, weighed));
+            }
+        }
+        // Floors this close to a bound are filled anyway, so that rounding
+        // in the floor never hides a candidate that could be chosen.
+        let margin = |v: f64| 1e-9 * v.abs().max(1.0);
+        match limit {
+            Limit::AtMost(_) => {
+                // Only candidates that pay can be chosen.
+                for (floor, c, weighed) in free {
+                    if floor < margin(floor) {
+                        values[c] = self.exact_value(c, weighed);
+                    }
+                }
+            }
+            Limit::Exactly(size) => {
+                let open = (0..n).filter(|&c| fixes[c] == Fix::Open).count();
+                let more = size.saturating_sub(open);
+                if more == 0 {
+                    return values;
+                }
+                if more < free.len() {
+                    // The `more` lowest floors, filled, bound the `more`-th
+                    // lowest value from above; no floor over that bound can
+                    // be among the chosen.
+                    free.select_nth_unstable_by(more - 1, |a, b| {
+                        a.0.total_cmp(&b.0).then(a.1.cmp(&b.1))
+                    });
+                    let (lowest, rest) = free.split_at(more);
+                    let mut bound = f64::NEG_INFINITY;
+                    for &(_, c, weighed) in lowest {
+                        values[c] = self.exact_value(c, weighed);
+                        bound = bound.max(values[c]);
+                    }
+                    for &(floor, c, weighed) in rest {
+                        if floor <= bound + margin(bound) {
+                            values[c] = self.exact_value(c, weighed);
+                        }
+                    }
+                } else {
+                    for (_, c, weighed) in free {
+                        values[c] = self.exact_value(c, weighed);
+                    }
+                }
+            }
+        }
+        values
+    }
+
+    /// One candidate's value once [`weigh`] has run at the step's prices.
+    fn exact_value(&mut self, c: usize, weighed: Weighed) -> f64 {
+        filled_value(
+            self.costs.fixed[c],
+            self.costs.per_kg[c],
+            &mut self.ranked[c],
+            weighed,
+            None,
+        )
+    }
+
     /// Subgradient ascent from `prices`: the best floor met and its prices.
     fn climb(
         &mut self,
@@ -296,7 +374,7 @@ impl Ascent {
         let mut since_better = 0;
         let mut taken = vec![0.0; self.demand.len()];
         for step_number in 0..steps.max(1) {
-            let values = self.values(&prices, fixes);
+            let values = self.choosable_values(&prices, fixes, limit);
             let (bound, chosen) = select(self.base(&prices), &values, fixes, limit);
             if best.as_ref().is_none_or(|(b, _)| bound > *b) {
                 best = Some((bound, prices.clone()));
@@ -405,6 +483,42 @@ fn starting_prices(instance: &Instance<'_>, costs: &Costs, items: &[Vec<Item>]) 
         .collect()
 }
 
+/// One candidate's items weighed at a set of prices, before the fill.
+#[derive(Clone, Copy)]
+struct Weighed {
+    /// Grams of everything worth something.
+    total: f64,
+    /// Grams of what is worth more per gram than a kilogram costs.
+    paying: f64,
+    /// What those items are worth above the price of their kilograms:
+    /// `fixed − surplus` is a floor under the candidate's value (its
+    /// kilograms taken fractionally), exact when kilograms cost nothing.
+    surplus: f64,
+}
+
+/// Sets each item's worth per gram at `prices` and sums what the fill
+/// needs; one pass, no ordering.
+fn weigh(per_kg: f64, ranked: &mut [(f64, Item)], prices: &[f64]) -> Weighed {
+    let mut weighed = Weighed {
+        total: 0.0,
+        paying: 0.0,
+        surplus: 0.0,
+    };
+    let per_gram = per_kg / 1000.0;
+    for (worth, item) in ranked.iter_mut() {
+        *worth = prices[item.line] / item.grams;
+        if *worth > 0.0 {
+            let grams = item.units * item.grams;
+            weighed.total += grams;
+            if *worth * 1000.0 > per_kg {
+                weighed.paying += grams;
+                weighed.surplus += grams * (*worth - per_gram);
+            }
+        }
+    }
+    weighed
+}
+
 /// What opening one candidate adds to the floor at `prices`:
 /// `fixed + perKg·k − (the best fractional fill of k kg)`, minimised over
 /// whole kilograms `k >= 1`; with `supply`, the units it then sells are
@@ -419,18 +533,19 @@ fn open_value(
     prices: &[f64],
     supply: Option<&mut Vec<(usize, f64)>>,
 ) -> f64 {
-    let mut paying = 0.0;
-    let mut total = 0.0;
-    for (worth, item) in ranked.iter_mut() {
-        *worth = prices[item.line] / item.grams;
-        if *worth > 0.0 {
-            let grams = item.units * item.grams;
-            total += grams;
-            if *worth * 1000.0 > per_kg {
-                paying += grams;
-            }
-        }
-    }
+    let weighed = weigh(per_kg, ranked, prices);
+    filled_value(fixed, per_kg, ranked, weighed, supply)
+}
+
+/// [`open_value`] once [`weigh`] has run at the same prices.
+fn filled_value(
+    fixed: f64,
+    per_kg: f64,
+    ranked: &mut [(f64, Item)],
+    weighed: Weighed,
+    supply: Option<&mut Vec<(usize, f64)>>,
+) -> f64 {
+    let Weighed { total, paying, .. } = weighed;
     if per_kg == 0.0 {
         // Kilograms cost nothing (the shipment count): the best fill takes
         // everything worth something, in any order.
