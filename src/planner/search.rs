@@ -35,6 +35,9 @@ const MOVES: usize = 40;
 /// How many of the best starts get the neighbourhood search's pair moves.
 const DEEP_STARTS: usize = 4;
 
+/// How many of the cheapest starts above a cap get moves without it.
+const WIDE_STARTS: usize = 4;
+
 /// How many of the relaxation's most attractive warehouses a move may open.
 const POOL: usize = 40;
 
@@ -186,6 +189,12 @@ fn cheapest_within(
             .chain([&relaxation.opened().to_vec()])
             .filter_map(|opened| complete_cover(instance, opened, relaxation.order())),
     );
+    // Several starts often reach the same set; one search serves them all.
+    for cover in &mut covers {
+        cover.sort_unstable();
+    }
+    let mut seen = std::collections::HashSet::new();
+    covers.retain(|cover| seen.insert(cover.clone()));
     for &c in covers.iter().flatten() {
         if !pool.contains(&c) {
             pool.push(c);
@@ -195,6 +204,25 @@ fn cheapest_within(
         .iter()
         .filter_map(|cover| pricer.improve(cover, &pool, cap, MOVES, Moves::Single))
         .collect();
+    // Under a cap, the cheapest starts above it may still lead under it: a
+    // path that passes through sets above the cap reaches plans the capped
+    // moves cannot, and what ends within the cap is kept.
+    let n = instance.candidates.len();
+    if cap < n {
+        let mut above: Vec<(i64, &Vec<usize>)> = covers
+            .iter()
+            .filter(|cover| cover.len() > cap)
+            .filter_map(|cover| pricer.cost(cover).map(|cost| (cost, cover)))
+            .collect();
+        above.sort_unstable();
+        for (_, cover) in above.into_iter().take(WIDE_STARTS) {
+            if let Some(found) = pricer.improve(cover, &pool, n, MOVES, Moves::Single)
+                && found.1.len() <= cap
+            {
+                improved.push(found);
+            }
+        }
+    }
     improved.sort_unstable();
     improved.dedup();
     // The deeper moves from the best few: each ends somewhere else.
