@@ -577,6 +577,24 @@ fn split_at_scale_starts_its_cost_search_from_cheap_covers_of_its_size() {
 }
 
 #[test]
+fn split_at_its_count_also_searches_from_cheap_covers_above_it() {
+    // Seed 1009, 50×400: HiGHS proves 13,996 cents the cheapest plan, and
+    // it ships in 5, the fewest. Moves that never leave 5 shipments ended
+    // at 14,373 (2.7 % above); from the cheapest covers of 6 or more,
+    // moved freely and kept where they end within 5, SPLIT comes within
+    // 2 % of it.
+    let instance = orders::instance(1009, 50, 400);
+    let split = plan(&instance.request(Strategy::Split));
+    assert_eq!(split.shipment_count(), 5);
+    assert!(
+        split.total_cost_cents * 100 <= 13_996 * 102,
+        "{}",
+        split.total_cost_cents
+    );
+    assert!(split.lower_bound_cents <= 13_996);
+}
+
+#[test]
 fn at_the_fewest_shipments_split_trades_two_warehouses_for_two() {
     // Seed 1002, 50×400: 5 shipments at least. No single swap of a
     // warehouse improved the older plan (15,652 cents) without leaving
