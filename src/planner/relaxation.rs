@@ -270,13 +270,8 @@ impl Ascent {
                 if fixes[c] == Fix::Closed {
                     return f64::INFINITY;
                 }
-                open_value(
-                    self.costs.fixed[c],
-                    self.costs.per_kg[c],
-                    &mut self.ranked[c],
-                    prices,
-                    None,
-                )
+                let weighed = weigh(self.costs.per_kg[c], &mut self.ranked[c], prices);
+                self.exact_value(c, weighed)
             })
             .collect()
     }
