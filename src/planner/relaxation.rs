@@ -597,3 +597,81 @@ fn filled_value(
     }
     cost_low.min(cost_high)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::planner::{Strategy, tests::orders};
+
+    /// `select`'s floor and choice from every value filled.
+    fn chosen(
+        ascent: &mut Ascent,
+        prices: &[f64],
+        fixes: &[Fix],
+        limit: Limit,
+    ) -> (f64, Vec<usize>) {
+        let (bound, mut chosen) = select(
+            ascent.base(prices),
+            &ascent.values(prices, fixes),
+            fixes,
+            limit,
+        );
+        chosen.sort_unstable();
+        (bound, chosen)
+    }
+
+    #[test]
+    fn a_step_chooses_as_if_every_candidate_were_filled() {
+        for (seed, lines, sites) in [(1002, 20, 200), (1009, 50, 400)] {
+            let order = orders::instance(seed, lines, sites);
+            let request = order.request(Strategy::Cheapest);
+            let instance = Instance::new(&request);
+            let n = instance.candidates.len();
+            let mut ascent = Ascent::new(&instance, Costs::shipping(&instance));
+            let start = ascent.start.clone();
+            let mut noise = seed;
+            let mut compared = 0;
+            for scale in [0.25, 0.5, 1.0, 1.5, 2.0, 4.0, 8.0] {
+                // Prices at many heights, unevenly over the lines.
+                let prices: Vec<f64> = start
+                    .iter()
+                    .map(|p| {
+                        noise = noise.wrapping_mul(6364136223846793005).wrapping_add(1);
+                        p * scale * (0.5 + (noise >> 40) as f64 / (1u64 << 24) as f64)
+                    })
+                    .collect();
+                let mut fixes = vec![Fix::Free; n];
+                for limit in [
+                    Limit::AtMost(n),
+                    Limit::AtMost(3),
+                    Limit::Exactly(3),
+                    Limit::Exactly(6),
+                ] {
+                    for branch in 0..3 {
+                        if branch == 1 {
+                            fixes[7] = Fix::Open;
+                            fixes[11] = Fix::Closed;
+                        }
+                        if branch == 2 {
+                            fixes.iter_mut().step_by(5).for_each(|f| *f = Fix::Closed);
+                        }
+                        let expected = chosen(&mut ascent, &prices, &fixes, limit);
+                        let values = ascent.choosable_values(&prices, &fixes, limit);
+                        let (bound, mut got) = select(ascent.base(&prices), &values, &fixes, limit);
+                        got.sort_unstable();
+                        assert_eq!(got, expected.1, "{seed} {scale} {limit:?} {branch}");
+                        let tolerance = 1e-9 * expected.0.abs().max(1.0);
+                        assert!(
+                            bound == expected.0 || (bound - expected.0).abs() <= tolerance,
+                            "{bound} vs {}",
+                            expected.0
+                        );
+                        compared += 1;
+                    }
+                    fixes = vec![Fix::Free; n];
+                }
+            }
+            assert_eq!(compared, 7 * 4 * 3);
+        }
+    }
+}

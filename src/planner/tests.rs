@@ -649,7 +649,7 @@ fn an_unproven_plan_says_how_far_from_the_cheapest_it_may_be() {
 // the same seeds.
 #[allow(dead_code)]
 #[path = "../../benches/support/orders.rs"]
-mod orders;
+pub(super) mod orders;
 
 /// `instance` under `strategy` with at most `max_shipments`.
 fn with_cap(
