@@ -204,9 +204,10 @@ fn cheapest_within(
         .iter()
         .filter_map(|cover| pricer.improve(cover, &pool, cap, MOVES, Moves::Single))
         .collect();
-    // Under a cap, the cheapest starts above it may still lead under it: a
-    // path that passes through sets above the cap reaches plans the capped
-    // moves cannot, and what ends within the cap is kept.
+    // Under a cap, the cheapest starts above it may still lead under it:
+    // moved freely they reach cheap plans the capped moves cannot, and one
+    // that ends above the cap is brought down to it by the swap search,
+    // which keeps most of its cheap members.
     let n = instance.candidates.len();
     if cap < n {
         let mut above: Vec<(i64, &Vec<usize>)> = covers
@@ -216,10 +217,20 @@ fn cheapest_within(
             .collect();
         above.sort_unstable();
         for (_, cover) in above.into_iter().take(WIDE_STARTS) {
-            if let Some(found) = pricer.improve(cover, &pool, n, MOVES, Moves::Single)
-                && found.1.len() <= cap
-            {
-                improved.push(found);
+            let Some((cost, set)) = pricer.improve(cover, &pool, n, MOVES, Moves::Single) else {
+                continue;
+            };
+            if set.len() <= cap {
+                improved.push((cost, set));
+                continue;
+            }
+            let mut share = Counter::new(SearchBudget {
+                nodes: counter.left / 10,
+            });
+            let small = cover::shrink(instance, set, cap, &mut share);
+            counter.spend_many(counter.left / 10 - share.left);
+            if small.len() <= cap {
+                improved.extend(pricer.improve(&small, &pool, cap, MOVES, Moves::Single));
             }
         }
     }
