@@ -119,13 +119,7 @@ pub(super) fn fewest(
     let mut starts = greedy.clone();
     for start in greedy {
         if start.len() > size {
-            // A tenth of what is left each, so that the exact search keeps
-            // enough to prove what it can.
-            let mut share = Counter::new(SearchBudget {
-                nodes: counter.left / 10,
-            });
-            starts.push(cover::shrink(instance, start, size, &mut share));
-            counter.spend_many(counter.left / 10 - share.left);
+            starts.push(shrink_on_a_tenth(instance, start, size, &mut counter));
         }
     }
     starts.push(cover);
@@ -224,11 +218,7 @@ fn cheapest_within(
                 improved.push((cost, set));
                 continue;
             }
-            let mut share = Counter::new(SearchBudget {
-                nodes: counter.left / 10,
-            });
-            let small = cover::shrink(instance, set, cap, &mut share);
-            counter.spend_many(counter.left / 10 - share.left);
+            let small = shrink_on_a_tenth(instance, set, cap, counter);
             if small.len() <= cap {
                 improved.extend(pricer.improve(&small, &pool, cap, MOVES, Moves::Single));
             }
@@ -258,6 +248,22 @@ fn cheapest_within(
     let (cost, allocation) = branching.run()?;
     let floor = proven_floor(&relaxation, cost, counter.exhausted);
     Some((cost, allocation, floor))
+}
+
+/// [`cover::shrink`] on a tenth of what `counter` has left, so that the
+/// exact search after it keeps enough to prove what it can.
+fn shrink_on_a_tenth(
+    instance: &Instance<'_>,
+    cover: Vec<usize>,
+    size: usize,
+    counter: &mut Counter,
+) -> Vec<usize> {
+    let mut share = Counter::new(SearchBudget {
+        nodes: counter.left / 10,
+    });
+    let small = cover::shrink(instance, cover, size, &mut share);
+    counter.spend_many(counter.left / 10 - share.left);
+    small
 }
 
 /// The floor under a search's answer: its own cost when the search ran to
