@@ -18,6 +18,7 @@ mod m20261202_000009_create_stock_change_keys;
 mod m20261202_000010_add_safety_stock;
 mod m20261203_000011_create_inbound_shipments;
 mod m20261203_000012_add_warehouse_capacity;
+mod m20261205_000013_drop_hot_path_foreign_keys;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_add_safety_stock::Migration),
             Box::new(m20261203_000011_create_inbound_shipments::Migration),
             Box::new(m20261203_000012_add_warehouse_capacity::Migration),
+            Box::new(m20261205_000013_drop_hot_path_foreign_keys::Migration),
         ]
     }
 }

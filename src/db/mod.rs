@@ -12,6 +12,7 @@ use sea_orm::{
     },
 };
 
+pub mod bulk;
 mod database_url;
 
 pub use database_url::{Backend, DatabaseUrl};

@@ -17,6 +17,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::{
+    db::bulk::{self, OnTaken},
     entities::{
         movement::{self, MovementType},
         stock_level,
@@ -374,9 +375,7 @@ pub async fn append(
     if postgres {
         take_append_lock(connection).await?;
     }
-    movement::Entity::insert_many(movements)
-        .exec_without_returning(connection)
-        .await?;
+    bulk::insert_rows(connection, movements, OnTaken::Fail).await?;
     if postgres {
         announce(connection).await?;
     }

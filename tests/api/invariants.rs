@@ -28,13 +28,31 @@ pub const INBOUND_HELD_DRIFT: &str =
     (SELECT SUM(l.quantity) FROM reservation_lines l JOIN reservations r ON r.id = l.reservation_id
      WHERE r.status IN ('ACTIVE', 'CONFIRMED') AND l.inbound_id = s.id), 0)
      AND s.status = 'EXPECTED'";
+/// Lines, shipments and movements naming a reservation or stock level that
+/// does not exist (on PostgreSQL no foreign key refuses them: migration 13).
+pub const ORPHANS: &str = "SELECT
+    (SELECT COUNT(*) FROM reservation_lines l WHERE NOT EXISTS
+        (SELECT 1 FROM reservations r WHERE r.id = l.reservation_id)
+      OR NOT EXISTS (SELECT 1 FROM inventory i
+        WHERE i.product_id = l.product_id AND i.warehouse_id = l.warehouse_id))
+  + (SELECT COUNT(*) FROM reservation_shipments s WHERE NOT EXISTS
+        (SELECT 1 FROM reservations r WHERE r.id = s.reservation_id)
+      OR NOT EXISTS (SELECT 1 FROM warehouses w WHERE w.id = s.warehouse_id))
+  + (SELECT COUNT(*) FROM inventory_movements m WHERE NOT EXISTS (SELECT 1 FROM inventory i
+        WHERE i.product_id = m.product_id AND i.warehouse_id = m.warehouse_id))";
 /// Stock levels that hold more than they have, or less than nothing.
 pub const OVERSOLD: &str =
     "SELECT COUNT(*) FROM inventory WHERE reserved < 0 OR quantity < reserved";
 
 /// on-hand >= reserved >= 0; reserved = the ACTIVE holds' lines; on-hand,
-/// reserved and safety stock = the sums of their movements' deltas.
+/// reserved and safety stock = the sums of their movements' deltas; every
+/// line, shipment and movement belongs to what it names.
 pub async fn assert_books_balance(app: &TestApp) {
+    assert_eq!(
+        app.scalar(ORPHANS).await,
+        0,
+        "lines, shipments or movements name a missing reservation or stock level"
+    );
     for (what, sql) in [
         ("oversold or negative", OVERSOLD),
         ("reserved differs from the active holds", HELD_DRIFT),

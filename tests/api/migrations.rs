@@ -23,10 +23,10 @@ on_both_backends! {
     async fn a_database_of_the_previous_schema_upgrades_to_safety_stock_and_keeps_its_stock(app) {
         let backend = app.db.get_database_backend();
         let stock = "SELECT COALESCE(SUM(quantity), 0) * 1000000 + COUNT(*) FROM inventory";
-        // Back to the schema before safety stock (and inbound stock and
-        // capacity, which came after it), with the demo's stock in it and a movement written
+        // Back to the schema before safety stock (and inbound stock,
+        // capacity and the hot path's keys, which came after it), with the demo's stock in it and a movement written
         // the way that schema wrote them.
-        Migrator::down(&app.db, Some(3)).await.expect("the last three steps roll back");
+        Migrator::down(&app.db, Some(4)).await.expect("the last four steps roll back");
         app.db
             .execute_raw(Statement::from_string(
                 backend,
@@ -57,7 +57,7 @@ on_both_backends! {
         let backend = app.db.get_database_backend();
         let stock = "SELECT COALESCE(SUM(quantity), 0) * 1000000 + COALESCE(SUM(safety_stock), 0) * 1000 + COUNT(*) FROM inventory";
         let ledger = "SELECT COUNT(*) * 1000000 + COALESCE(SUM(quantity_delta), 0) + COALESCE(SUM(safety_stock_delta), 0) FROM inventory_movements";
-        Migrator::down(&app.db, Some(2)).await.expect("the capacity and inbound steps roll back");
+        Migrator::down(&app.db, Some(3)).await.expect("the keys, capacity and inbound steps roll back");
         // Safety stock set the way the previous schema recorded it.
         for sql in [
             "UPDATE inventory SET safety_stock = 2, version = version + 1 WHERE id = (SELECT MIN(id) FROM inventory)",
@@ -99,7 +99,7 @@ on_both_backends! {
         assert!(overheld.is_err(), "CHECK reserved <= quantity holds");
 
         // And back down: the inbound goes, the stock stays.
-        Migrator::down(&app.db, Some(2)).await.expect("the inbound step rolls back again");
+        Migrator::down(&app.db, Some(3)).await.expect("the inbound step rolls back again");
         assert_eq!(app.scalar(stock).await, before);
         assert_eq!(app.scalar(ledger).await, movements, "only the announcement went");
     }
@@ -115,7 +115,7 @@ on_both_backends! {
             ).await;
             assert_eq!(held["data"]["reserveOrder"]["__typename"], "Reservation", "{held}");
         }
-        Migrator::down(&app.db, Some(1)).await.expect("the capacity step rolls back");
+        Migrator::down(&app.db, Some(2)).await.expect("the keys and capacity steps roll back");
         Migrator::up(&app.db, None).await.expect("it upgrades");
         // The holds made before are counted on the day they ship.
         let response = app.graphql("{ warehouse(code: \"BER1\") { dailyShipmentCapacity capacity { limit used remaining } } }", serde_json::json!({})).await;
@@ -152,5 +152,36 @@ on_both_backends! {
             ))
             .await;
         assert!(duplicate.is_err(), "one stock level per product and warehouse");
+    }
+
+    async fn the_hot_path_keys_go_on_postgresql_only_and_come_back_on_the_way_down(app) {
+        let backend = app.db.get_database_backend();
+        // The keys of lines, shipments and movements onto reservations,
+        // products and warehouses (not the inbound ones, which stay).
+        let keys = match backend {
+            sea_orm::DbBackend::Sqlite => "SELECT COUNT(*) FROM (
+                SELECT \"table\" AS t FROM pragma_foreign_key_list('reservation_lines')
+                UNION ALL SELECT \"table\" FROM pragma_foreign_key_list('reservation_shipments')
+                UNION ALL SELECT \"table\" FROM pragma_foreign_key_list('inventory_movements'))
+                WHERE t IN ('reservations', 'products', 'warehouses')",
+            _ => "SELECT COUNT(*) FROM pg_constraint WHERE contype = 'f'
+                AND conrelid::regclass::text IN ('reservation_lines', 'reservation_shipments', 'inventory_movements')
+                AND confrelid::regclass::text IN ('reservations', 'products', 'warehouses')",
+        };
+        let kept = if backend == sea_orm::DbBackend::Postgres { 0 } else { 7 };
+        assert_eq!(app.scalar(keys).await, kept);
+        Migrator::down(&app.db, Some(1)).await.expect("the step rolls back");
+        assert_eq!(app.scalar(keys).await, 7, "every key is back");
+        let dangling = app
+            .db
+            .execute_raw(Statement::from_string(
+                backend,
+                "INSERT INTO reservation_lines (reservation_id, product_id, warehouse_id, quantity)
+                 VALUES ('00000000-0000-4000-8000-000000000000', 1, 1, 1)",
+            ))
+            .await;
+        assert!(dangling.is_err(), "a line of no reservation is refused again");
+        Migrator::up(&app.db, None).await.expect("it applies again");
+        assert_eq!(app.scalar(keys).await, kept);
     }
 }

@@ -38,7 +38,6 @@ use std::{
 
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
-    TryInsertResult,
 };
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -48,14 +47,17 @@ use super::{
     reserve::short_of, ship_day, strategy_name,
 };
 use crate::{
-    db,
+    db::{
+        self,
+        bulk::{self, OnTaken},
+    },
     entities::{
         reservation::{self, ReservationStatus},
         reservation_line, reservation_shipment,
     },
     inventory::{
         InventoryError,
-        availability::{Holding, Lookup, ReadStart},
+        availability::{self, Holding, ReadStart},
         capacity, inbound,
         ledger::{Postings, Share},
         planning::{Order, PricedShipment, read_snapshot, unknown_sku},
@@ -178,7 +180,14 @@ async fn settle(store: Store, budget: SearchBudget, batch: Vec<Pending>) {
     let mut attempts = 0;
     let failure = loop {
         attempts += 1;
-        match attempt(&store, budget, &batch).await {
+        // A retry may be about an id that was taken meanwhile: it looks
+        // every id up first.
+        let lookup = if attempts == 1 {
+            Lookup::Unwritten
+        } else {
+            Lookup::Every
+        };
+        match attempt(&store, budget, &batch, lookup).await {
             Ok(answers) => {
                 for (pending, answer) in batch.into_iter().zip(answers) {
                     // A caller that has gone away needs no answer; a retry
@@ -224,33 +233,33 @@ impl<E: Into<InventoryError>> From<E> for Failure {
     }
 }
 
+/// Which reservation ids a try looks up before it plans.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lookup {
+    /// Only those it would answer without writing. A new id is the rule,
+    /// and a hold's own insert tells a taken one (then the batch is tried
+    /// again with [`Lookup::Every`]), so a batch of new orders reads no id.
+    Unwritten,
+    /// Every id, first: a try after one met a taken id.
+    Every,
+}
+
 /// One try at the whole batch: every caller's answer, in batch order.
 async fn attempt(
     store: &Store,
     budget: SearchBudget,
     batch: &[Pending],
+    lookup: Lookup,
 ) -> Result<Vec<Answer>, Failure> {
     let mut answers: Vec<Option<Answer>> = batch.iter().map(|_| None).collect();
-
-    // 1. Retries and reused ids.
-    let ids: Vec<Uuid> = batch.iter().map(|p| p.request.id).collect();
-    let stored: HashMap<Uuid, String> = reservation::Entity::find()
-        .select_only()
-        .column(reservation::Column::Id)
-        .column(reservation::Column::Fingerprint)
-        .filter(reservation::Column::Id.is_in(ids))
-        .into_tuple::<(Uuid, String)>()
-        .all(store.connection())
-        .await?
-        .into_iter()
-        .collect();
     let mut replays = Vec::new();
-    for (i, pending) in batch.iter().enumerate() {
-        match stored.get(&pending.request.id) {
-            Some(fingerprint) if *fingerprint == pending.fingerprint => replays.push(i),
-            Some(_) => answers[i] = Some(Err(reused(pending.request.id))),
-            None => {}
-        }
+    let mut looked_up = vec![false; batch.len()];
+
+    // 1. Retries and reused ids, when this try looks first.
+    if lookup == Lookup::Every {
+        let everyone: Vec<usize> = (0..batch.len()).collect();
+        sort_out_stored(store, batch, &everyone, &mut answers, &mut replays).await?;
+        looked_up.fill(true);
     }
 
     // 2. What the cache knows cannot be covered.
@@ -261,7 +270,7 @@ async fn attempt(
             .filter(|(_, a)| a.is_none())
             .map(|(p, _)| p),
     );
-    let Lookup { read, found } = store.availability().peek(&skus);
+    let availability::Lookup { read, found } = store.availability().peek(&skus);
     for (i, pending) in batch.iter().enumerate() {
         // The cache knows stock on hand, not what a promise date may add.
         if answers[i].is_none()
@@ -281,7 +290,16 @@ async fn attempt(
         hold_together(store, budget, batch, &contenders, read, &mut answers).await?;
     }
 
-    // 4. Retries read their hold as it stands now.
+    // 4. Whoever was answered without a hold of theirs written may be a
+    //    retry of one stored earlier: that answer is the stored hold.
+    let unwritten: Vec<usize> = (0..batch.len())
+        .filter(|&i| !looked_up[i] && !matches!(answers[i], Some(Ok(ReserveOutcome::Reserved(_)))))
+        .collect();
+    if !unwritten.is_empty() {
+        sort_out_stored(store, batch, &unwritten, &mut answers, &mut replays).await?;
+    }
+
+    // 5. Retries read their hold as it stands now.
     for i in replays {
         let id = batch[i].request.id;
         let hold = find(store.connection(), id).await?.ok_or_else(|| {
@@ -299,6 +317,42 @@ async fn attempt(
             })
         })
         .collect()
+}
+
+/// Looks up the stored reservations of `which` (indices into `batch`) in
+/// one statement: a stored id with the same input is a retry (noted in
+/// `replays`, answered later with its hold), with another input a
+/// conflict. Other answers stay as they are.
+async fn sort_out_stored(
+    store: &Store,
+    batch: &[Pending],
+    which: &[usize],
+    answers: &mut [Option<Answer>],
+    replays: &mut Vec<usize>,
+) -> Result<(), Failure> {
+    let ids: Vec<Uuid> = which.iter().map(|&i| batch[i].request.id).collect();
+    let stored: HashMap<Uuid, String> = reservation::Entity::find()
+        .select_only()
+        .column(reservation::Column::Id)
+        .column(reservation::Column::Fingerprint)
+        .filter(reservation::Column::Id.is_in(ids))
+        .into_tuple::<(Uuid, String)>()
+        .all(store.connection())
+        .await?
+        .into_iter()
+        .collect();
+    for &i in which {
+        let pending = &batch[i];
+        match stored.get(&pending.request.id) {
+            Some(fingerprint) if *fingerprint == pending.fingerprint => {
+                answers[i] = None;
+                replays.push(i);
+            }
+            Some(_) => answers[i] = Some(Err(reused(pending.request.id))),
+            None => {}
+        }
+    }
+    Ok(())
 }
 
 fn reused(id: Uuid) -> InventoryError {
@@ -480,12 +534,9 @@ async fn write_holds(
 ) -> Result<(), Failure> {
     let mut rows: Vec<&reservation::Model> = planned.iter().map(|p| &p.hold.reservation).collect();
     rows.sort_unstable_by_key(|r| r.id);
-    let inserted =
-        reservation::Entity::insert_many(rows.into_iter().map(|r| r.clone().into_active_model()))
-            .on_conflict_do_nothing()
-            .exec_without_returning(&**txn)
-            .await?;
-    if !matches!(inserted, TryInsertResult::Inserted(n) if n as usize == planned.len()) {
+    let rows = rows.into_iter().map(|r| r.clone().into_active_model());
+    let inserted = bulk::insert_rows(&**txn, rows.collect(), OnTaken::Skip).await?;
+    if inserted != planned.len() as u64 {
         // Another replica committed one of these ids after step 1 looked:
         // the next try answers it as the retry it is.
         return Err(Failure::Retry(
@@ -556,9 +607,7 @@ async fn write_holds(
             .iter()
             .map(|s| shipment_row(p.hold.reservation.id, s))
     });
-    reservation_shipment::Entity::insert_many(shipments)
-        .exec_without_returning(&**txn)
-        .await?;
+    bulk::insert_rows(&**txn, shipments.collect(), OnTaken::Fail).await?;
     let lines = planned.iter().flat_map(|p| {
         let id = p.hold.reservation.id;
         p.hold.shipments.iter().flat_map(move |s| {
@@ -583,9 +632,7 @@ async fn write_holds(
             })
         })
     });
-    reservation_line::Entity::insert_many(lines)
-        .exec_without_returning(&**txn)
-        .await?;
+    bulk::insert_rows(&**txn, lines.collect(), OnTaken::Fail).await?;
     postings.write(txn).await?;
     Ok(())
 }
