@@ -13,7 +13,7 @@ use crate::{
     db, demo,
     events::{EventBus, pump},
     graphql::{build_schema, feeds::SubscriptionExecutor, pipeline::Pipeline},
-    http::{AppState, router, serve},
+    http::{AppState, Shared, router, serve},
     inventory::Store,
     inventory::{
         availability::AvailabilityCache,
@@ -141,7 +141,7 @@ impl Application {
         Ok(Application {
             listener,
             addr,
-            state: AppState {
+            state: AppState::new(Shared {
                 keys: KeyChecks::new(db.clone()),
                 db,
                 pipeline,
@@ -150,7 +150,7 @@ impl Application {
                 availability: store.availability().clone(),
                 reservations,
                 stopping: shutdown.subscribe(),
-            },
+            }),
             backend: url.backend(),
             max_body_bytes: config.max_body_bytes,
             connections: config.connections,

@@ -11,6 +11,8 @@ mod probes;
 pub mod serve;
 mod websocket;
 
+use std::{ops::Deref, sync::Arc};
+
 use axum::{Router, extract::DefaultBodyLimit, routing::get};
 use sea_orm::DatabaseConnection;
 use tokio::sync::watch;
@@ -26,9 +28,28 @@ use crate::{
     metrics::Metrics,
 };
 
-/// What every handler shares.
+/// What every handler shares, behind one reference count: axum hands each
+/// request its own clone of the state, and cloning the parts one by one
+/// (each an `Arc` or a few) showed in the flash-sale profile.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+pub struct Shared {
     pub db: DatabaseConnection,
     /// Runs every GraphQL operation, whatever carried it.
     pub pipeline: Pipeline,
