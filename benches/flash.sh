@@ -21,8 +21,9 @@
 # reservationId per request, $DURATION seconds per scenario on a fresh
 # database. After each scenario it checks: the holds that exist are exactly
 # those answered (the 100-unit case: exactly 100), no stock level has more
-# reserved than on hand, reserved equals the units of ACTIVE holds, and
-# on-hand and reserved equal the sums of the movements. During the
+# reserved than on hand, reserved equals the units of ACTIVE holds,
+# on-hand and reserved equal the sums of the movements, and no line,
+# shipment or movement names a missing reservation or stock level. During the
 # 1,000,000-unit PostgreSQL scenario one stockLevelChanged subscriber
 # (with the stock level's product and warehouse) reports its lag behind
 # the ledger and whether it received every movement in id order.
@@ -180,6 +181,13 @@ SELECT 'the movements do not add up at level ' || i.id FROM inventory i
       WHERE m.product_id = i.product_id AND m.warehouse_id = i.warehouse_id)
      OR i.reserved <> (SELECT COALESCE(SUM(m.reserved_delta), 0) FROM inventory_movements m
       WHERE m.product_id = i.product_id AND m.warehouse_id = i.warehouse_id);
+SELECT 'reservation line ' || l.id || ' names a missing reservation or stock level' FROM reservation_lines l
+  WHERE NOT EXISTS (SELECT 1 FROM reservations r WHERE r.id = l.reservation_id)
+     OR NOT EXISTS (SELECT 1 FROM inventory i WHERE i.product_id = l.product_id AND i.warehouse_id = l.warehouse_id);
+SELECT 'shipment ' || s.id || ' names a missing reservation' FROM reservation_shipments s
+  WHERE NOT EXISTS (SELECT 1 FROM reservations r WHERE r.id = s.reservation_id);
+SELECT 'movement ' || m.id || ' names a missing stock level' FROM inventory_movements m
+  WHERE NOT EXISTS (SELECT 1 FROM inventory i WHERE i.product_id = m.product_id AND i.warehouse_id = m.warehouse_id);
 SQL
 
 failed=0
