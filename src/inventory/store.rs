@@ -65,6 +65,12 @@ impl Store {
         self.connection.get_database_backend()
     }
 
+    /// Whether a write transaction waits, from its beginning, for the one
+    /// before it to end (SQLite).
+    pub fn one_writer_at_a_time(&self) -> bool {
+        self.turn.is_some()
+    }
+
     /// Begins a transaction that will write, after the writers ahead of it.
     pub async fn begin_write(&self) -> Result<WriteTransaction, DbErr> {
         let turn = match &self.turn {

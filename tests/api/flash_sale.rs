@@ -10,6 +10,7 @@ use stockroute::{
     auth::KeyRole,
     config::{Backend, Config},
     demo::{HOT_SKU, HOT_SKU_UNITS},
+    inventory::reservations::BATCHES_IN_FLIGHT,
 };
 use uuid::Uuid;
 
@@ -78,17 +79,36 @@ async fn metric_reaches(app: &TestApp, metric: &str, value: u64) {
     .await;
 }
 
-/// Sends `inputs` while a first reservation of the hot SKU is stuck in its
-/// batch, so that all of them queue and are taken as ONE batch once it is
-/// let go; returns their responses in the order given.
+/// Sends `inputs` while the first reservations of the hot SKU are stuck in
+/// their batches (one per batch the queue runs at once, so that no batch is
+/// free to start), so that all of them queue and are taken as ONE batch
+/// once they are let go; returns their responses in the order given. Each
+/// stuck reservation is held in the end.
 async fn as_one_batch(app: &TestApp, key: &str, inputs: Vec<Value>) -> Vec<Value> {
     let batches = app.metric("stockroute_reservation_batches_total").await;
     let blocker = block_hot_sku(app).await;
-    let first_input = order(Uuid::new_v4(), &[(HOT_SKU, 1)]);
-    let stuck = reserve(app, key, &first_input);
+    let stuck_inputs: Vec<Value> = (0..BATCHES_IN_FLIGHT)
+        .map(|_| order(Uuid::new_v4(), &[(HOT_SKU, 1)]))
+        .collect();
     let queued = inputs.len() as u64;
+    let stuck = join_all(
+        stuck_inputs
+            .iter()
+            .enumerate()
+            .map(|(i, input)| async move {
+                // One after the other: each its own batch.
+                metric_reaches(
+                    app,
+                    "stockroute_reservation_batches_total",
+                    batches + i as u64,
+                )
+                .await;
+                reserve(app, key, input).await
+            }),
+    );
     let rest = async {
-        metric_reaches(app, "stockroute_reservation_batches_total", batches + 1).await;
+        let busy = batches + BATCHES_IN_FLIGHT as u64;
+        metric_reaches(app, "stockroute_reservation_batches_total", busy).await;
         let responses = join_all(inputs.iter().map(|input| reserve(app, key, input)));
         let wait = async {
             metric_reaches(app, "stockroute_reservations_waiting", queued).await;
@@ -97,15 +117,17 @@ async fn as_one_batch(app: &TestApp, key: &str, inputs: Vec<Value>) -> Vec<Value
         let (responses, ()) = futures_util::join!(responses, wait);
         responses
     };
-    let (first, responses) = futures_util::join!(stuck, rest);
-    assert_eq!(
-        data(&first)["reserveOrder"]["__typename"],
-        "Reservation",
-        "{first:#}"
-    );
+    let (stuck, responses) = futures_util::join!(stuck, rest);
+    for response in &stuck {
+        assert_eq!(
+            data(response)["reserveOrder"]["__typename"],
+            "Reservation",
+            "{response:#}"
+        );
+    }
     assert_eq!(
         app.metric("stockroute_reservation_batches_total").await,
-        batches + 2,
+        batches + BATCHES_IN_FLIGHT as u64 + 1,
         "the queued requests were taken as one batch"
     );
     responses
@@ -311,8 +333,8 @@ mod one_batch {
         assert_eq!(movements_of(&app, &normal.to_string(), "RESERVE").await, 1);
         assert_eq!(
             stock_of(&app, HOT_SKU).await.0,
-            3,
-            "earlier, the stuck one, and normal"
+            2 + BATCHES_IN_FLIGHT as i64,
+            "earlier, the stuck ones, and normal"
         );
         assert_eq!(data(&responses[7])["reserveOrder"], took_all);
         assert_eq!(
@@ -369,7 +391,11 @@ mod one_batch {
             assert_eq!(typename(response), "Reservation", "{response:#}");
             assert_eq!(movements_of(&app, &id.to_string(), "RESERVE").await, 1);
         }
-        assert_eq!(stock_of(&app, HOT_SKU).await.0, 4);
+        assert_eq!(
+            stock_of(&app, HOT_SKU).await.0,
+            3 + BATCHES_IN_FLIGHT as i64,
+            "the fine ones and the stuck ones"
+        );
         assert_books_balance(&app).await;
     }
 }

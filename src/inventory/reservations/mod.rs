@@ -21,7 +21,7 @@ mod transitions;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-pub use queue::ReservationQueue;
+pub use queue::{BATCHES_IN_FLIGHT, ReservationQueue};
 pub use reserve::ReserveOutcome;
 use reserve::insufficient;
 pub use stored::find;
