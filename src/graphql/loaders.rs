@@ -7,7 +7,11 @@
 //! uncached set for executions outside an HTTP request (subscriptions,
 //! in-process `execute`); request data takes precedence over it.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use futures_util::future::BoxFuture;
@@ -50,16 +54,42 @@ pub struct WarehousePage {
     pub after_id: Option<i32>,
 }
 
-/// The loaders, ready to be put in the schema's or a request's data.
+/// The loaders, ready to be put in the schema's or a request's data. Each
+/// is made the first time a resolver asks for it: most requests (a
+/// checkout's `reserveOrder`, say) use none, and making all eight for
+/// every request showed in the flash-sale profile.
 pub struct Loaders {
-    pub products: DataLoader<ProductById, HashMapCache>,
-    pub warehouses: DataLoader<WarehouseById, HashMapCache>,
-    pub stock_levels_by_product: DataLoader<StockLevelsByProduct, HashMapCache>,
-    pub stock_level_pages: DataLoader<StockLevelPageByWarehouse, HashMapCache>,
-    pub holdings_by_sku: DataLoader<HoldingsBySku, HashMapCache>,
-    pub incoming_by_sku: DataLoader<IncomingBySku, HashMapCache>,
-    pub inbound_by_warehouse: DataLoader<InboundByWarehouse, HashMapCache>,
-    pub shipments_by_day: DataLoader<ShipmentsByWarehouseDay, HashMapCache>,
+    source: Arc<Source>,
+    products: OnceLock<DataLoader<ProductById, HashMapCache>>,
+    warehouses: OnceLock<DataLoader<WarehouseById, HashMapCache>>,
+    stock_levels_by_product: OnceLock<DataLoader<StockLevelsByProduct, HashMapCache>>,
+    stock_level_pages: OnceLock<DataLoader<StockLevelPageByWarehouse, HashMapCache>>,
+    holdings_by_sku: OnceLock<DataLoader<HoldingsBySku, HashMapCache>>,
+    incoming_by_sku: OnceLock<DataLoader<IncomingBySku, HashMapCache>>,
+    inbound_by_warehouse: OnceLock<DataLoader<InboundByWarehouse, HashMapCache>>,
+    shipments_by_day: OnceLock<DataLoader<ShipmentsByWarehouseDay, HashMapCache>>,
+}
+
+type Spawner = Arc<dyn Fn(BoxFuture<'static, ()>) + Send + Sync>;
+
+/// What every loader of one set is made with.
+struct Source {
+    db: DatabaseConnection,
+    availability: AvailabilityCache,
+    spawner: Spawner,
+    delay: Duration,
+    cache: bool,
+}
+
+impl Source {
+    fn loader<T: Send + Sync + 'static>(&self, inner: T) -> DataLoader<T, HashMapCache> {
+        let spawner = self.spawner.clone();
+        let loader =
+            DataLoader::with_cache(inner, move |fetch| spawner(fetch), HashMapCache::default())
+                .delay(self.delay);
+        loader.enable_all_cache(self.cache);
+        loader
+    }
 }
 
 impl Loaders {
@@ -70,7 +100,8 @@ impl Loaders {
         availability: &AvailabilityCache,
         queue: &FetchQueue,
     ) -> Self {
-        Self::build(db, availability, queue.spawner(), Duration::ZERO, true)
+        let spawner = queue.spawner();
+        Self::build(db, availability, Arc::new(spawner), Duration::ZERO, true)
     }
 
     /// Loaders for executions that no request drives: batched by async-graphql's
@@ -83,58 +114,91 @@ impl Loaders {
             tokio::spawn(fetch);
         };
         let uncached = AvailabilityCache::disabled();
-        Self::build(db, &uncached, spawner, Duration::from_millis(1), false)
+        Self::build(
+            db,
+            &uncached,
+            Arc::new(spawner),
+            Duration::from_millis(1),
+            false,
+        )
     }
 
-    fn build<S>(
+    fn build(
         db: &DatabaseConnection,
         availability: &AvailabilityCache,
-        spawner: S,
+        spawner: Spawner,
         delay: Duration,
         cache: bool,
-    ) -> Self
-    where
-        S: Fn(BoxFuture<'static, ()>) + Clone + Send + Sync + 'static,
-    {
-        fn loader<T: Send + Sync + 'static, S>(
-            inner: T,
-            spawner: &S,
-            delay: Duration,
-            cache: bool,
-        ) -> DataLoader<T, HashMapCache>
-        where
-            S: Fn(BoxFuture<'static, ()>) + Clone + Send + Sync + 'static,
-        {
-            let loader = DataLoader::with_cache(inner, spawner.clone(), HashMapCache::default())
-                .delay(delay);
-            loader.enable_all_cache(cache);
-            loader
-        }
+    ) -> Self {
         Loaders {
-            products: loader(ProductById(db.clone()), &spawner, delay, cache),
-            warehouses: loader(WarehouseById(db.clone()), &spawner, delay, cache),
-            stock_levels_by_product: loader(
-                StockLevelsByProduct(db.clone()),
-                &spawner,
+            source: Arc::new(Source {
+                db: db.clone(),
+                availability: availability.clone(),
+                spawner,
                 delay,
                 cache,
-            ),
-            stock_level_pages: loader(
-                StockLevelPageByWarehouse(db.clone()),
-                &spawner,
-                delay,
-                cache,
-            ),
-            holdings_by_sku: loader(
-                HoldingsBySku(db.clone(), availability.clone()),
-                &spawner,
-                delay,
-                cache,
-            ),
-            incoming_by_sku: loader(IncomingBySku(db.clone()), &spawner, delay, cache),
-            inbound_by_warehouse: loader(InboundByWarehouse(db.clone()), &spawner, delay, cache),
-            shipments_by_day: loader(ShipmentsByWarehouseDay(db.clone()), &spawner, delay, cache),
+            }),
+            products: OnceLock::new(),
+            warehouses: OnceLock::new(),
+            stock_levels_by_product: OnceLock::new(),
+            stock_level_pages: OnceLock::new(),
+            holdings_by_sku: OnceLock::new(),
+            incoming_by_sku: OnceLock::new(),
+            inbound_by_warehouse: OnceLock::new(),
+            shipments_by_day: OnceLock::new(),
         }
+    }
+
+    pub fn products(&self) -> &DataLoader<ProductById, HashMapCache> {
+        let source = &self.source;
+        self.products
+            .get_or_init(|| source.loader(ProductById(source.db.clone())))
+    }
+
+    pub fn warehouses(&self) -> &DataLoader<WarehouseById, HashMapCache> {
+        let source = &self.source;
+        self.warehouses
+            .get_or_init(|| source.loader(WarehouseById(source.db.clone())))
+    }
+
+    pub fn stock_levels_by_product(&self) -> &DataLoader<StockLevelsByProduct, HashMapCache> {
+        let source = &self.source;
+        self.stock_levels_by_product
+            .get_or_init(|| source.loader(StockLevelsByProduct(source.db.clone())))
+    }
+
+    pub fn stock_level_pages(&self) -> &DataLoader<StockLevelPageByWarehouse, HashMapCache> {
+        let source = &self.source;
+        self.stock_level_pages
+            .get_or_init(|| source.loader(StockLevelPageByWarehouse(source.db.clone())))
+    }
+
+    pub fn holdings_by_sku(&self) -> &DataLoader<HoldingsBySku, HashMapCache> {
+        let source = &self.source;
+        self.holdings_by_sku.get_or_init(|| {
+            source.loader(HoldingsBySku(
+                source.db.clone(),
+                source.availability.clone(),
+            ))
+        })
+    }
+
+    pub fn incoming_by_sku(&self) -> &DataLoader<IncomingBySku, HashMapCache> {
+        let source = &self.source;
+        self.incoming_by_sku
+            .get_or_init(|| source.loader(IncomingBySku(source.db.clone())))
+    }
+
+    pub fn inbound_by_warehouse(&self) -> &DataLoader<InboundByWarehouse, HashMapCache> {
+        let source = &self.source;
+        self.inbound_by_warehouse
+            .get_or_init(|| source.loader(InboundByWarehouse(source.db.clone())))
+    }
+
+    pub fn shipments_by_day(&self) -> &DataLoader<ShipmentsByWarehouseDay, HashMapCache> {
+        let source = &self.source;
+        self.shipments_by_day
+            .get_or_init(|| source.loader(ShipmentsByWarehouseDay(source.db.clone())))
     }
 }
 

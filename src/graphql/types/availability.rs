@@ -40,7 +40,7 @@ impl Availability {
     async fn incoming_of(&self, ctx: &Context<'_>) -> async_graphql::Result<Arc<[Incoming]>> {
         Ok(ctx
             .data::<Loaders>()?
-            .incoming_by_sku
+            .incoming_by_sku()
             .load_one(self.summary.sku.clone())
             .await
             .coded()?

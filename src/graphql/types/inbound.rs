@@ -89,7 +89,7 @@ impl InboundShipment {
     async fn warehouse(&self, ctx: &Context<'_>) -> async_graphql::Result<Warehouse> {
         let found = ctx
             .data::<Loaders>()?
-            .warehouses
+            .warehouses()
             .load_one(self.0.warehouse_id)
             .await
             .coded()?;
@@ -135,7 +135,7 @@ impl InboundShipment {
     ) -> async_graphql::Result<crate::entities::product::Model> {
         let found = ctx
             .data::<Loaders>()?
-            .products
+            .products()
             .load_one(self.0.product_id)
             .await
             .coded()?;

@@ -110,7 +110,7 @@ impl Movement {
         }
         let loaders = ctx.data::<Loaders>()?;
         let product = loaders
-            .products
+            .products()
             .load_one(self.model.product_id)
             .await
             .coded()?;
@@ -123,7 +123,7 @@ impl Movement {
         }
         let loaders = ctx.data::<Loaders>()?;
         let warehouse = loaders
-            .warehouses
+            .warehouses()
             .load_one(self.model.warehouse_id)
             .await
             .coded()?;

@@ -40,7 +40,7 @@ impl Product {
         let ship_to = ship_to.map(|to| to.parse("shipTo")).transpose().coded()?;
         let holdings = ctx
             .data::<Loaders>()?
-            .holdings_by_sku
+            .holdings_by_sku()
             .load_one(self.0.sku.clone())
             .await
             .coded()?
@@ -72,7 +72,7 @@ impl Product {
     async fn levels(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<stock_level::Model>> {
         Ok(ctx
             .data::<Loaders>()?
-            .stock_levels_by_product
+            .stock_levels_by_product()
             .load_one(self.0.id)
             .await
             .coded()?

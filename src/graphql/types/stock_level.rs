@@ -44,7 +44,7 @@ impl StockLevel {
         }
         let loaders = ctx.data::<Loaders>()?;
         let found = loaders
-            .products
+            .products()
             .load_one(self.level.product_id)
             .await
             .coded()?;
@@ -60,7 +60,7 @@ impl StockLevel {
         }
         let loaders = ctx.data::<Loaders>()?;
         let found = loaders
-            .warehouses
+            .warehouses()
             .load_one(self.level.warehouse_id)
             .await
             .coded()?;

@@ -104,7 +104,7 @@ impl Warehouse {
             .coded()?;
         let loaders = ctx.data::<Loaders>()?;
         let page = loaders
-            .stock_level_pages
+            .stock_level_pages()
             .load_one(WarehousePage {
                 warehouse_id: self.0.id,
                 first,
@@ -145,7 +145,7 @@ impl Warehouse {
         };
         let used = ctx
             .data::<Loaders>()?
-            .shipments_by_day
+            .shipments_by_day()
             .load_one((self.0.id, day.clone()))
             .await
             .coded()?
@@ -174,7 +174,7 @@ impl Warehouse {
         let status = status.unwrap_or(InboundStatus::Expected);
         let found = ctx
             .data::<Loaders>()?
-            .inbound_by_warehouse
+            .inbound_by_warehouse()
             .load_one((self.0.id, status.into()))
             .await
             .coded()?
