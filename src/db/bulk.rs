@@ -152,16 +152,24 @@ fn write_value(out: &mut String, value: &Value) -> Option<()> {
 fn write_string(out: &mut String, text: &str) {
     use std::fmt::Write;
     out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
+    // Runs of plain characters are copied whole; only quotes, backslashes
+    // and control characters are escaped (all ASCII, so every split is at
+    // a character boundary).
+    let mut plain = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        if byte == b'"' || byte == b'\\' || byte < 0x20 {
+            out.push_str(&text[plain..at]);
+            match byte {
+                b'"' => out.push_str("\\\""),
+                b'\\' => out.push_str("\\\\"),
+                _ => {
+                    let _ = write!(out, "\\u{byte:04x}");
+                }
             }
-            c => out.push(c),
+            plain = at + 1;
         }
     }
+    out.push_str(&text[plain..]);
     out.push('"');
 }
 

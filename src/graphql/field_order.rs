@@ -43,6 +43,14 @@ fn order(document: &ExecutableDocument, selections: &[&SelectionSet], value: &mu
             for selection in selections {
                 collect(document, selection, &mut keys);
             }
+            // Mostly the fields already stand in order: then only what is
+            // below them may need it, and the object is not rebuilt.
+            if in_order(&keys, fields) {
+                for (key, field) in fields.iter_mut() {
+                    order(document, &keys[key], field);
+                }
+                return;
+            }
             let mut unordered = std::mem::take(fields);
             for (key, selections) in &keys {
                 if let Some(mut field) = unordered.shift_remove(key) {
@@ -56,6 +64,18 @@ fn order(document: &ExecutableDocument, selections: &[&SelectionSet], value: &mu
         }
         _ => {}
     }
+}
+
+/// Whether every key of `fields` is one of `keys`, in the same order.
+fn in_order(keys: &IndexMap<Name, Vec<&SelectionSet>>, fields: &IndexMap<Name, Value>) -> bool {
+    let mut last = None;
+    for key in fields.keys() {
+        match keys.get_index_of(key) {
+            Some(at) if last.is_none_or(|before| at > before) => last = Some(at),
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// The response keys a selection set yields, in CollectFields order, each
@@ -133,6 +153,17 @@ mod tests {
         assert_eq!(
             restored(query, json!({ "c": null, "z": { "b": null } })),
             r#"{"z":{"b":null},"c":null}"#
+        );
+    }
+
+    #[test]
+    fn an_object_already_in_order_still_has_its_children_ordered() {
+        // The outer keys are in order (a before b, as serde_json sorts
+        // them too); the inner ones are not.
+        let query = "{ a { z y } b }";
+        assert_eq!(
+            restored(query, json!({ "a": { "y": 1, "z": 2 }, "b": 3 })),
+            r#"{"a":{"z":2,"y":1},"b":3}"#
         );
     }
 }
