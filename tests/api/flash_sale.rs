@@ -247,6 +247,27 @@ mod from_memory {
     }
 }
 
+mod one_connection {
+    use super::*;
+
+    on_both_backends! {
+        configure: |config: &mut Config| {
+            // Every batch, key check and background read shares it.
+            config.pool.size = 1;
+        };
+
+        async fn a_pool_of_one_connection_serves_a_race_without_stalling(app) {
+            let key = app.create_key(KeyRole::Checkout, "small-pool").await;
+            // A batch waiting for its turn must not hold the connection the
+            // batch before it needs: the race would stall into pool
+            // timeouts, which `race` reports as errors.
+            let (held, short) = race(&[&app], &key, 400).await;
+            assert_eq!((held, short), (HOT_SKU_UNITS, 400 - HOT_SKU_UNITS));
+            assert_books_balance(&app).await;
+        }
+    }
+}
+
 /// Batches made on purpose: a first reservation is held up by a lock taken
 /// from another connection while the rest queue behind it. PostgreSQL
 /// only for now: on SQLite the other connection's write lock also holds

@@ -523,16 +523,24 @@ async fn hold_together(
         .any(|&i| batch[i].request.order.promise_by.is_some());
     // Pre-orders read (and lock) their inbound shipments with the levels.
     let locked = locked || promising;
-    // Where the store lets one writer in at a time (SQLite), beginning is
-    // taking that lock: the batch before must be let in first.
-    if locked || store.one_writer_at_a_time() {
-        turn.wait().await;
-    }
     let now = now();
-    let txn = store.begin_write().await?;
     let skus = skus_of(contenders.iter().map(|&i| &batch[i]));
     let sku_refs: Vec<&str> = skus.iter().map(String::as_str).collect();
-    let mut snapshot = read_snapshot(&*txn, &sku_refs, locked, promising).await?;
+    // A locked read happens in the batch's turn and transaction; so does
+    // every read where the store lets one writer in at a time (SQLite),
+    // since beginning is taking that lock. Otherwise the stock is read as
+    // committed, on a connection of the pool, and the transaction begins
+    // only in the batch's turn: a batch waiting for its turn holds no
+    // connection, however small the pool.
+    let (mut txn, mut snapshot) = if locked || store.one_writer_at_a_time() {
+        turn.wait().await;
+        let txn = store.begin_write().await?;
+        let snapshot = read_snapshot(&*txn, &sku_refs, locked, promising).await?;
+        (Some(txn), snapshot)
+    } else {
+        let snapshot = read_snapshot(store.connection(), &sku_refs, false, false).await?;
+        (None, snapshot)
+    };
 
     let mut planned: Vec<Planned> = Vec::new();
     // The ids this batch holds, and which of `planned` holds each.
@@ -573,18 +581,23 @@ async fn hold_together(
     }
 
     if !planned.is_empty() {
+        let txn = match txn.take() {
+            Some(txn) => txn,
+            None => {
+                turn.wait().await;
+                store.begin_write().await?
+            }
+        };
         write_holds(&txn, batch, &planned, now, turn).await?;
+        txn.commit().await?;
+    } else if let Some(txn) = txn {
+        txn.rollback().await?;
     }
     let changed: HashSet<i32> = planned
         .iter()
         .flat_map(|p| &p.hold.shipments)
         .flat_map(|s| s.lines.iter().map(|l| l.product.id))
         .collect();
-    if planned.is_empty() {
-        txn.rollback().await?;
-    } else {
-        txn.commit().await?;
-    }
     // What the batch read and did not change is the stock as it was when
     // the batch looked into the cache, unless a change told since says
     // otherwise (the cache checks that).
