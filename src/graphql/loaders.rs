@@ -82,13 +82,23 @@ struct Source {
 }
 
 impl Source {
-    fn loader<T: Send + Sync + 'static>(&self, inner: T) -> DataLoader<T, HashMapCache> {
-        let spawner = self.spawner.clone();
-        let loader =
-            DataLoader::with_cache(inner, move |fetch| spawner(fetch), HashMapCache::default())
-                .delay(self.delay);
-        loader.enable_all_cache(self.cache);
-        loader
+    /// The loader in `cell`, made from what `make` builds the first time.
+    fn get<'a, T: Send + Sync + 'static>(
+        &self,
+        cell: &'a OnceLock<DataLoader<T, HashMapCache>>,
+        make: impl FnOnce(&Source) -> T,
+    ) -> &'a DataLoader<T, HashMapCache> {
+        cell.get_or_init(|| {
+            let spawner = self.spawner.clone();
+            let loader = DataLoader::with_cache(
+                make(self),
+                move |fetch| spawner(fetch),
+                HashMapCache::default(),
+            )
+            .delay(self.delay);
+            loader.enable_all_cache(self.cache);
+            loader
+        })
     }
 }
 
@@ -150,55 +160,48 @@ impl Loaders {
     }
 
     pub fn products(&self) -> &DataLoader<ProductById, HashMapCache> {
-        let source = &self.source;
-        self.products
-            .get_or_init(|| source.loader(ProductById(source.db.clone())))
+        self.source
+            .get(&self.products, |s| ProductById(s.db.clone()))
     }
 
     pub fn warehouses(&self) -> &DataLoader<WarehouseById, HashMapCache> {
-        let source = &self.source;
-        self.warehouses
-            .get_or_init(|| source.loader(WarehouseById(source.db.clone())))
+        self.source
+            .get(&self.warehouses, |s| WarehouseById(s.db.clone()))
     }
 
     pub fn stock_levels_by_product(&self) -> &DataLoader<StockLevelsByProduct, HashMapCache> {
-        let source = &self.source;
-        self.stock_levels_by_product
-            .get_or_init(|| source.loader(StockLevelsByProduct(source.db.clone())))
+        self.source.get(&self.stock_levels_by_product, |s| {
+            StockLevelsByProduct(s.db.clone())
+        })
     }
 
     pub fn stock_level_pages(&self) -> &DataLoader<StockLevelPageByWarehouse, HashMapCache> {
-        let source = &self.source;
-        self.stock_level_pages
-            .get_or_init(|| source.loader(StockLevelPageByWarehouse(source.db.clone())))
+        self.source.get(&self.stock_level_pages, |s| {
+            StockLevelPageByWarehouse(s.db.clone())
+        })
     }
 
     pub fn holdings_by_sku(&self) -> &DataLoader<HoldingsBySku, HashMapCache> {
-        let source = &self.source;
-        self.holdings_by_sku.get_or_init(|| {
-            source.loader(HoldingsBySku(
-                source.db.clone(),
-                source.availability.clone(),
-            ))
+        self.source.get(&self.holdings_by_sku, |s| {
+            HoldingsBySku(s.db.clone(), s.availability.clone())
         })
     }
 
     pub fn incoming_by_sku(&self) -> &DataLoader<IncomingBySku, HashMapCache> {
-        let source = &self.source;
-        self.incoming_by_sku
-            .get_or_init(|| source.loader(IncomingBySku(source.db.clone())))
+        self.source
+            .get(&self.incoming_by_sku, |s| IncomingBySku(s.db.clone()))
     }
 
     pub fn inbound_by_warehouse(&self) -> &DataLoader<InboundByWarehouse, HashMapCache> {
-        let source = &self.source;
-        self.inbound_by_warehouse
-            .get_or_init(|| source.loader(InboundByWarehouse(source.db.clone())))
+        self.source.get(&self.inbound_by_warehouse, |s| {
+            InboundByWarehouse(s.db.clone())
+        })
     }
 
     pub fn shipments_by_day(&self) -> &DataLoader<ShipmentsByWarehouseDay, HashMapCache> {
-        let source = &self.source;
-        self.shipments_by_day
-            .get_or_init(|| source.loader(ShipmentsByWarehouseDay(source.db.clone())))
+        self.source.get(&self.shipments_by_day, |s| {
+            ShipmentsByWarehouseDay(s.db.clone())
+        })
     }
 }
 

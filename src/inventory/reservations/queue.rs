@@ -265,6 +265,10 @@ async fn settle(store: Store, budget: SearchBudget, batch: Vec<Pending>, mut tur
                     // of it finds its hold.
                     let _ = pending.answer.send(answer);
                 }
+                // A batch that took nothing never waited for its turn; it
+                // passes it on only after the batch before took its stock,
+                // so that the batch after never overtakes that one.
+                turn.wait().await;
                 return;
             }
             Err(Failure::Retry(why)) if attempts < MAX_ATTEMPTS => {
@@ -287,6 +291,7 @@ async fn settle(store: Store, budget: SearchBudget, batch: Vec<Pending>, mut tur
         }
     } else if let Some(pending) = batch.into_iter().next() {
         let _ = pending.answer.send(Err(failure));
+        turn.wait().await;
     }
 }
 
