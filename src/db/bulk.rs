@@ -20,7 +20,8 @@ use sea_orm::{
 
 use super::quote_identifier;
 
-/// What to do with a row whose primary key is taken.
+/// What to do with a row whose key (primary or another unique one) is
+/// taken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OnTaken {
     /// The statement fails.
@@ -67,18 +68,27 @@ fn as_json_insert<A: ActiveModelTrait>(rows: &[A], on_taken: OnTaken) -> Option<
     let columns: Vec<_> = <A::Entity as EntityTrait>::Column::iter()
         .filter(|c| !matches!(rows[0].get(*c), ActiveValue::NotSet))
         .collect();
+    // Each cell's `"column":` once, not once per row.
+    let keys: Vec<String> = columns
+        .iter()
+        .map(|c| {
+            let mut key = String::new();
+            write_string(&mut key, c.as_str());
+            key.push(':');
+            key
+        })
+        .collect();
     // Written straight into the text: a json tree of every cell first
     // cost more than the rest of the batch's own work.
     let mut body = String::with_capacity(rows.len() * columns.len() * 24);
     body.push('[');
     for (n, row) in rows.iter().enumerate() {
         body.push_str(if n == 0 { "{" } else { ",{" });
-        for (k, column) in columns.iter().enumerate() {
+        for (k, (column, key)) in columns.iter().zip(&keys).enumerate() {
             if k > 0 {
                 body.push(',');
             }
-            write_string(&mut body, column.as_str());
-            body.push(':');
+            body.push_str(key);
             match row.get(*column) {
                 ActiveValue::Set(value) | ActiveValue::Unchanged(value) => {
                     write_value(&mut body, &value)?

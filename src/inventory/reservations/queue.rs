@@ -332,13 +332,11 @@ async fn attempt(
 ) -> Result<Vec<Answer>, Failure> {
     let mut answers: Vec<Option<Answer>> = batch.iter().map(|_| None).collect();
     let mut replays = Vec::new();
-    let mut looked_up = vec![false; batch.len()];
 
     // 1. Retries and reused ids, when this try looks first.
     if lookup == Lookup::Every {
         let everyone: Vec<usize> = (0..batch.len()).collect();
         sort_out_stored(store, batch, &everyone, &mut answers, &mut replays).await?;
-        looked_up.fill(true);
     }
 
     // 2. What the cache knows cannot be covered.
@@ -388,9 +386,12 @@ async fn attempt(
 
     // 4. Whoever was answered without a hold of theirs written may be a
     //    retry of one stored earlier: that answer is the stored hold.
-    let unwritten: Vec<usize> = (0..batch.len())
-        .filter(|&i| !looked_up[i] && !matches!(answers[i], Some(Ok(ReserveOutcome::Reserved(_)))))
-        .collect();
+    let unwritten: Vec<usize> = match lookup {
+        Lookup::Every => Vec::new(),
+        Lookup::Unwritten => (0..batch.len())
+            .filter(|&i| !matches!(answers[i], Some(Ok(ReserveOutcome::Reserved(_)))))
+            .collect(),
+    };
     if !unwritten.is_empty() {
         sort_out_stored(store, batch, &unwritten, &mut answers, &mut replays).await?;
     }
