@@ -12,7 +12,7 @@ use crate::{
     config::{Backend, Config, DatabaseUrl},
     db, demo,
     events::{EventBus, pump},
-    graphql::{build_schema, feeds::SubscriptionExecutor, pipeline::Pipeline},
+    graphql::{build_schemas, feeds::SubscriptionExecutor, pipeline::Pipeline},
     http::{AppState, Shared, router, serve},
     inventory::Store,
     inventory::{
@@ -119,7 +119,7 @@ impl Application {
             .notifying(events.committed())
             .caching(AvailabilityCache::new(config.availability_cache_ttl));
         let reservations = ReservationQueue::start(store.clone(), config.plan_budget);
-        let schema = build_schema(
+        let schemas = build_schemas(
             store.clone(),
             events.clone(),
             reservations.clone(),
@@ -129,7 +129,7 @@ impl Application {
         );
         let shutdown = Shutdown::new();
         let pipeline = Pipeline::new(
-            schema,
+            schemas,
             db.clone(),
             store.availability().clone(),
             metrics.clone(),

@@ -162,12 +162,12 @@ impl Executor for SubscriptionExecutor {
         }
         self.pipeline.count_subscription();
         let document = operation.document().clone();
-        let shared = shareable(&document, operation.request());
+        let shared = shareable(&document.tree, operation.request());
         let request = operation.into_request();
         let operation_name = request.operation_name.clone();
         let finished = {
             let document = document.clone();
-            move |response: Response| finish(response, &document, operation_name.as_deref())
+            move |response: Response| finish(response, &document.tree, operation_name.as_deref())
         };
         let schema = self.pipeline.schema().clone();
         if !shared {
@@ -188,7 +188,7 @@ impl Executor for SubscriptionExecutor {
                 .data(StartAfter(after))
                 .data(rendered);
             again.operation_name = request.operation_name.clone();
-            again.set_parsed_query((*document).clone());
+            again.set_parsed_query(document.tree.clone());
             schema
                 .execute_stream_with_session_data(again, session.clone())
                 .map(finished.clone())

@@ -20,7 +20,7 @@ pub mod query;
 pub mod subscription;
 pub mod types;
 
-use async_graphql::{SDLExportOptions, Schema};
+use async_graphql::{SDLExportOptions, Schema, ValidationMode};
 
 use crate::{
     events::EventBus,
@@ -43,34 +43,51 @@ pub const MAX_DEPTH: usize = 16;
 /// The most fields (each counts 1, lists counted once) one query may select.
 pub const MAX_COMPLEXITY: usize = 1_000;
 
-/// The schema with its limits, serving data from `store`, live events
+/// The schema twice over, sharing data, budgets and resolvers: `strict`
+/// runs every validation rule on every request; `fast` runs only those of
+/// async-graphql's fast mode, for documents that have passed the rest
+/// before (see [`pipeline`]).
+#[derive(Clone)]
+pub struct Schemas {
+    pub strict: AppSchema,
+    pub fast: AppSchema,
+}
+
+/// The schemas with their limits, serving data from `store`, live events
 /// from `events`, and holds through `reservations`, charging queries to
 /// `budgets`.
-pub fn build_schema(
+pub fn build_schemas(
     store: Store,
     events: EventBus,
     reservations: ReservationQueue,
     budgets: cost::Budgets,
     plan_budget: SearchBudget,
     metrics: Metrics,
-) -> AppSchema {
+) -> Schemas {
     let db = store.connection().clone();
-    let mut builder = schema_builder();
-    // Any extension puts every field's resolution through the extension
-    // chain; without budgets there is nothing to charge, so none.
-    if budgets != cost::Budgets::OFF {
-        builder = builder.extension(cost::CostBudgets::new(budgets));
+    let charges = (budgets != cost::Budgets::OFF).then(|| cost::CostBudgets::new(budgets));
+    let build = |mode: ValidationMode| {
+        let mut builder = schema_builder().validation_mode(mode);
+        // Any extension puts every field's resolution through the extension
+        // chain; without budgets there is nothing to charge, so none.
+        if let Some(charges) = &charges {
+            builder = builder.extension(charges.clone());
+        }
+        builder
+            .data(reservations.clone())
+            .data(plan_budget)
+            .data(metrics.clone())
+            .data(loaders::Loaders::shared(&db))
+            .data(store.availability().clone())
+            .data(db.clone())
+            .data(store.clone())
+            .data(events.clone())
+            .finish()
+    };
+    Schemas {
+        strict: build(ValidationMode::Strict),
+        fast: build(ValidationMode::Fast),
     }
-    builder
-        .data(reservations)
-        .data(plan_budget)
-        .data(metrics)
-        .data(loaders::Loaders::shared(&db))
-        .data(store.availability().clone())
-        .data(db)
-        .data(store)
-        .data(events)
-        .finish()
 }
 
 fn schema_builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {

@@ -3,6 +3,14 @@
 //! document cache, the per-request loaders and their batching, the error
 //! codes and messages, the response's field order and the counting happen
 //! in one place, and a new transport or rule is added once.
+//!
+//! A request whose document has passed validation before, and whose
+//! variables can only fail a root field's arguments, runs on the schema
+//! that validates in async-graphql's fast mode (see [`documents`]): the
+//! document's rules are not run again. A variable that does not fit then
+//! fails its root field before the field's resolver runs, and the request
+//! is run again on the strict schema, whose answer names the variable as
+//! it always has.
 
 use std::{net::IpAddr, sync::Arc, time::Duration};
 
@@ -14,10 +22,10 @@ use sea_orm::DatabaseConnection;
 
 use super::in_flight::InFlight;
 use super::{
-    ApiError, AppSchema,
+    ApiError, AppSchema, Schemas,
     batching::{self, FetchQueue},
     cost::{Spender, Spent},
-    documents::{self, DocumentCache},
+    documents::{self, Document, DocumentCache},
     error, field_order,
     loaders::Loaders,
     messages,
@@ -26,7 +34,7 @@ use crate::{auth::Caller, inventory::availability::AvailabilityCache, metrics::M
 
 #[derive(Clone)]
 pub struct Pipeline {
-    schema: AppSchema,
+    schemas: Schemas,
     documents: DocumentCache,
     db: DatabaseConnection,
     availability: AvailabilityCache,
@@ -40,14 +48,14 @@ pub struct Pipeline {
 /// A request whose document parsed, ready to run.
 pub struct Operation {
     request: Request,
-    document: Arc<ExecutableDocument>,
+    document: Arc<Document>,
 }
 
 impl Operation {
     /// What the request runs: a query, a mutation or a subscription; `None`
     /// when the document does not say which (execution reports why).
     pub fn kind(&self) -> Option<OperationType> {
-        documents::operation(&self.document, self.request.operation_name.as_deref())
+        documents::operation(&self.document.tree, self.request.operation_name.as_deref())
             .map(|operation| operation.ty)
     }
 
@@ -55,7 +63,7 @@ impl Operation {
         &self.request
     }
 
-    pub fn document(&self) -> &Arc<ExecutableDocument> {
+    pub fn document(&self) -> &Arc<Document> {
         &self.document
     }
 
@@ -66,7 +74,7 @@ impl Operation {
 
 impl Pipeline {
     pub fn new(
-        schema: AppSchema,
+        schemas: Schemas,
         db: DatabaseConnection,
         availability: AvailabilityCache,
         metrics: Metrics,
@@ -74,7 +82,7 @@ impl Pipeline {
         in_flight: InFlight,
     ) -> Self {
         Pipeline {
-            schema,
+            schemas,
             documents: DocumentCache::default(),
             db,
             availability,
@@ -84,8 +92,9 @@ impl Pipeline {
         }
     }
 
+    /// The schema that validates every request in full.
     pub fn schema(&self) -> &AppSchema {
-        &self.schema
+        &self.schemas.strict
     }
 
     /// Gives the request its parsed document. A document that does not
@@ -93,7 +102,7 @@ impl Pipeline {
     pub fn prepare(&self, mut request: Request) -> Result<Operation, Box<Response>> {
         match self.documents.parse(&request.query) {
             Ok(document) => {
-                request.set_parsed_query((*document).clone());
+                request.set_parsed_query(document.tree.clone());
                 Ok(Operation { request, document })
             }
             Err(e) => {
@@ -120,13 +129,33 @@ impl Pipeline {
         let Operation { request, document } = operation;
         let name = request.operation_name.clone();
         let role = caller.role;
-        let queue = FetchQueue::default();
         let spender = Spender::new(&caller, address);
-        let request = request
-            .data(spender.clone())
-            .data(caller)
-            .data(Loaders::for_request(&self.db, &self.availability, &queue));
-        let execution = batching::drive(self.schema.execute(request), queue);
+        let execution = async {
+            if !document.may_skip_validation() {
+                let response = self
+                    .run(&self.schemas.strict, request, &caller, &spender)
+                    .await;
+                if !is_request_error(&response) {
+                    document.passed_validation();
+                }
+                return response;
+            }
+            // Kept in case a variable does not fit (see the module docs).
+            let mut again =
+                Request::new(request.query.clone()).variables(request.variables.clone());
+            again.operation_name = request.operation_name.clone();
+            again.extensions = request.extensions.clone();
+            again.introspection_mode = request.introspection_mode;
+            let response = self
+                .run(&self.schemas.fast, request, &caller, &spender)
+                .await;
+            if !a_variable_did_not_fit(&response) {
+                return response;
+            }
+            again.set_parsed_query(document.tree.clone());
+            self.run(&self.schemas.strict, again, &caller, &spender)
+                .await
+        };
         // Past the deadline the execution is dropped, and with it the
         // transaction it had open: nothing of it commits later.
         let response = match tokio::time::timeout(self.deadline, execution).await {
@@ -139,11 +168,11 @@ impl Pipeline {
                 ),
             }),
         };
-        let mut response = finish(response, &document, name.as_deref());
+        let mut response = finish(response, &document.tree, name.as_deref());
         let operation = if is_request_error(&response) {
             "invalid"
         } else {
-            root_field(&document, name.as_deref()).unwrap_or("-")
+            root_field(&document.tree, name.as_deref()).unwrap_or("-")
         };
         self.metrics
             .record_operation(type_name(kind), operation, started.elapsed());
@@ -159,6 +188,23 @@ impl Pipeline {
             "graphql operation"
         );
         self.counted(response)
+    }
+
+    /// Runs `request` on `schema`, with this request's loaders, for
+    /// `caller`.
+    async fn run(
+        &self,
+        schema: &AppSchema,
+        request: Request,
+        caller: &Caller,
+        spender: &Spender,
+    ) -> Response {
+        let queue = FetchQueue::default();
+        let request = request
+            .data(spender.clone())
+            .data(caller.clone())
+            .data(Loaders::for_request(&self.db, &self.availability, &queue));
+        batching::drive(schema.execute(request), queue).await
     }
 
     /// The response for a request refused before it could run.
@@ -198,6 +244,22 @@ fn type_name(kind: Option<OperationType>) -> &'static str {
         Some(OperationType::Subscription) => "subscription",
         None => "unknown",
     }
+}
+
+/// Whether a root field of a request run without the document's rules
+/// failed on an argument: a variable that did not fit, which strict
+/// validation may have reported before anything ran. Every error this
+/// service's resolvers and guards make carries a code; an error without
+/// one on a root field itself (a path of one segment) is async-graphql
+/// parsing that field's arguments, before its resolver runs.
+fn a_variable_did_not_fit(response: &Response) -> bool {
+    response.errors.iter().any(|error| {
+        error.path.len() == 1
+            && error
+                .extensions
+                .as_ref()
+                .is_none_or(|extensions| extensions.get("code").is_none())
+    })
 }
 
 /// The operation's first root field: a field of the schema once the

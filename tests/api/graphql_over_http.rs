@@ -343,4 +343,70 @@ on_both_backends! {
         let message = variable["errors"][0]["message"].as_str().unwrap();
         assert!(message.starts_with("Variable \"$n\" got an invalid value"), "{message}");
     }
+
+    async fn a_document_that_ran_before_still_refuses_a_bad_variable_before_anything_runs(app) {
+        // The first request of a document is validated in full; later ones
+        // only for their variables. A bad variable must be refused the same
+        // way both times: a request error that names it, nothing written.
+        let key = app.create_key(KeyRole::Checkout, "checkout").await;
+        let reserve = "mutation($i: ReserveOrderInput!) { reserveOrder(input: $i) { __typename } }";
+        let order = |id: Value, quantity: Value| json!({ "i": {
+            "reservationId": id, "lines": [{ "sku": "TENT-2P-GRN", "quantity": quantity }],
+            "shipTo": { "latitude": 52.52, "longitude": 13.405 } } });
+        let send = |variables: Value| {
+            app.client
+                .post(app.url("/graphql"))
+                .bearer_auth(&key)
+                .header(header::ACCEPT, GRAPHQL_RESPONSE)
+                .json(&json!({ "query": reserve, "variables": variables }))
+                .send()
+        };
+        // Validation refuses the first two; the other two fail the field
+        // as it runs, before its resolver.
+        let refusals = [
+            ("a quantity that is no number", order(json!(uuid::Uuid::new_v4()), json!("one"))),
+            ("a latitude that is no number", json!({ "i": { "reservationId": uuid::Uuid::new_v4(),
+                "lines": [{ "sku": "TENT-2P-GRN", "quantity": 1 }],
+                "shipTo": { "latitude": "north", "longitude": 13.405 } } })),
+            ("a reservationId that is no UUID", order(json!("not-a-uuid"), json!(1))),
+            ("no input at all", json!({})),
+        ];
+        let mut answers = Vec::new();
+        for round in ["before the document ran", "after it ran"] {
+            let mut these = Vec::new();
+            for (what, variables) in &refusals {
+                let response = send(variables.clone()).await.unwrap();
+                let status = response.status();
+                let mut body: Value = response.json().await.unwrap();
+                assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{what}, {round}: {body}");
+                // What is left of the caller's budget moves on.
+                body.as_object_mut().unwrap().remove("extensions");
+                these.push((status, body));
+            }
+            let held = send(order(json!(uuid::Uuid::new_v4()), json!(1))).await.unwrap();
+            assert_eq!(held.status(), 200, "{round}");
+            let held: Value = held.json().await.unwrap();
+            assert_eq!(held["data"]["reserveOrder"]["__typename"], "Reservation", "{round}: {held}");
+            answers.push(these);
+        }
+        assert_eq!(answers[0], answers[1], "the same answers before and after the document ran");
+        for (status, body) in &answers[1][..2] {
+            assert_eq!(*status, 400, "{body}");
+            assert!(body.get("data").is_none(), "{body}");
+            let message = body["errors"][0]["message"].as_str().unwrap();
+            assert!(message.starts_with("Variable \"$i\" got an invalid value"), "{message}");
+        }
+        assert_eq!(app.scalar("SELECT COUNT(*) FROM reservations").await, 2, "only the two good orders held");
+
+        let first = "query($n: Int) { products(first: $n) { edges { cursor } } }";
+        for round in ["before", "after"] {
+            let good = post(&app, GRAPHQL_RESPONSE, json!({ "query": first, "variables": { "n": 1 } })).await;
+            assert_eq!(good.status(), 200, "{round}");
+            let bad = post(&app, GRAPHQL_RESPONSE, json!({ "query": first, "variables": { "n": "ten" } })).await;
+            assert_eq!(bad.status(), 400, "{round}");
+            let bad: Value = bad.json().await.unwrap();
+            let message = bad["errors"][0]["message"].as_str().unwrap();
+            assert!(message.starts_with("Variable \"$n\" got an invalid value"), "{round}: {message}");
+        }
+    }
 }
