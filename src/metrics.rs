@@ -49,6 +49,11 @@ struct CauseLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SourceLabels {
+    source: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
     outcome: String,
 }
@@ -78,6 +83,7 @@ struct Inner {
     holds_expired: Counter,
     sweeper_lag: Gauge<f64, AtomicU64>,
     event_lag: Gauge<f64, AtomicU64>,
+    events_published: Family<SourceLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -95,6 +101,11 @@ impl Default for Metrics {
         let holds_expired = Counter::default();
         let sweeper_lag = Gauge::<f64, AtomicU64>::default();
         let event_lag = Gauge::<f64, AtomicU64>::default();
+        let events_published = Family::<SourceLabels, Counter>::default();
+        // Both shown from the start, at 0.
+        for source in ["commit", "table"] {
+            drop(events_published.get_or_create(&SourceLabels { source }));
+        }
         registry.register(
             "stockroute_db_statements",
             "Database statements executed",
@@ -157,6 +168,12 @@ impl Default for Metrics {
              (0: caught up)",
             event_lag.clone(),
         );
+        registry.register(
+            "stockroute_events_published",
+            "Stock events the event pump published, by where it took them from: commit (handed \
+             over by a commit of this process) or table (read from the ledger)",
+            events_published.clone(),
+        );
         Metrics(Arc::new(Inner {
             registry,
             statements,
@@ -171,6 +188,7 @@ impl Default for Metrics {
             holds_expired,
             sweeper_lag,
             event_lag,
+            events_published,
         }))
     }
 }
@@ -261,6 +279,15 @@ impl Metrics {
     /// The event pump's distance behind the ledger.
     pub fn set_event_lag(&self, lag: Duration) {
         self.0.event_lag.set(lag.as_secs_f64());
+    }
+
+    /// The event pump published `count` events taken from `source`:
+    /// `commit` or `table`.
+    pub fn record_events_published(&self, source: &'static str, count: usize) {
+        self.0
+            .events_published
+            .get_or_create(&SourceLabels { source })
+            .inc_by(count as u64);
     }
 
     /// How many database statements have run since start.

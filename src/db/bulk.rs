@@ -44,7 +44,7 @@ where
         return Ok(0);
     }
     if connection.get_database_backend() == DbBackend::Postgres
-        && let Some(statement) = as_json_insert(&rows, on_taken)
+        && let Some(statement) = as_json_insert(&rows, Returning::Count(on_taken))
     {
         return Ok(connection.execute_raw(statement).await?.rows_affected());
     }
@@ -62,9 +62,50 @@ where
     })
 }
 
+/// Inserts `rows` as [`insert_rows`] does (failing on a taken key) into a
+/// table whose key is a generated `id`, and returns the ids the rows got,
+/// in the order of `rows`. Only where the statement can say: on
+/// PostgreSQL, for rows carried as json, it feeds them in their order and
+/// the table numbers them as fed; elsewhere `None`.
+pub async fn insert_numbered_rows<A>(
+    connection: &impl ConnectionTrait,
+    rows: Vec<A>,
+) -> Result<Option<Vec<i64>>, DbErr>
+where
+    A: ActiveModelTrait + Send,
+{
+    if connection.get_database_backend() == DbBackend::Postgres
+        && !rows.is_empty()
+        && let Some(statement) = as_json_insert(&rows, Returning::Ids)
+    {
+        let mut ids = connection
+            .query_all_raw(statement)
+            .await?
+            .iter()
+            .map(|row| row.try_get::<i64>("", "id"))
+            .collect::<Result<Vec<_>, _>>()?;
+        // The rows come back in no promised order; numbered as fed, the
+        // smallest id is the first row's.
+        ids.sort_unstable();
+        return Ok(Some(ids));
+    }
+    insert_rows(connection, rows, OnTaken::Fail).await?;
+    Ok(None)
+}
+
+/// What an insert from json does with a taken key, and what it returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Returning {
+    /// How many rows went in.
+    Count(OnTaken),
+    /// The generated ids, numbered in the order of the rows (a taken key
+    /// fails the statement).
+    Ids,
+}
+
 /// The PostgreSQL statement inserting `rows` from one json parameter;
 /// `None` when some value has no faithful json spelling here.
-fn as_json_insert<A: ActiveModelTrait>(rows: &[A], on_taken: OnTaken) -> Option<Statement> {
+fn as_json_insert<A: ActiveModelTrait>(rows: &[A], returning: Returning) -> Option<Statement> {
     let columns: Vec<_> = <A::Entity as EntityTrait>::Column::iter()
         .filter(|c| !matches!(rows[0].get(*c), ActiveValue::NotSet))
         .collect();
@@ -106,13 +147,21 @@ fn as_json_insert<A: ActiveModelTrait>(rows: &[A], on_taken: OnTaken) -> Option<
         .map(|c| quote_identifier(c.as_str()))
         .collect::<Vec<_>>()
         .join(", ");
-    let conflict = match on_taken {
-        OnTaken::Fail => "",
-        OnTaken::Skip => " ON CONFLICT DO NOTHING",
+    let rows = format!("json_populate_recordset(NULL::{table}, $1::json)");
+    let sql = match returning {
+        Returning::Count(OnTaken::Fail) => {
+            format!("INSERT INTO {table} ({names}) SELECT {names} FROM {rows}")
+        }
+        Returning::Count(OnTaken::Skip) => format!(
+            "INSERT INTO {table} ({names}) SELECT {names} FROM {rows} ON CONFLICT DO NOTHING"
+        ),
+        // Fed in the json's order, so that the identity hands out its
+        // numbers in that order.
+        Returning::Ids => format!(
+            "INSERT INTO {table} ({names}) SELECT {names} FROM {rows} WITH ORDINALITY AS r \
+             ORDER BY r.ordinality RETURNING id"
+        ),
     };
-    let sql = format!(
-        "INSERT INTO {table} ({names}) SELECT {names} FROM json_populate_recordset(NULL::{table}, $1::json){conflict}"
-    );
     Some(Statement::from_sql_and_values(
         DbBackend::Postgres,
         sql,

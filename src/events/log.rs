@@ -26,6 +26,36 @@ pub struct StockEvent {
     pub warehouse: Arc<warehouse::Model>,
 }
 
+impl StockEvent {
+    /// The event of `movement`, which changed the stock level `level_id` of
+    /// `product` in `warehouse`.
+    pub fn new(
+        movement: movement::Model,
+        level_id: i32,
+        product: Arc<product::Model>,
+        warehouse: Arc<warehouse::Model>,
+    ) -> Self {
+        let level = stock_level::Model {
+            id: level_id,
+            product_id: movement.product_id,
+            warehouse_id: movement.warehouse_id,
+            quantity: movement.quantity_after,
+            reserved: movement.reserved_after,
+            safety_stock: movement.safety_stock_after,
+            version: movement.version_after,
+            updated_at: movement.created_at,
+        };
+        StockEvent {
+            movement,
+            sku: product.sku.clone(),
+            warehouse_code: warehouse.code.clone(),
+            level,
+            product,
+            warehouse,
+        }
+    }
+}
+
 #[derive(FromQueryResult)]
 struct LevelId {
     level_id: i32,
@@ -120,24 +150,7 @@ pub async fn events_after(
                     read
                 }
             };
-            let level = stock_level::Model {
-                id: level_id,
-                product_id: movement.product_id,
-                warehouse_id: movement.warehouse_id,
-                quantity: movement.quantity_after,
-                reserved: movement.reserved_after,
-                safety_stock: movement.safety_stock_after,
-                version: movement.version_after,
-                updated_at: movement.created_at,
-            };
-            Ok(StockEvent {
-                movement,
-                sku: product.sku.clone(),
-                warehouse_code: warehouse.code.clone(),
-                level,
-                product,
-                warehouse,
-            })
+            Ok(StockEvent::new(movement, level_id, product, warehouse))
         })
         .collect()
 }

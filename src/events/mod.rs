@@ -13,12 +13,19 @@
 //! on PostgreSQL, by a NOTIFY from any replica), reads what is new and
 //! broadcasts it on a bounded channel. A subscriber that falls behind the
 //! channel catches up from the table ([`stream`]).
+//!
+//! A commit of this process that knows its events in full (a batch of
+//! holds: it has the ids its movements got, and the products, warehouses
+//! and levels they name) hands them to the pump ([`Commits`]), which
+//! publishes them without reading them back when they carry on from the
+//! last id published; anything else, a gap before them included, is read
+//! from the table as before.
 
 mod log;
 pub mod pump;
 pub mod stream;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::{Notify, broadcast, watch};
 
@@ -42,8 +49,8 @@ pub struct EventBus {
     live: broadcast::Sender<Arc<StockEvent>>,
     /// The id of the last event published (0 before any).
     published: watch::Sender<i64>,
-    /// Woken by every committed write transaction of this process.
-    committed: Arc<Notify>,
+    /// Told of every committed write transaction of this process.
+    committed: Arc<Commits>,
     /// Turns true when the pump stops: live delivery is over.
     closed: watch::Sender<bool>,
 }
@@ -53,13 +60,13 @@ impl EventBus {
         EventBus {
             live: broadcast::channel(buffer.max(1)).0,
             published: watch::channel(0).0,
-            committed: Arc::new(Notify::new()),
+            committed: Arc::new(Commits::new()),
             closed: watch::channel(false).0,
         }
     }
 
-    /// Tells the pump that a transaction committed.
-    pub fn committed(&self) -> Arc<Notify> {
+    /// Where this process's commits tell the pump of themselves.
+    pub fn committed(&self) -> Arc<Commits> {
         self.committed.clone()
     }
 
@@ -95,6 +102,79 @@ impl EventBus {
 
     pub(crate) fn closing(&self) -> watch::Receiver<bool> {
         self.closed.subscribe()
+    }
+}
+
+/// How many commits' events wait for the pump before later ones are left
+/// for it to read from the table.
+const MAX_HANDED: usize = 256;
+
+/// What this process's commits hand its pump: a wake-up each, and the
+/// events of those that know them in full.
+pub struct Commits {
+    wake: Notify,
+    handed: Mutex<Handed>,
+    /// What this process's NOTIFYs say: the pump skips its own, since the
+    /// commit tells it directly.
+    writer: String,
+}
+
+impl Default for Commits {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[derive(Default)]
+struct Handed {
+    /// Each commit's events, in id order.
+    known: Vec<Vec<StockEvent>>,
+    /// Whether a commit since the pump last looked did not hand its
+    /// events over: the table has to be read.
+    unknown: bool,
+}
+
+impl Commits {
+    pub fn new() -> Self {
+        Commits {
+            wake: Notify::new(),
+            handed: Mutex::new(Handed::default()),
+            writer: uuid::Uuid::new_v4().simple().to_string(),
+        }
+    }
+
+    /// The name this process's NOTIFYs carry.
+    pub fn writer(&self) -> &str {
+        &self.writer
+    }
+
+    /// A write transaction committed; `events` are its events in id order
+    /// when it knows them in full, else empty.
+    pub fn committed(&self, events: Vec<StockEvent>) {
+        {
+            let mut handed = self.handed();
+            if events.is_empty() || handed.known.len() >= MAX_HANDED {
+                handed.unknown = true;
+            } else {
+                handed.known.push(events);
+            }
+        }
+        self.wake.notify_one();
+    }
+
+    async fn notified(&self) {
+        self.wake.notified().await;
+    }
+
+    fn take(&self) -> Handed {
+        std::mem::take(&mut *self.handed())
+    }
+
+    fn handed(&self) -> std::sync::MutexGuard<'_, Handed> {
+        // Holds plain data that every step leaves whole.
+        self.handed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -10,14 +10,14 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, TryIntoModel,
     sea_query::{Expr, ExprTrait},
 };
 
 use uuid::Uuid;
 
 use crate::{
-    db::bulk::{self, OnTaken},
+    db::bulk,
     entities::{
         movement::{self, MovementType},
         stock_level,
@@ -334,14 +334,34 @@ impl Postings {
             .sort_by_key(|m| m.movement_type.as_ref() != &kind);
     }
 
-    /// Writes the noted movements: one statement.
-    pub async fn write(self, txn: &WriteTransaction) -> Result<(), DbErr> {
+    /// Writes the noted movements: one statement. Returns them as written,
+    /// in id order, where the database says which ids they got (see
+    /// [`bulk::insert_numbered_rows`]).
+    pub async fn write(
+        self,
+        txn: &WriteTransaction,
+    ) -> Result<Option<Vec<movement::Model>>, DbErr> {
         txn.changes_stock_of(
             self.movements
                 .iter()
                 .filter_map(|m| m.product_id.try_as_ref().copied()),
         );
-        append(&**txn, self.movements).await
+        let Some(ids) = append_as(&**txn, self.movements.clone(), Some(txn.writer())).await? else {
+            return Ok(None);
+        };
+        if ids.len() != self.movements.len() {
+            return Ok(None);
+        }
+        let written = self
+            .movements
+            .into_iter()
+            .zip(ids)
+            .map(|(mut movement, id)| {
+                movement.id = Set(id);
+                movement.try_into_model()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(written))
     }
 }
 
@@ -368,18 +388,29 @@ pub async fn append(
     connection: &impl ConnectionTrait,
     movements: Vec<movement::ActiveModel>,
 ) -> Result<(), DbErr> {
+    append_as(connection, movements, None).await.map(drop)
+}
+
+/// As [`append`], for a transaction of `writer` (see [`announce_as`]);
+/// returns the ids the movements got, in their order, where the database
+/// says (see [`bulk::insert_numbered_rows`]).
+async fn append_as(
+    connection: &impl ConnectionTrait,
+    movements: Vec<movement::ActiveModel>,
+    writer: Option<&str>,
+) -> Result<Option<Vec<i64>>, DbErr> {
     if movements.is_empty() {
-        return Ok(());
+        return Ok(Some(Vec::new()));
     }
     let postgres = connection.get_database_backend() == DbBackend::Postgres;
     if postgres {
         take_append_lock(connection).await?;
     }
-    bulk::insert_rows(connection, movements, OnTaken::Fail).await?;
+    let ids = bulk::insert_numbered_rows(connection, movements).await?;
     if postgres {
-        announce(connection).await?;
+        announce_as(connection, writer).await?;
     }
-    Ok(())
+    Ok(ids)
 }
 
 /// For statements that append movements without [`append`] (a set-based
@@ -395,9 +426,23 @@ pub async fn take_append_lock(connection: &impl ConnectionTrait) -> Result<(), D
 
 /// Wakes every replica's event pump once this transaction commits.
 pub async fn announce(connection: &impl ConnectionTrait) -> Result<(), DbErr> {
+    announce_as(connection, None).await
+}
+
+/// As [`announce`], saying that `writer` wrote: the pump of the process
+/// of that name hears of the commit directly, and skips the NOTIFY (see
+/// [`crate::inventory::WriteTransaction::writer`]).
+async fn announce_as(connection: &impl ConnectionTrait, writer: Option<&str>) -> Result<(), DbErr> {
     if connection.get_database_backend() == DbBackend::Postgres {
+        let payload = match writer {
+            // A name of hex digits: nothing to quote.
+            Some(writer) if writer.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                format!(", '{writer}'")
+            }
+            _ => String::new(),
+        };
         connection
-            .execute_unprepared(&format!("NOTIFY {}", crate::events::CHANNEL))
+            .execute_unprepared(&format!("NOTIFY {}{payload}", crate::events::CHANNEL))
             .await?;
     }
     Ok(())

@@ -7,9 +7,10 @@ use std::{ops::Deref, sync::Arc};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, TransactionTrait,
 };
-use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::availability::{AvailabilityCache, StockChanged};
+use crate::events::{Commits, StockEvent};
 
 /// The database as the service layer writes to it: reads go straight to the
 /// pool, write transactions take their turn first where the backend has
@@ -22,8 +23,8 @@ pub struct Store {
     /// them poll with sleeps, let late arrivals overtake, and fail with
     /// "database is locked" once the timeout runs out.
     turn: Option<Arc<Mutex<()>>>,
-    /// Woken after every commit: what the event pump waits on.
-    committed: Arc<Notify>,
+    /// Told of every commit: what the event pump waits on.
+    committed: Arc<Commits>,
     /// Told, after every commit, whose stock changed.
     availability: AvailabilityCache,
 }
@@ -35,13 +36,13 @@ impl Store {
         Store {
             connection,
             turn,
-            committed: Arc::new(Notify::new()),
+            committed: Arc::new(Commits::new()),
             availability: AvailabilityCache::disabled(),
         }
     }
 
-    /// This store, waking `committed` after each write transaction commits.
-    pub fn notifying(mut self, committed: Arc<Notify>) -> Self {
+    /// This store, telling `committed` of each write transaction's commit.
+    pub fn notifying(mut self, committed: Arc<Commits>) -> Self {
         self.committed = committed;
         self
     }
@@ -92,6 +93,7 @@ impl Store {
             committed: self.committed.clone(),
             availability: self.availability.clone(),
             stock_changed: std::sync::Mutex::new(StockChanged::Nothing),
+            events: std::sync::Mutex::new(Vec::new()),
             _turn: turn,
         })
     }
@@ -101,9 +103,11 @@ impl Store {
 /// Dropping it uncommitted rolls back.
 pub struct WriteTransaction {
     transaction: DatabaseTransaction,
-    committed: Arc<Notify>,
+    committed: Arc<Commits>,
     availability: AvailabilityCache,
     stock_changed: std::sync::Mutex<StockChanged>,
+    /// This transaction's stock events, when it knows them in full.
+    events: std::sync::Mutex<Vec<StockEvent>>,
     // Declared last: the next writer's turn starts after the transaction is
     // over.
     _turn: Option<OwnedMutexGuard<()>>,
@@ -123,25 +127,42 @@ impl WriteTransaction {
     }
 
     fn changes(&self) -> std::sync::MutexGuard<'_, StockChanged> {
-        // Holds plain data that every statement leaves whole.
-        self.stock_changed
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.stock_changed)
+    }
+
+    /// Every stock event of this transaction, in id order: the event pump
+    /// publishes them once it commits, without reading them back.
+    pub fn publishes(&self, events: Vec<StockEvent>) {
+        *lock(&self.events) = events;
+    }
+
+    /// What this process's NOTIFYs say, so that its own pump, which hears
+    /// of each commit directly, knows them.
+    pub fn writer(&self) -> &str {
+        self.committed.writer()
     }
 
     pub async fn commit(self) -> Result<(), DbErr> {
         let changed = std::mem::take(&mut *self.changes());
+        let events = std::mem::take(&mut *lock(&self.events));
         self.transaction.commit().await?;
         // Only now: a reader that starts before the commit and finds the
         // old stock must not keep it (see the cache's docs).
         self.availability.stock_changed(&changed);
-        self.committed.notify_one();
+        self.committed.committed(events);
         Ok(())
     }
 
     pub async fn rollback(self) -> Result<(), DbErr> {
         self.transaction.rollback().await
     }
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Holds plain data that every statement leaves whole.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Deref for WriteTransaction {

@@ -57,9 +57,11 @@ use crate::{
         bulk::{self, OnTaken},
     },
     entities::{
+        movement, product,
         reservation::{self, ReservationStatus},
-        reservation_line, reservation_shipment,
+        reservation_line, reservation_shipment, warehouse,
     },
+    events::StockEvent,
     inventory::{
         InventoryError,
         availability::{self, Holding, ReadStart},
@@ -699,15 +701,17 @@ async fn write_holds(
         }
     }
     let mut postings = Postings::new(None, None, now);
+    let mut levels: HashMap<(i32, i32), i32> = HashMap::new();
     for ((product_id, warehouse_id), shares) in shares {
-        let taken = postings
+        let Some(taken) = postings
             .reserve_shares(&**txn, product_id, warehouse_id, shares)
-            .await?;
-        if taken.is_none() {
+            .await?
+        else {
             return Err(Failure::Retry(format!(
                 "stock level ({product_id}, {warehouse_id}) moved under its lock"
             )));
-        }
+        };
+        levels.insert((product_id, warehouse_id), taken.id);
     }
     // Capacity: one guarded UPDATE per warehouse and ship day.
     let mut shipping: BTreeMap<(i32, String), i32> = BTreeMap::new();
@@ -765,8 +769,42 @@ async fn write_holds(
         })
     });
     bulk::insert_rows(&**txn, lines.collect(), OnTaken::Fail).await?;
-    postings.write(txn).await?;
+    if let Some(movements) = postings.write(txn).await? {
+        txn.publishes(stock_events(planned, &levels, movements));
+    }
     Ok(())
+}
+
+/// The stock events of the batch's `movements`, which changed `levels`
+/// (by product and warehouse id), rendered with the products and
+/// warehouses the batch planned with. Empty when one is missing.
+fn stock_events(
+    planned: &[Planned],
+    levels: &HashMap<(i32, i32), i32>,
+    movements: Vec<movement::Model>,
+) -> Vec<StockEvent> {
+    let mut products: HashMap<i32, Arc<product::Model>> = HashMap::new();
+    let mut warehouses: HashMap<i32, Arc<warehouse::Model>> = HashMap::new();
+    for shipment in planned.iter().flat_map(|p| &p.hold.shipments) {
+        warehouses
+            .entry(shipment.warehouse.id)
+            .or_insert_with(|| Arc::new(shipment.warehouse.clone()));
+        for line in &shipment.lines {
+            products
+                .entry(line.product.id)
+                .or_insert_with(|| Arc::new(line.product.clone()));
+        }
+    }
+    movements
+        .into_iter()
+        .map(|movement| {
+            let level = *levels.get(&(movement.product_id, movement.warehouse_id))?;
+            let product = products.get(&movement.product_id)?.clone();
+            let warehouse = warehouses.get(&movement.warehouse_id)?.clone();
+            Some(StockEvent::new(movement, level, product, warehouse))
+        })
+        .collect::<Option<Vec<_>>>()
+        .unwrap_or_default()
 }
 
 fn shipment_row(reservation_id: Uuid, s: &PricedShipment) -> reservation_shipment::ActiveModel {
