@@ -84,5 +84,16 @@ on_both_backends! {
         assert!(swept.contains("# TYPE stockroute_sweeper_lag_seconds gauge"));
         assert!(value(&swept, "stockroute_sweeper_lag_seconds") < 5.0);
         assert!(swept.ends_with("# EOF\n"));
+
+        // Two holds and an expiry: three movements the event pump
+        // published, from the holds' commits or from the ledger.
+        let published = |text: &str| {
+            value(text, "stockroute_events_published_total{source=\"commit\"}")
+                + value(text, "stockroute_events_published_total{source=\"table\"}")
+        };
+        eventually("the pump counts what it published", async || {
+            published(&scrape(&app).await) - published(&before) >= 3.0
+        })
+        .await;
     }
 }
