@@ -16,11 +16,13 @@
 //!    each order in arrival order on what the orders before it left;
 //! 3. in its turn (once the batch before has taken its stock) inserts the
 //!    reservations, which tells a retry or a reused id by the id being
-//!    taken, and takes each touched level with ONE guarded UPDATE for the
-//!    batch's sum; likewise one guarded UPDATE per inbound shipment
+//!    taken, and their shipments and lines; takes each touched level with
+//!    ONE guarded UPDATE for the batch's sum (whose row lock the next batch
+//!    waits for until this one commits, so as little as possible comes
+//!    after it); likewise one guarded UPDATE per inbound shipment
 //!    pre-ordered and per warehouse day whose capacity it takes; then
-//!    writes shipments, lines and movements with one statement each, one
-//!    append lock and one NOTIFY;
+//!    writes the movements with one statement, one append lock and one
+//!    NOTIFY;
 //! 4. looks up, in one statement, the ids of whoever it answered without
 //!    writing a hold: a retry of a hold stored earlier gets that hold.
 //!
@@ -656,9 +658,9 @@ fn reservation_row(
 }
 
 /// Writes the planned holds: the reservations (in id order, so that two
-/// replicas inserting the same ids wait for each other in one order), one
-/// guarded UPDATE per touched stock level in (product, warehouse) order,
-/// then shipments, lines and movements.
+/// replicas inserting the same ids wait for each other in one order), their
+/// shipments and lines, one guarded UPDATE per touched stock level in
+/// (product, warehouse) order, then the movements.
 async fn write_holds(
     txn: &WriteTransaction,
     batch: &[Pending],
@@ -678,6 +680,43 @@ async fn write_holds(
             "a reservation id was taken meanwhile".into(),
         ));
     }
+
+    // Shipments and lines before the stock: they need no level, and the
+    // level's row lock, taken by the guarded UPDATE below, is held until
+    // commit. Written first, they are not part of what the next batch,
+    // queued on that lock, waits for.
+    let shipments = planned.iter().flat_map(|p| {
+        p.hold
+            .shipments
+            .iter()
+            .map(|s| shipment_row(p.hold.reservation.id, s))
+    });
+    bulk::insert_rows(&**txn, shipments.collect(), OnTaken::Fail).await?;
+    let lines = planned.iter().flat_map(|p| {
+        let id = p.hold.reservation.id;
+        p.hold.shipments.iter().flat_map(move |s| {
+            s.lines.iter().flat_map(move |l| {
+                // A line's units on hand, then one row per inbound it holds.
+                let on_hand = (l.from_stock() > 0).then_some((l.from_stock(), None));
+                let pre_ordered = l
+                    .from_inbound
+                    .iter()
+                    .map(|part| (part.units, Some(part.inbound_id)));
+                on_hand
+                    .into_iter()
+                    .chain(pre_ordered)
+                    .map(move |(units, inbound_id)| reservation_line::ActiveModel {
+                        reservation_id: Set(id),
+                        product_id: Set(l.product.id),
+                        warehouse_id: Set(s.warehouse.id),
+                        quantity: Set(units),
+                        inbound_id: Set(inbound_id),
+                        ..Default::default()
+                    })
+            })
+        })
+    });
+    bulk::insert_rows(&**txn, lines.collect(), OnTaken::Fail).await?;
 
     // Each level's shares, in arrival order, and each inbound's total.
     let mut shares: BTreeMap<(i32, i32), Vec<Share>> = BTreeMap::new();
@@ -740,38 +779,6 @@ async fn write_holds(
     // Everything this batch takes is taken (and locked until it commits).
     turn.pass();
 
-    let shipments = planned.iter().flat_map(|p| {
-        p.hold
-            .shipments
-            .iter()
-            .map(|s| shipment_row(p.hold.reservation.id, s))
-    });
-    bulk::insert_rows(&**txn, shipments.collect(), OnTaken::Fail).await?;
-    let lines = planned.iter().flat_map(|p| {
-        let id = p.hold.reservation.id;
-        p.hold.shipments.iter().flat_map(move |s| {
-            s.lines.iter().flat_map(move |l| {
-                // A line's units on hand, then one row per inbound it holds.
-                let on_hand = (l.from_stock() > 0).then_some((l.from_stock(), None));
-                let pre_ordered = l
-                    .from_inbound
-                    .iter()
-                    .map(|part| (part.units, Some(part.inbound_id)));
-                on_hand
-                    .into_iter()
-                    .chain(pre_ordered)
-                    .map(move |(units, inbound_id)| reservation_line::ActiveModel {
-                        reservation_id: Set(id),
-                        product_id: Set(l.product.id),
-                        warehouse_id: Set(s.warehouse.id),
-                        quantity: Set(units),
-                        inbound_id: Set(inbound_id),
-                        ..Default::default()
-                    })
-            })
-        })
-    });
-    bulk::insert_rows(&**txn, lines.collect(), OnTaken::Fail).await?;
     if let Some(movements) = postings.write(txn).await? {
         txn.publishes(stock_events(planned, &levels, movements));
     }
