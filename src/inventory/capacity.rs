@@ -96,26 +96,39 @@ pub async fn used_on(
         .collect())
 }
 
-/// Takes `shipments` per (warehouse, day): each with one guarded UPDATE
-/// that keeps the day within the warehouse's limit as it is now. False
-/// when one would go past it; then the transaction must roll back.
+/// Makes sure each (warehouse, day) of `days` has its row, without
+/// waiting for or locking one that exists: for [`take`], which only
+/// updates.
+pub async fn open_days<'a>(
+    connection: &impl ConnectionTrait,
+    days: impl IntoIterator<Item = &'a (i32, String)>,
+) -> Result<(), DbErr> {
+    let rows: Vec<_> = days
+        .into_iter()
+        .map(|(warehouse_id, day)| shipment_day::ActiveModel {
+            warehouse_id: Set(*warehouse_id),
+            day: Set(day.clone()),
+            used: Set(0),
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    shipment_day::Entity::insert_many(rows)
+        .on_conflict_do_nothing_on([shipment_day::Column::WarehouseId, shipment_day::Column::Day])
+        .exec_without_returning(connection)
+        .await?;
+    Ok(())
+}
+
+/// Takes `shipments` per (warehouse, day), whose rows [`open_days`] made
+/// sure of: each with one guarded UPDATE that keeps the day within the
+/// warehouse's limit as it is now. False when one would go past it; then
+/// the transaction must roll back.
 pub async fn take(
     connection: &impl ConnectionTrait,
     shipments: &BTreeMap<(i32, String), i32>,
 ) -> Result<bool, DbErr> {
-    if shipments.is_empty() {
-        return Ok(true);
-    }
-    shipment_day::Entity::insert_many(shipments.keys().map(|(warehouse_id, day)| {
-        shipment_day::ActiveModel {
-            warehouse_id: Set(*warehouse_id),
-            day: Set(day.clone()),
-            used: Set(0),
-        }
-    }))
-    .on_conflict_do_nothing_on([shipment_day::Column::WarehouseId, shipment_day::Column::Day])
-    .exec_without_returning(connection)
-    .await?;
     for ((warehouse_id, day), n) in shipments {
         if !shift_used(connection, *warehouse_id, day, *n).await? {
             return Ok(false);

@@ -402,26 +402,28 @@ async fn append_as(
     if movements.is_empty() {
         return Ok(Some(Vec::new()));
     }
-    let postgres = connection.get_database_backend() == DbBackend::Postgres;
-    if postgres {
-        take_append_lock(connection).await?;
+    if connection.get_database_backend() == DbBackend::Postgres {
+        // One round trip for both: the lock is held until commit, and the
+        // NOTIFY goes out only then.
+        connection
+            .execute_unprepared(&format!("{}; {}", lock(), notify(writer)))
+            .await?;
     }
-    let ids = bulk::insert_numbered_rows(connection, movements).await?;
-    if postgres {
-        announce_as(connection, writer).await?;
-    }
-    Ok(ids)
+    bulk::insert_numbered_rows(connection, movements).await
 }
 
 /// For statements that append movements without [`append`] (a set-based
 /// repair): take the lock first, [`announce`] after.
 pub async fn take_append_lock(connection: &impl ConnectionTrait) -> Result<(), DbErr> {
     if connection.get_database_backend() == DbBackend::Postgres {
-        connection
-            .execute_unprepared(&format!("SELECT pg_advisory_xact_lock({APPEND_LOCK})"))
-            .await?;
+        connection.execute_unprepared(&lock()).await?;
     }
     Ok(())
+}
+
+/// The statement that takes the append lock, until the transaction ends.
+fn lock() -> String {
+    format!("SELECT pg_advisory_xact_lock({APPEND_LOCK})")
 }
 
 /// Wakes every replica's event pump once this transaction commits.
@@ -434,16 +436,18 @@ pub async fn announce(connection: &impl ConnectionTrait) -> Result<(), DbErr> {
 /// [`crate::inventory::WriteTransaction::writer`]).
 async fn announce_as(connection: &impl ConnectionTrait, writer: Option<&str>) -> Result<(), DbErr> {
     if connection.get_database_backend() == DbBackend::Postgres {
-        let payload = match writer {
-            // A name of hex digits: nothing to quote.
-            Some(writer) if writer.bytes().all(|b| b.is_ascii_hexdigit()) => {
-                format!(", '{writer}'")
-            }
-            _ => String::new(),
-        };
-        connection
-            .execute_unprepared(&format!("NOTIFY {}{payload}", crate::events::CHANNEL))
-            .await?;
+        connection.execute_unprepared(&notify(writer)).await?;
     }
     Ok(())
+}
+
+/// The NOTIFY that wakes every replica's event pump, naming `writer`.
+fn notify(writer: Option<&str>) -> String {
+    match writer {
+        // A name of hex digits: nothing to quote.
+        Some(writer) if writer.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            format!("NOTIFY {}, '{writer}'", crate::events::CHANNEL)
+        }
+        _ => format!("NOTIFY {}", crate::events::CHANNEL),
+    }
 }

@@ -681,10 +681,10 @@ async fn write_holds(
         ));
     }
 
-    // Shipments and lines before the stock: they need no level, and the
-    // level's row lock, taken by the guarded UPDATE below, is held until
-    // commit. Written first, they are not part of what the next batch,
-    // queued on that lock, waits for.
+    // Shipments, lines and the ship days' rows before the stock: they need
+    // no level, and the level's row lock, taken by the guarded UPDATE
+    // below, is held until commit. Written first, they are not part of
+    // what the next batch, queued on that lock, waits for.
     let shipments = planned.iter().flat_map(|p| {
         p.hold
             .shipments
@@ -717,6 +717,14 @@ async fn write_holds(
         })
     });
     bulk::insert_rows(&**txn, lines.collect(), OnTaken::Fail).await?;
+    let mut shipping: BTreeMap<(i32, String), i32> = BTreeMap::new();
+    for p in planned {
+        for shipment in &p.hold.shipments {
+            let day = ship_day(&p.hold.reservation, shipment);
+            *shipping.entry((shipment.warehouse.id, day)).or_default() += 1;
+        }
+    }
+    capacity::open_days(&**txn, shipping.keys()).await?;
 
     // Each level's shares, in arrival order, and each inbound's total.
     let mut shares: BTreeMap<(i32, i32), Vec<Share>> = BTreeMap::new();
@@ -756,13 +764,6 @@ async fn write_holds(
         levels.insert((product_id, warehouse_id), taken.id);
     }
     // Capacity: one guarded UPDATE per warehouse and ship day.
-    let mut shipping: BTreeMap<(i32, String), i32> = BTreeMap::new();
-    for p in planned {
-        for shipment in &p.hold.shipments {
-            let day = ship_day(&p.hold.reservation, shipment);
-            *shipping.entry((shipment.warehouse.id, day)).or_default() += 1;
-        }
-    }
     if !capacity::take(&**txn, &shipping).await? {
         return Err(Failure::Retry(
             "a warehouse's capacity was taken meanwhile".into(),
