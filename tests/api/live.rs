@@ -431,6 +431,52 @@ on_both_backends! {
         assert!(shown.is_ok(), "the other process still shows the old stock");
     }
 
+    async fn holds_through_two_replicas_reach_subscribers_of_both_in_id_order(app) {
+        // Each replica hands its own batches' events to its pump; the other
+        // replica's movements fall between them, and must be read from the
+        // ledger, not skipped, on both.
+        let other = app.replica(|_| {}).await;
+        let admin = app.create_key(KeyRole::Admin, "dashboard").await;
+        let checkout = app.create_key(KeyRole::Checkout, "shop").await;
+        let start = newest(&app).await;
+        let mut watchers = Vec::new();
+        for replica in [&app, &other] {
+            let mut live = Live::connect(replica, Some(&admin)).await;
+            live.subscribe(EVENTS, json!({ "skus": [HOT_SKU], "after": start })).await;
+            watchers.push(live);
+        }
+        let writers = [&app, &other].map(|replica| {
+            let checkout = &checkout;
+            async move {
+                for _ in 0..5 {
+                    let holds = (0..4).map(|_| reserve(replica, checkout, Uuid::new_v4(), 1));
+                    futures_util::future::join_all(holds).await;
+                }
+            }
+        });
+        futures_util::future::join_all(writers).await;
+        let expected: Vec<i64> = app
+            .db
+            .query_all_raw(sea_orm::Statement::from_string(
+                app.db.get_database_backend(),
+                format!("SELECT CAST(id AS BIGINT) FROM inventory_movements WHERE id > {start} ORDER BY id"),
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get_by_index::<i64>(0).unwrap())
+            .collect();
+        assert_eq!(expected.len(), 40, "two replicas, 20 holds each");
+        for live in &mut watchers {
+            let mut ids = Vec::new();
+            for _ in 0..expected.len() {
+                ids.push(id_of(&live.next_event().await));
+            }
+            assert_eq!(ids, expected, "every hold once, in id order");
+        }
+        assert_books_balance(&app).await;
+    }
+
     async fn a_change_made_through_one_replica_reaches_subscribers_of_another(app) {
         let other = app.replica(|_| {}).await;
         let admin = app.create_key(KeyRole::Admin, "dashboard").await;
@@ -560,6 +606,51 @@ mod falling_behind_a_feed {
                     None => first = Some(seen),
                 }
             }
+            assert_books_balance(&app).await;
+        }
+    }
+}
+
+mod unannounced_writers {
+    use super::*;
+
+    on_both_backends! {
+        configure: |config: &mut stockroute::config::Config| {
+            // Nothing but a commit of this server makes its pump look.
+            config.event_poll_interval = Duration::from_secs(3600);
+        };
+
+        async fn a_movement_no_one_announced_is_published_before_the_next_hold(app) {
+            // A movement committed by a writer that neither tells this
+            // server's pump nor sends a NOTIFY (a repair run by hand, say),
+            // then a hold: the hold's events, handed over by its commit,
+            // come after a gap, and the pump must read the gap from the
+            // ledger rather than publish past it.
+            let admin = app.create_key(KeyRole::Admin, "dashboard").await;
+            let checkout = app.create_key(KeyRole::Checkout, "shop").await;
+            let mut live = Live::connect(&app, Some(&admin)).await;
+            live.subscribe(EVENTS, json!({ "skus": [HOT_SKU], "after": newest(&app).await })).await;
+            let (product, warehouse) = hot_level(&app).await;
+            let (quantity, reserved, version) = {
+                let row = app.db.query_one_raw(sea_orm::Statement::from_string(
+                    app.db.get_database_backend(),
+                    format!("SELECT quantity, reserved, version FROM inventory WHERE product_id = {product} AND warehouse_id = {warehouse}"),
+                )).await.unwrap().unwrap();
+                (row.try_get_by_index::<i32>(0).unwrap(), row.try_get_by_index::<i32>(1).unwrap(), row.try_get_by_index::<i32>(2).unwrap())
+            };
+            // A count that changes nothing: the books still balance.
+            app.db.execute_unprepared(&format!(
+                "INSERT INTO inventory_movements (product_id, warehouse_id, movement_type, quantity_delta, reserved_delta, \
+                 quantity_after, reserved_after, version_after, safety_stock_delta, safety_stock_after, created_by, created_at) \
+                 VALUES ({product}, {warehouse}, 'ADJUSTMENT', 0, 0, {quantity}, {reserved}, {version}, 0, 0, 'by-hand', CURRENT_TIMESTAMP)"
+            )).await.unwrap();
+            reserve(&app, &checkout, Uuid::new_v4(), 1).await;
+            let first = live.next_event().await;
+            assert_eq!(first["movement"]["type"], "ADJUSTMENT", "{first:#}");
+            assert_eq!(first["movement"]["createdBy"], "by-hand");
+            let second = live.next_event().await;
+            assert_eq!(second["movement"]["type"], "RESERVE", "{second:#}");
+            assert_eq!(id_of(&second), id_of(&first) + 1);
             assert_books_balance(&app).await;
         }
     }
