@@ -63,14 +63,14 @@ where
 }
 
 /// Inserts `rows` as [`insert_rows`] does (failing on a taken key) into a
-/// table whose key is a generated `id`, and returns the ids the rows got,
-/// in the order of `rows`. Only where the statement can say: on
+/// table whose key is a generated `id`, and returns each row with the id
+/// it got, in the order of `rows`. Only where the statement can say: on
 /// PostgreSQL, for rows carried as json, it feeds them in their order and
 /// the table numbers them as fed; elsewhere `None`.
 pub async fn insert_numbered_rows<A>(
     connection: &impl ConnectionTrait,
     rows: Vec<A>,
-) -> Result<Option<Vec<i64>>, DbErr>
+) -> Result<Option<Vec<(A, i64)>>, DbErr>
 where
     A: ActiveModelTrait + Send,
 {
@@ -87,7 +87,7 @@ where
         // The rows come back in no promised order; numbered as fed, the
         // smallest id is the first row's.
         ids.sort_unstable();
-        return Ok(Some(ids));
+        return Ok((ids.len() == rows.len()).then(|| rows.into_iter().zip(ids).collect()));
     }
     insert_rows(connection, rows, OnTaken::Fail).await?;
     Ok(None)

@@ -346,16 +346,11 @@ impl Postings {
                 .iter()
                 .filter_map(|m| m.product_id.try_as_ref().copied()),
         );
-        let Some(ids) = append_as(&**txn, self.movements.clone(), Some(txn.writer())).await? else {
+        let Some(numbered) = append_as(&**txn, self.movements, Some(txn.writer())).await? else {
             return Ok(None);
         };
-        if ids.len() != self.movements.len() {
-            return Ok(None);
-        }
-        let written = self
-            .movements
+        let written = numbered
             .into_iter()
-            .zip(ids)
             .map(|(mut movement, id)| {
                 movement.id = Set(id);
                 movement.try_into_model()
@@ -392,13 +387,13 @@ pub async fn append(
 }
 
 /// As [`append`], for a transaction of `writer` (see [`announce_as`]);
-/// returns the ids the movements got, in their order, where the database
-/// says (see [`bulk::insert_numbered_rows`]).
+/// returns the movements, in their order, each with the id it got, where
+/// the database says (see [`bulk::insert_numbered_rows`]).
 async fn append_as(
     connection: &impl ConnectionTrait,
     movements: Vec<movement::ActiveModel>,
     writer: Option<&str>,
-) -> Result<Option<Vec<i64>>, DbErr> {
+) -> Result<Option<Vec<(movement::ActiveModel, i64)>>, DbErr> {
     if movements.is_empty() {
         return Ok(Some(Vec::new()));
     }
