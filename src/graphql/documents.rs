@@ -10,8 +10,9 @@
 //! them, the next would too. What differs from request to request is the
 //! variables. So a document whose variables can only go wrong where nothing
 //! has run yet ([`Document::may_skip_validation`]) is validated in full the
-//! first time and after that only for what its variables may change (see
-//! [`crate::graphql::pipeline`]).
+//! first time, and after that in async-graphql's fast mode, which leaves a
+//! variable that does not fit to fail its root field before that field runs
+//! (see [`crate::graphql::pipeline`] for what happens then).
 
 use std::{
     collections::HashMap,
@@ -57,9 +58,9 @@ impl Document {
         }
     }
 
-    /// Whether a request of this document needs only the checks that read
-    /// its variables: the rest passed before, and a variable that does not
-    /// fit is caught before anything runs.
+    /// Whether a request of this document may skip the rules that read
+    /// only the document: they passed before, and a variable that does not
+    /// fit still fails before anything runs.
     pub fn may_skip_validation(&self) -> bool {
         self.variables_at_root && self.validated.load(Ordering::Relaxed)
     }

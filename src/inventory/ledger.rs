@@ -334,19 +334,20 @@ impl Postings {
             .sort_by_key(|m| m.movement_type.as_ref() != &kind);
     }
 
-    /// Writes the noted movements: one statement. Returns them as written,
-    /// in id order, where the database says which ids they got (see
-    /// [`bulk::insert_numbered_rows`]).
-    pub async fn write(
+    /// Writes the noted movements: one statement.
+    pub async fn write(self, txn: &WriteTransaction) -> Result<(), DbErr> {
+        self.append(txn).await.map(drop)
+    }
+
+    /// As [`Self::write`], and returns the movements as written, in id
+    /// order, where the database says which ids they got (see
+    /// [`bulk::insert_numbered_rows`]): for a writer that publishes its own
+    /// events.
+    pub async fn write_numbered(
         self,
         txn: &WriteTransaction,
     ) -> Result<Option<Vec<movement::Model>>, DbErr> {
-        txn.changes_stock_of(
-            self.movements
-                .iter()
-                .filter_map(|m| m.product_id.try_as_ref().copied()),
-        );
-        let Some(numbered) = append_as(&**txn, self.movements, Some(txn.writer())).await? else {
+        let Some(numbered) = self.append(txn).await? else {
             return Ok(None);
         };
         let written = numbered
@@ -357,6 +358,18 @@ impl Postings {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(written))
+    }
+
+    async fn append(
+        self,
+        txn: &WriteTransaction,
+    ) -> Result<Option<Vec<(movement::ActiveModel, i64)>>, DbErr> {
+        txn.changes_stock_of(
+            self.movements
+                .iter()
+                .filter_map(|m| m.product_id.try_as_ref().copied()),
+        );
+        append_as(&**txn, self.movements, Some(txn.writer())).await
     }
 }
 

@@ -780,7 +780,7 @@ async fn write_holds(
     // Everything this batch takes is taken (and locked until it commits).
     turn.pass();
 
-    if let Some(movements) = postings.write(txn).await? {
+    if let Some(movements) = postings.write_numbered(txn).await? {
         txn.publishes(stock_events(planned, &levels, movements));
     }
     Ok(())
