@@ -15,6 +15,7 @@ mod auth;
 mod authorization;
 mod availability;
 mod browser;
+mod bulk_inserts;
 mod capacity;
 mod catalogue;
 mod cli;
