@@ -180,9 +180,19 @@ pub async fn post(
         }
     };
     match params.into_request() {
-        Ok(request) => run(&state, request, &headers, peer.ip(), media, false).await,
+        Ok(request) => {
+            let carried = Carried::Post(body);
+            run(&state, request, carried, &headers, peer.ip(), media).await
+        }
         Err(message) => refused(StatusCode::BAD_REQUEST, message, media),
     }
+}
+
+/// What carried a request: a POST's body, from which it can be made again,
+/// or a GET's URL.
+enum Carried {
+    Post(Bytes),
+    Get,
 }
 
 /// A GET: a websocket upgrade, or a query in the URL.
@@ -222,7 +232,7 @@ pub async fn get(State(state): State<AppState>, request: Request) -> Response {
             media,
         );
     };
-    run(&state, request, &parts.headers, peer, media, true).await
+    run(&state, request, Carried::Get, &parts.headers, peer, media).await
 }
 
 /// `/graphql` answers GET and POST only.
@@ -284,15 +294,22 @@ fn params_from_url(query: &str) -> Result<Params, String> {
 async fn run(
     state: &AppState,
     request: async_graphql::Request,
+    carried: Carried,
     headers: &HeaderMap,
     peer: IpAddr,
     media: Media,
-    by_get: bool,
 ) -> Response {
-    let operation = match state.pipeline.prepare(request) {
+    let mut operation = match state.pipeline.prepare(request) {
         Ok(operation) => operation,
         Err(refusal) => return respond(&refusal, media, CachePolicy::NoStore),
     };
+    let by_get = matches!(carried, Carried::Get);
+    if let Carried::Post(body) = carried {
+        operation = operation.made_again_by(Box::new(move || {
+            let params: Params = serde_json::from_slice(&body).ok()?;
+            params.into_request().ok()
+        }));
+    }
     if by_get && operation.kind() != Some(OperationType::Query) {
         let what = match operation.kind() {
             Some(OperationType::Mutation) => "a mutation",
