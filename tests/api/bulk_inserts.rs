@@ -6,7 +6,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::{DbBackend, EntityTrait, IntoActiveModel, QueryOrder};
 use stockroute::{
-    db::bulk::{OnTaken, insert_numbered_rows, insert_rows},
+    db::bulk::{insert_numbered_rows, insert_rows, is_taken},
     entities::{
         movement::{self, MovementType},
         reservation::{self, ReservationStatus},
@@ -71,7 +71,7 @@ on_both_backends! {
         let rows = |holds: &[reservation::Model]| {
             holds.iter().cloned().map(IntoActiveModel::into_active_model).collect()
         };
-        let inserted = insert_rows(&app.db, rows(&holds), OnTaken::Fail).await.expect("inserted");
+        let inserted = insert_rows(&app.db, rows(&holds)).await.expect("inserted");
         assert_eq!(inserted, 3);
         let stored = reservation::Entity::find()
             .order_by_asc(reservation::Column::Id)
@@ -80,13 +80,16 @@ on_both_backends! {
             .expect("read back");
         assert_eq!(stored, holds);
 
-        // A taken id is left out and counted out; the new one goes in.
-        let again = vec![hold(2, None, None), hold(4, None, Some(1))];
-        let inserted = insert_rows(&app.db, rows(&again), OnTaken::Skip).await.expect("inserted");
-        assert_eq!(inserted, 1);
-        let second = reservation::Entity::find_by_id(holds[1].id).one(&app.db).await.unwrap();
-        assert_eq!(second.as_ref(), Some(&holds[1]), "the stored row is untouched");
-        assert!(insert_rows(&app.db, rows(&again), OnTaken::Fail).await.is_err());
+        // A taken id fails the insert, which says so and writes nothing.
+        let again = vec![hold(4, None, Some(1)), hold(2, None, None)];
+        let error = insert_rows(&app.db, rows(&again)).await.expect_err("an id is taken");
+        assert!(is_taken(&error), "{error}");
+        let stored = reservation::Entity::find()
+            .order_by_asc(reservation::Column::Id)
+            .all(&app.db)
+            .await
+            .expect("read back");
+        assert_eq!(stored, holds, "nothing of it was written");
     }
 
     async fn numbered_rows_get_their_ids_in_the_order_written(app) {

@@ -55,10 +55,7 @@ use super::{
     reserve::short_of, ship_day, strategy_name,
 };
 use crate::{
-    db::{
-        self,
-        bulk::{self, OnTaken},
-    },
+    db::{self, bulk},
     entities::{
         movement, product,
         reservation::{self, ReservationStatus},
@@ -672,13 +669,15 @@ async fn write_holds(
     let mut rows: Vec<&reservation::Model> = planned.iter().map(|p| &p.hold.reservation).collect();
     rows.sort_unstable_by_key(|r| r.id);
     let rows = rows.into_iter().map(|r| r.clone().into_active_model());
-    let inserted = bulk::insert_rows(&**txn, rows.collect(), OnTaken::Skip).await?;
-    if inserted != planned.len() as u64 {
-        // Another replica committed one of these ids after step 1 looked:
-        // the next try answers it as the retry it is.
-        return Err(Failure::Retry(
-            "a reservation id was taken meanwhile".into(),
-        ));
+    match bulk::insert_rows(&**txn, rows.collect()).await {
+        Ok(_) => {}
+        // A retry, a reused id, or another replica committed one of these
+        // ids after step 1 looked: nothing is written, and the next try
+        // looks every id up first and answers each as what it is.
+        Err(e) if bulk::is_taken(&e) => {
+            return Err(Failure::Retry("a reservation id was taken".into()));
+        }
+        Err(e) => return Err(e.into()),
     }
 
     // Shipments, lines and the ship days' rows before the stock: they need
@@ -691,7 +690,7 @@ async fn write_holds(
             .iter()
             .map(|s| shipment_row(p.hold.reservation.id, s))
     });
-    bulk::insert_rows(&**txn, shipments.collect(), OnTaken::Fail).await?;
+    bulk::insert_rows(&**txn, shipments.collect()).await?;
     let lines = planned.iter().flat_map(|p| {
         let id = p.hold.reservation.id;
         p.hold.shipments.iter().flat_map(move |s| {
@@ -716,7 +715,7 @@ async fn write_holds(
             })
         })
     });
-    bulk::insert_rows(&**txn, lines.collect(), OnTaken::Fail).await?;
+    bulk::insert_rows(&**txn, lines.collect()).await?;
     let mut shipping: BTreeMap<(i32, String), i32> = BTreeMap::new();
     for p in planned {
         for shipment in &p.hold.shipments {
