@@ -106,15 +106,19 @@ fn as_array_insert<A: ActiveModelTrait>(rows: &[A], returning: Returning) -> Opt
                 ActiveValue::NotSet => None,
             })
             .collect::<Option<Vec<Value>>>()?;
-        let ColumnCells::Array { values, nulls } = column_cells(cells)? else {
+        let ColumnCells::Array {
+            values,
+            sql_type,
+            nulls,
+        } = column_cells(cells)?
+        else {
             // NULL in every row, cast to the column's type by the insert.
             selected.push("NULL".to_owned());
             continue;
         };
         let n = arrays.len();
         arrays.push(values);
-        let cast = format!("${}::{}", n + 1, sql_type(&arrays[n])?);
-        unnested.push(cast);
+        unnested.push(format!("${}::{sql_type}", n + 1));
         match nulls {
             None => selected.push(format!("r.c{n}")),
             Some(nulls) => {
@@ -160,10 +164,14 @@ fn as_array_insert<A: ActiveModelTrait>(rows: &[A], returning: Returning) -> Opt
 enum ColumnCells {
     /// Every cell is NULL: no value gives the column a type to bind by.
     AllNull,
-    /// The cells as one array and, when some are NULL, a `boolean[]`
-    /// saying which: a bound array may hold no NULL, so a NULL cell holds
-    /// its type's default in the first.
-    Array { values: Value, nulls: Option<Value> },
+    /// The cells as one array of `sql_type` and, when some are NULL, a
+    /// `boolean[]` saying which: a bound array may hold no NULL, so a NULL
+    /// cell holds its type's default in the first.
+    Array {
+        values: Value,
+        sql_type: &'static str,
+        nulls: Option<Value>,
+    },
 }
 
 /// `None` when the column holds a type this module does not carry.
@@ -171,9 +179,7 @@ fn column_cells(cells: Vec<Value>) -> Option<ColumnCells> {
     let Some(kind) = cells.iter().find(|v| v.is_some()).map(Value::array_type) else {
         return Some(ColumnCells::AllNull);
     };
-    if !is_carried(&kind) {
-        return None;
-    }
+    let sql_type = sql_type(&kind)?;
     let mut any_null = false;
     let mut nulls = Vec::with_capacity(cells.len());
     let mut values = Vec::with_capacity(cells.len());
@@ -188,30 +194,14 @@ fn column_cells(cells: Vec<Value>) -> Option<ColumnCells> {
     }
     Some(ColumnCells::Array {
         values: Value::Array(kind, Some(Box::new(values))),
+        sql_type,
         nulls: any_null.then(|| Value::Array(ArrayType::Bool, Some(Box::new(nulls)))),
     })
 }
 
-/// Whether cells of `kind` travel in an array here.
-fn is_carried(kind: &ArrayType) -> bool {
-    matches!(
-        kind,
-        ArrayType::Bool
-            | ArrayType::SmallInt
-            | ArrayType::Int
-            | ArrayType::BigInt
-            | ArrayType::Double
-            | ArrayType::String
-            | ArrayType::Uuid
-            | ArrayType::ChronoDateTimeUtc
-    )
-}
-
-/// The PostgreSQL array type of `array`.
-fn sql_type(array: &Value) -> Option<&'static str> {
-    let Value::Array(kind, _) = array else {
-        return None;
-    };
+/// The PostgreSQL array type for cells of `kind`; `None` for a kind that
+/// does not travel in an array here.
+fn sql_type(kind: &ArrayType) -> Option<&'static str> {
     Some(match kind {
         ArrayType::Bool => "boolean[]",
         ArrayType::SmallInt => "smallint[]",
@@ -242,13 +232,19 @@ mod tests {
 
     #[test]
     fn a_column_with_nulls_carries_which_they_are() {
-        let Some(ColumnCells::Array { values, nulls }) = column_cells(vec![
+        let Some(ColumnCells::Array {
+            values,
+            sql_type,
+            nulls,
+        }) = column_cells(vec![
             Value::String(Some("a".into())),
             Value::String(None),
             Value::String(Some("c".into())),
-        ]) else {
+        ])
+        else {
             panic!("strings are carried");
         };
+        assert_eq!(sql_type, "text[]");
         assert_eq!(
             values,
             array(
