@@ -16,6 +16,7 @@ use std::{ops::Deref, sync::Arc};
 use axum::{Router, extract::DefaultBodyLimit, routing::get};
 use sea_orm::DatabaseConnection;
 use tokio::sync::watch;
+use tower::ServiceBuilder;
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
@@ -66,7 +67,7 @@ pub struct Shared {
 }
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/", get(graphiql::page))
         .merge(graphiql::assets())
         .merge(dashboard::routes())
@@ -79,14 +80,21 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/healthz", get(probes::healthz))
         .route("/readyz", get(probes::readyz))
         .route("/metrics", get(probes::metrics))
-        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(state);
+    // The layers wrap the router once, not each route: `Router::layer`
+    // boxes every route anew for each layer, and a request then clones
+    // every box of its route, one inside the other (~20 allocations a
+    // request in the flash-sale profile).
+    let layered = ServiceBuilder::new()
         // Every request has an id: the client's `x-request-id` or a new
         // UUID. It is returned in the response and named by every log line
         // written while the request runs.
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .with_state(state)
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .service(routes);
+    Router::new().fallback_service(layered)
 }
 
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {

@@ -35,7 +35,7 @@ use tokio::{
     net::{TcpListener, TcpSocket, TcpStream},
 };
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
-use tower::ServiceExt;
+use tower::{ServiceBuilder, ServiceExt};
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
 /// How connections are limited.
@@ -123,7 +123,10 @@ pub async fn serve(
     limits: ConnectionLimits,
     stop: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let router = router.layer(RequestBodyTimeoutLayer::new(limits.body_timeout));
+    // Around the router, not through `Router::layer`: see `super::router`.
+    let app = ServiceBuilder::new()
+        .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
+        .service(router);
     let cap = limits.max_connections.unwrap_or_else(default_cap);
     let open = Open::default();
     let connections = TaskTracker::new();
@@ -159,7 +162,7 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let busy = served.busy.clone();
-        let service = router
+        let service = app
             .clone()
             .map_request(move |mut request: Request<Incoming>| {
                 request.extensions_mut().insert(ConnectInfo(peer));
