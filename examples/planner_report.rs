@@ -10,8 +10,8 @@ use stockroute::{
     demo::{WAREHOUSES, demo_products, demo_stock},
     geography::{Location, distance_km},
     planner::{
-        Offer, OrderLine, Plan, PlanRequest, SearchBudget, ShippingRate, Site, Strategy, plan,
-        plan_with_budget,
+        Offer, OrderLine, Plan, PlanRequest, SearchBudget, ShippingRate, Site, Strategy, Wording,
+        plan, plan_with_budget,
     },
 };
 
@@ -104,6 +104,7 @@ fn main() {
                     offers: &offers,
                     strategy,
                     max_shipments: None,
+                    wording: Wording::Explained,
                 })
             })
             .collect();

@@ -4,7 +4,7 @@
 
 use stockroute::{
     geography::Location,
-    planner::{Offer, OrderLine, PlanRequest, ShippingRate, Site, Strategy},
+    planner::{Offer, OrderLine, PlanRequest, ShippingRate, Site, Strategy, Wording},
 };
 
 /// A small deterministic generator (SplitMix64).
@@ -45,6 +45,7 @@ impl Instance {
             offers: &self.offers,
             strategy,
             max_shipments: None,
+            wording: Wording::Explained,
         }
     }
 }

@@ -28,6 +28,7 @@ use crate::{
     geography::Location,
     planner::{
         self, Offer, OrderLine, Plan, PlanRequest, SearchBudget, ShippingRate, Site, Strategy,
+        Wording,
     },
 };
 
@@ -183,8 +184,15 @@ impl Snapshot {
     /// promise date, inbound stock expected by then is offered too, at the
     /// warehouse it is bound for; where a plan on stock on hand alone is as
     /// good for the strategy, that plan wins, so nothing waits that need
-    /// not. A plan that waits says so in its explanation.
-    pub fn plan(&self, order: &Order, strategy: Strategy, budget: SearchBudget) -> Plan {
+    /// not. A plan that waits says so in its explanation; `wording` says
+    /// whether a feasible plan explains itself at all.
+    pub fn plan(
+        &self,
+        order: &Order,
+        strategy: Strategy,
+        budget: SearchBudget,
+        wording: Wording,
+    ) -> Plan {
         let lines: Vec<OrderLine> = order
             .lines
             .iter()
@@ -206,6 +214,7 @@ impl Snapshot {
                     offers,
                     strategy,
                     max_shipments: order.max_shipments,
+                    wording,
                 },
                 budget,
             )
@@ -592,7 +601,7 @@ pub async fn plan_off_thread(
     tokio::task::spawn_blocking(move || {
         strategies
             .into_iter()
-            .map(|strategy| snapshot.plan(&order, strategy, budget))
+            .map(|strategy| snapshot.plan(&order, strategy, budget, Wording::Explained))
             .collect()
     })
     .await
@@ -1018,7 +1027,7 @@ mod promised {
             let fewest = outcomes.iter().min_by_key(|o| (o.0, o.1)).copied();
 
             for strategy in Strategy::ALL {
-                let plan = snapshot.plan(&order, strategy, SearchBudget::default());
+                let plan = snapshot.plan(&order, strategy, SearchBudget::default(), Wording::Explained);
                 prop_assert_eq!(plan.feasible, !outcomes.is_empty(), "{:?}", strategy);
                 if !plan.feasible {
                     continue;

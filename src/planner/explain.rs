@@ -2,7 +2,7 @@
 //! why: short, plain, and about this order.
 
 use super::{
-    Plan, Shipment, ShipmentLine, Shortage, Strategy,
+    Plan, Shipment, ShipmentLine, Shortage, Strategy, Wording,
     instance::{Chosen, Instance, Reason},
 };
 
@@ -25,7 +25,12 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-pub(super) fn feasible(instance: &Instance<'_>, strategy: Strategy, chosen: Chosen) -> Plan {
+pub(super) fn feasible(
+    instance: &Instance<'_>,
+    strategy: Strategy,
+    chosen: Chosen,
+    wording: Wording,
+) -> Plan {
     let weights = chosen.allocation.weights(instance);
     let shipments: Vec<Shipment> = chosen
         .allocation
@@ -54,6 +59,43 @@ pub(super) fn feasible(instance: &Instance<'_>, strategy: Strategy, chosen: Chos
         .collect();
     let total_cost_cents = shipments.iter().map(|s| s.cost_cents).sum();
     let total_distance_km = shipments.iter().map(|s| s.distance_km).sum();
+    let lower_bound_cents = chosen
+        .floor_cents
+        .unwrap_or(total_cost_cents)
+        .min(total_cost_cents);
+    let explanation = match wording {
+        Wording::Explained => sentences(
+            instance,
+            strategy,
+            &chosen,
+            &shipments,
+            total_cost_cents,
+            lower_bound_cents,
+        ),
+        Wording::Terse => Vec::new(),
+    };
+    Plan {
+        strategy,
+        feasible: true,
+        shipments,
+        total_cost_cents,
+        total_distance_km,
+        shortages: Vec::new(),
+        proven: chosen.proven(),
+        lower_bound_cents,
+        explanation,
+    }
+}
+
+/// Why `chosen` ships as `shipments` do, in plain sentences.
+fn sentences(
+    instance: &Instance<'_>,
+    strategy: Strategy,
+    chosen: &Chosen,
+    shipments: &[Shipment],
+    total_cost_cents: i64,
+    lower_bound_cents: i64,
+) -> Vec<String> {
     let label = |code: &str| {
         instance
             .candidates
@@ -126,10 +168,6 @@ pub(super) fn feasible(instance: &Instance<'_>, strategy: Strategy, chosen: Chos
             plural(count, "shipment", "shipments"),
         )),
     }
-    let lower_bound_cents = chosen
-        .floor_cents
-        .unwrap_or(total_cost_cents)
-        .min(total_cost_cents);
     if !chosen.proven() {
         explanation.push(bound_sentence(total_cost_cents, lower_bound_cents));
     }
@@ -151,7 +189,7 @@ pub(super) fn feasible(instance: &Instance<'_>, strategy: Strategy, chosen: Chos
             ));
         }
     }
-    for shipment in &shipments {
+    for shipment in shipments {
         let items: Vec<String> = shipment
             .lines
             .iter()
@@ -166,17 +204,7 @@ pub(super) fn feasible(instance: &Instance<'_>, strategy: Strategy, chosen: Chos
             money(shipment.cost_cents)
         ));
     }
-    Plan {
-        strategy,
-        feasible: true,
-        shipments,
-        total_cost_cents,
-        total_distance_km,
-        shortages: Vec::new(),
-        proven: chosen.proven(),
-        lower_bound_cents,
-        explanation,
-    }
+    explanation
 }
 
 /// How far an unproven plan may be from the best, in words.

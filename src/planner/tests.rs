@@ -5,6 +5,7 @@ use proptest::prelude::*;
 
 use super::{
     Offer, OrderLine, Plan, PlanRequest, ShipmentLine, ShippingRate, Shortage, Site, Strategy,
+    Wording,
     brute_force::{all_allocations, evaluate},
     plan,
 };
@@ -60,6 +61,7 @@ fn run(
         offers,
         strategy,
         max_shipments,
+        wording: Wording::Explained,
     })
 }
 
@@ -162,6 +164,63 @@ fn an_order_the_stock_cannot_cover_is_infeasible_with_its_shortages() {
         }]
     );
     assert!(plan.explanation[0].contains("only 7 available"));
+}
+
+#[test]
+fn a_terse_plan_is_the_same_plan_without_its_sentences_unless_it_is_infeasible() {
+    let sites = [
+        site(1, "NEAR", 1.0, (500, 0, 0)),
+        site(2, "FAR", 3.0, (100, 0, 0)),
+    ];
+    let lines = [line("A", 2, 500), line("B", 1, 500)];
+    let offers = [offer("A", 1, 5), offer("A", 2, 5), offer("B", 2, 1)];
+    for strategy in Strategy::ALL {
+        let request = PlanRequest {
+            lines: &lines,
+            destination: home(),
+            sites: &sites,
+            offers: &offers,
+            strategy,
+            max_shipments: None,
+            wording: Wording::Explained,
+        };
+        let explained = plan(&request);
+        let terse = plan(&PlanRequest {
+            wording: Wording::Terse,
+            ..request
+        });
+        assert!(!explained.explanation.is_empty(), "{strategy:?}");
+        assert!(
+            terse.explanation.is_empty(),
+            "{strategy:?}: {:?}",
+            terse.explanation
+        );
+        assert_eq!(
+            Plan {
+                explanation: Vec::new(),
+                ..explained
+            },
+            terse,
+            "{strategy:?}"
+        );
+    }
+    // An infeasible plan's sentences are its answer: they stay.
+    let short = [line("B", 5, 500)];
+    let terse = plan(&PlanRequest {
+        lines: &short,
+        destination: home(),
+        sites: &sites,
+        offers: &offers,
+        strategy: Strategy::Nearest,
+        max_shipments: None,
+        wording: Wording::Terse,
+    });
+    assert!(!terse.feasible);
+    assert!(
+        terse.explanation[0].contains("only 1 available"),
+        "{:?}",
+        terse.explanation
+    );
 }
 
 #[test]

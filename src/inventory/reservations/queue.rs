@@ -70,7 +70,7 @@ use crate::{
         planning::{Order, PricedShipment, read_snapshot, unknown_sku},
     },
     inventory::{Store, WriteTransaction},
-    planner::{SearchBudget, Shortage},
+    planner::{SearchBudget, Shortage, Wording},
 };
 
 /// The most requests one batch takes. Bounded so that its multi-row
@@ -571,7 +571,8 @@ async fn hold_together(
             answers[i] = Some(Err(unknown_sku(line, &request.order.lines[line].sku)));
             continue;
         }
-        let plan = snapshot.plan(&request.order, request.strategy, budget);
+        // The hold's answer shows no explanation: a feasible plan needs none.
+        let plan = snapshot.plan(&request.order, request.strategy, budget, Wording::Terse);
         if !plan.feasible {
             let notes = snapshot.capacity_notes(&request.order);
             answers[i] = Some(Ok(insufficient(plan, &notes)));
