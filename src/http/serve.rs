@@ -156,7 +156,7 @@ pub async fn serve(
         // At the cap, a connection that sits between requests (idle, or
         // still sending its head) makes room; only when every one is busy
         // is the newcomer refused.
-        let Some((id, served)) = open.admit(cap) else {
+        let Some((id, served)) = open.admit(cap, &draining) else {
             connections.spawn(refuse(stream, cap));
             continue;
         };
@@ -179,16 +179,12 @@ pub async fn serve(
         let connection = http
             .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
             .with_upgrades();
-        let drain = draining.clone();
         let open = open.clone();
         connections.spawn(async move {
             tokio::pin!(connection);
             let ended = tokio::select! {
                 ended = connection.as_mut() => ended,
-                () = drain.cancelled() => {
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
-                }
+                // Made room for a newcomer, or the server drains.
                 () = served.close.cancelled() => {
                     connection.as_mut().graceful_shutdown();
                     connection.await
@@ -234,8 +230,10 @@ struct Served {
 impl Open {
     /// Room for one more connection, under `cap`: when full, the oldest
     /// connection between requests is told to close (and leaves the set at
-    /// once); `None` when every one is busy.
-    fn admit(&self, cap: usize) -> Option<(u64, Served)> {
+    /// once); `None` when every one is busy. The new connection is told to
+    /// close when `draining` is: one token for the connection to wait on,
+    /// polled whenever the connection is.
+    fn admit(&self, cap: usize, draining: &CancellationToken) -> Option<(u64, Served)> {
         let mut set = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if set.by_id.len() >= cap {
             let idle = set
@@ -251,7 +249,7 @@ impl Open {
         set.next_id += 1;
         let served = Served {
             busy: Arc::default(),
-            close: CancellationToken::new(),
+            close: draining.child_token(),
         };
         set.by_id.insert(id, served.clone());
         Some((id, served))
