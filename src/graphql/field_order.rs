@@ -39,7 +39,7 @@ fn order(document: &ExecutableDocument, selections: &[&SelectionSet], value: &mu
             }
         }
         Value::Object(fields) => {
-            let mut keys: IndexMap<Name, Vec<&SelectionSet>> = IndexMap::new();
+            let mut keys = Vec::new();
             for selection in selections {
                 collect(document, selection, &mut keys);
             }
@@ -47,14 +47,17 @@ fn order(document: &ExecutableDocument, selections: &[&SelectionSet], value: &mu
             // below them may need it, and the object is not rebuilt.
             if in_order(&keys, fields) {
                 for (key, field) in fields.iter_mut() {
-                    order(document, &keys[key], field);
+                    order_below(document, &keys, key, field);
                 }
                 return;
             }
             let mut unordered = std::mem::take(fields);
-            for (key, selections) in &keys {
+            for (at, &(key, _)) in keys.iter().enumerate() {
+                if first_place(&keys, key) != Some(at) {
+                    continue;
+                }
                 if let Some(mut field) = unordered.shift_remove(key) {
-                    order(document, selections, &mut field);
+                    order_below(document, &keys, key, &mut field);
                     fields.insert(key.clone(), field);
                 }
             }
@@ -66,11 +69,29 @@ fn order(document: &ExecutableDocument, selections: &[&SelectionSet], value: &mu
     }
 }
 
+/// Orders the value of `key` by every sub-selection merged under it. A
+/// scalar has nothing below it, and gathers nothing.
+fn order_below(document: &ExecutableDocument, keys: &[Key<'_>], key: &Name, field: &mut Value) {
+    if matches!(field, Value::Object(_) | Value::List(_)) {
+        let merged: Vec<&SelectionSet> = keys
+            .iter()
+            .filter(|(k, _)| *k == key)
+            .map(|&(_, selection)| selection)
+            .collect();
+        order(document, &merged, field);
+    }
+}
+
+/// Where `key` first stands among `keys`: its place in CollectFields order.
+fn first_place(keys: &[Key<'_>], key: &Name) -> Option<usize> {
+    keys.iter().position(|(k, _)| *k == key)
+}
+
 /// Whether every key of `fields` is one of `keys`, in the same order.
-fn in_order(keys: &IndexMap<Name, Vec<&SelectionSet>>, fields: &IndexMap<Name, Value>) -> bool {
+fn in_order(keys: &[Key<'_>], fields: &IndexMap<Name, Value>) -> bool {
     let mut last = None;
     for key in fields.keys() {
-        match keys.get_index_of(key) {
+        match first_place(keys, key) {
             Some(at) if last.is_none_or(|before| at > before) => last = Some(at),
             _ => return false,
         }
@@ -78,20 +99,25 @@ fn in_order(keys: &IndexMap<Name, Vec<&SelectionSet>>, fields: &IndexMap<Name, V
     true
 }
 
+/// A response key and one sub-selection under it. A key selected twice
+/// appears twice; its first place is its place. A list searched from the
+/// front rather than a map: objects have a few keys, and a map hashed each
+/// (SipHash) and gave each its own vector, for every object of every
+/// response.
+type Key<'a> = (&'a Name, &'a SelectionSet);
+
 /// The response keys a selection set yields, in CollectFields order, each
-/// with the sub-selections merged under it.
+/// with the sub-selection under it.
 fn collect<'a>(
     document: &'a ExecutableDocument,
     selection_set: &'a SelectionSet,
-    keys: &mut IndexMap<Name, Vec<&'a SelectionSet>>,
+    keys: &mut Vec<Key<'a>>,
 ) {
     for selection in &selection_set.items {
         match &selection.node {
             Selection::Field(field) => {
                 let field = &field.node;
-                keys.entry(field.response_key().node.clone())
-                    .or_default()
-                    .push(&field.selection_set.node);
+                keys.push((&field.response_key().node, &field.selection_set.node));
             }
             Selection::FragmentSpread(spread) => {
                 if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
