@@ -219,7 +219,6 @@ impl Snapshot {
                 budget,
             )
         };
-        let notes = self.capacity_notes(order);
         let open = self.open_today();
         let (sites, offers) = match &open {
             Some((sites, offers)) => (&sites[..], &offers[..]),
@@ -236,14 +235,18 @@ impl Snapshot {
                     match now {
                         Some(now) if now.feasible && !worse(&now, &promised) => now,
                         _ => {
-                            promised.explanation.extend(waits);
+                            if says_why(&promised, wording) {
+                                promised.explanation.extend(waits);
+                            }
                             promised
                         }
                     }
                 }
             },
         };
-        plan.explanation.extend(notes);
+        if says_why(&plan, wording) {
+            plan.explanation.extend(self.capacity_notes(order));
+        }
         plan
     }
 
@@ -475,6 +478,12 @@ fn plural(n: i32, one: &str, many: &str) -> String {
     } else {
         format!("{n} {many}")
     }
+}
+
+/// Whether `plan` explains itself in words: every plan when `wording` asks
+/// for it, an infeasible one always (its sentences are its answer).
+fn says_why(plan: &Plan, wording: Wording) -> bool {
+    wording == Wording::Explained || !plan.feasible
 }
 
 /// Whether `now` (on stock on hand) is worse than `promised` (waiting for
@@ -1029,6 +1038,11 @@ mod promised {
             for strategy in Strategy::ALL {
                 let plan = snapshot.plan(&order, strategy, SearchBudget::default(), Wording::Explained);
                 prop_assert_eq!(plan.feasible, !outcomes.is_empty(), "{:?}", strategy);
+                // What a hold plans: the same plan; without sentences
+                // unless it is infeasible, whose sentences are its answer.
+                let terse = snapshot.plan(&order, strategy, SearchBudget::default(), Wording::Terse);
+                let said = if plan.feasible { Vec::new() } else { plan.explanation.clone() };
+                prop_assert_eq!(&terse, &Plan { explanation: said, ..plan.clone() }, "{:?}", strategy);
                 if !plan.feasible {
                     continue;
                 }
