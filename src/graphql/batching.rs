@@ -44,16 +44,20 @@ impl FetchQueue {
 
 /// Runs `execution` to completion in the current task, running queued
 /// fetches whenever it is blocked.
-pub async fn drive<F: Future>(execution: F, queue: FetchQueue) -> F::Output {
+///
+/// `execution` is boxed here, once, and not kept by value in an `async fn`'s
+/// state: a future that holds another by value is as large as both, and
+/// every move of it copies all of it (an execution is kilobytes).
+pub fn drive<F: Future>(execution: F, queue: FetchQueue) -> Drive<F> {
     Drive {
         execution: Box::pin(execution),
         queue,
         fetches: FuturesUnordered::new(),
     }
-    .await
 }
 
-struct Drive<F: Future> {
+/// A request's execution with its loaders' fetches; see [`drive`].
+pub struct Drive<F: Future> {
     execution: Pin<Box<F>>,
     queue: FetchQueue,
     fetches: FuturesUnordered<BoxFuture<'static, ()>>,

@@ -154,7 +154,11 @@ impl Pipeline {
         let name = request.operation_name.clone();
         let role = caller.role;
         let spender = Spender::new(&caller, address);
-        let execution = async {
+        // Past the deadline the execution is dropped, and with it the
+        // transaction it had open: nothing of it commits later. It is built
+        // in place: held in a local first, this future would carry it twice
+        // (~7 KB each), and copy it whole on every move.
+        let response = match tokio::time::timeout(self.deadline, async {
             if !document.may_skip_validation() {
                 let response = self
                     .run(&self.schemas.strict, request, &caller, &spender)
@@ -181,10 +185,9 @@ impl Pipeline {
             again.set_parsed_query(document.tree.clone());
             self.run(&self.schemas.strict, again, &caller, &spender)
                 .await
-        };
-        // Past the deadline the execution is dropped, and with it the
-        // transaction it had open: nothing of it commits later.
-        let response = match tokio::time::timeout(self.deadline, execution).await {
+        })
+        .await
+        {
             Ok(response) => response,
             Err(_) => error::error_response(ApiError::Unavailable {
                 cause: "deadline",
@@ -217,20 +220,25 @@ impl Pipeline {
     }
 
     /// Runs `request` on `schema`, with this request's loaders, for
-    /// `caller`.
-    async fn run(
+    /// `caller`. Not an `async fn`: the execution is boxed once by
+    /// [`batching::drive`] rather than carried in one more future's state.
+    fn run<'a>(
         &self,
-        schema: &AppSchema,
+        schema: &'a AppSchema,
         request: Request,
         caller: &Caller,
         spender: &Spender,
-    ) -> Response {
+    ) -> impl Future<Output = Response> + Send + use<'a> {
         let queue = FetchQueue::default();
-        let request = request
-            .data(spender.clone())
-            .data(caller.clone())
-            .data(Loaders::for_request(&self.db, &self.availability, &queue));
-        batching::drive(schema.execute(request), queue).await
+        // Into its data in place: `Request::data` takes and returns the
+        // request, a copy of several hundred bytes each time.
+        let mut request = request;
+        request.data.insert(spender.clone());
+        request.data.insert(caller.clone());
+        request
+            .data
+            .insert(Loaders::for_request(&self.db, &self.availability, &queue));
+        batching::drive(schema.execute(request), queue)
     }
 
     /// The response for a request refused before it could run.
