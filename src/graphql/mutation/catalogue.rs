@@ -1,4 +1,5 @@
 use async_graphql::{Context, Object};
+use futures_util::FutureExt;
 
 use crate::{
     auth::Role,
@@ -25,6 +26,7 @@ impl CatalogueMutation {
         let product = input.parse().coded()?;
         let store = ctx.data::<Store>()?;
         let created = registration::register_product(store, product)
+            .boxed()
             .await
             .coded()?;
         Ok(Product(created))
@@ -40,6 +42,7 @@ impl CatalogueMutation {
         let warehouse = input.parse().coded()?;
         let store = ctx.data::<Store>()?;
         let created = registration::register_warehouse(store, warehouse)
+            .boxed()
             .await
             .coded()?;
         Ok(Warehouse::from(created))
@@ -56,6 +59,7 @@ impl CatalogueMutation {
     ) -> async_graphql::Result<Warehouse> {
         let store = ctx.data::<Store>()?;
         let warehouse = registration::set_warehouse_active(store, &code, active)
+            .boxed()
             .await
             .coded()?;
         Ok(Warehouse::from(warehouse))
@@ -73,6 +77,7 @@ impl CatalogueMutation {
     ) -> async_graphql::Result<Warehouse> {
         let store = ctx.data::<Store>()?;
         let warehouse = registration::set_daily_capacity(store, &code, daily_shipments)
+            .boxed()
             .await
             .coded()?;
         Ok(Warehouse::from(warehouse))

@@ -1,4 +1,5 @@
 use async_graphql::{Context, Object};
+use futures_util::FutureExt;
 use uuid::Uuid;
 
 use super::author_name;
@@ -29,6 +30,7 @@ impl InboundMutation {
     ) -> async_graphql::Result<InboundShipment> {
         let expectation = input.parse().coded()?;
         let inbound = inbound::expect(ctx.data::<Store>()?, &expectation, author_name(ctx))
+            .boxed()
             .await
             .coded()?;
         Ok(InboundShipment(inbound))
@@ -45,6 +47,7 @@ impl InboundMutation {
         id: Uuid,
     ) -> async_graphql::Result<InboundShipment> {
         let inbound = inbound::receive(ctx.data::<Store>()?, id, author_name(ctx))
+            .boxed()
             .await
             .coded()?;
         Ok(InboundShipment(inbound))
@@ -60,6 +63,7 @@ impl InboundMutation {
         id: Uuid,
     ) -> async_graphql::Result<InboundShipment> {
         let inbound = inbound::cancel(ctx.data::<Store>()?, id, author_name(ctx))
+            .boxed()
             .await
             .coded()?;
         Ok(InboundShipment(inbound))

@@ -1,4 +1,10 @@
 //! The root mutation type, merged from one object per area.
+//!
+//! Resolvers box the store calls they await (`.boxed()`). async-graphql
+//! boxes the future of every root field it runs, and that future is as
+//! large as the largest resolver of the whole merged type: with the admin
+//! mutations' transactions inline it was 6.7 KB, allocated, copied and
+//! held for every `reserveOrder` while it waited for its batch.
 
 mod catalogue;
 mod inbound;

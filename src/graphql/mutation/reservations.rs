@@ -1,4 +1,5 @@
 use async_graphql::{Context, Object};
+use futures_util::FutureExt;
 use uuid::Uuid;
 
 use super::author_name;
@@ -55,6 +56,7 @@ impl ReservationMutation {
     ) -> async_graphql::Result<Reservation> {
         let store = ctx.data::<Store>()?;
         let hold = reservations::confirm(store, id, author_name(ctx))
+            .boxed()
             .await
             .coded()?;
         Ok(Reservation(hold))
@@ -70,6 +72,7 @@ impl ReservationMutation {
     ) -> async_graphql::Result<Reservation> {
         let store = ctx.data::<Store>()?;
         let hold = reservations::release(store, id, author_name(ctx))
+            .boxed()
             .await
             .coded()?;
         Ok(Reservation(hold))
@@ -86,7 +89,7 @@ impl ReservationMutation {
     ) -> async_graphql::Result<Reservation> {
         let ttl = Ttl::new(ttl_seconds, "ttlSeconds").coded()?;
         let store = ctx.data::<Store>()?;
-        let hold = reservations::extend(store, id, ttl).await.coded()?;
+        let hold = reservations::extend(store, id, ttl).boxed().await.coded()?;
         Ok(Reservation(hold))
     }
 }

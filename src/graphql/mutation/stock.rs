@@ -1,4 +1,5 @@
 use async_graphql::{Context, Object};
+use futures_util::FutureExt;
 
 use super::author_name;
 use crate::{
@@ -47,6 +48,7 @@ async fn receipt(
         input.idempotency_key.as_deref(),
     )?;
     let level = stock_changes::receive(ctx.data::<Store>()?, &units, movement_type, &author)
+        .boxed()
         .await
         .coded()?;
     Ok(StockLevel::from(level))
@@ -89,6 +91,7 @@ impl StockMutation {
             input.idempotency_key.as_deref(),
         )?;
         let level = stock_changes::write_off(ctx.data::<Store>()?, &units, &author)
+            .boxed()
             .await
             .coded()?;
         Ok(StockLevel::from(level))
@@ -114,6 +117,7 @@ impl StockMutation {
             input.expected_version,
             &author,
         )
+        .boxed()
         .await
         .coded()?;
         Ok(StockLevel::from(level))
@@ -133,6 +137,7 @@ impl StockMutation {
         let held = Units::held_back(sku, warehouse_code, units).coded()?;
         let author = author(ctx, None, None)?;
         let level = stock_changes::set_safety_stock(ctx.data::<Store>()?, &held, &author)
+            .boxed()
             .await
             .coded()?;
         Ok(StockLevel::from(level))
@@ -158,6 +163,7 @@ impl StockMutation {
             &input.to_warehouse_code,
             &author,
         )
+        .boxed()
         .await
         .coded()?;
         Ok(StockTransfer {
@@ -172,6 +178,7 @@ impl StockMutation {
     #[graphql(guard = "RoleGuard(Role::Admin)")]
     async fn repair_stock(&self, ctx: &Context<'_>) -> async_graphql::Result<ReconciliationReport> {
         let report = reconciliation::repair(ctx.data::<Store>()?, author_name(ctx))
+            .boxed()
             .await
             .coded()?;
         Ok(ReconciliationReport(report))
