@@ -32,7 +32,7 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OperationLabels {
     /// query, mutation or subscription.
-    operation_type: String,
+    operation_type: &'static str,
     /// The operation's first root field (a schema field: a bounded set), or
     /// "invalid" for a request that did not validate.
     operation: String,
@@ -55,7 +55,7 @@ struct SourceLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
-    outcome: String,
+    outcome: &'static str,
 }
 
 type Seconds = Histogram;
@@ -227,9 +227,14 @@ impl Metrics {
     }
 
     /// A query or mutation that ran for `elapsed`.
-    pub fn record_operation(&self, operation_type: &str, operation: &str, elapsed: Duration) {
+    pub fn record_operation(
+        &self,
+        operation_type: &'static str,
+        operation: &str,
+        elapsed: Duration,
+    ) {
         let labels = OperationLabels {
-            operation_type: operation_type.to_owned(),
+            operation_type,
             operation: operation.to_owned(),
         };
         self.0
@@ -260,12 +265,10 @@ impl Metrics {
     }
 
     /// One reserveOrder answer.
-    pub fn record_reservation(&self, outcome: &str) {
+    pub fn record_reservation(&self, outcome: &'static str) {
         self.0
             .reservations
-            .get_or_create(&OutcomeLabels {
-                outcome: outcome.to_owned(),
-            })
+            .get_or_create(&OutcomeLabels { outcome })
             .inc();
     }
 

@@ -127,21 +127,37 @@ pub(super) async fn find_by_hash(
         .await
 }
 
+/// Why a stored key (or its absence) makes no caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Refusal {
+    Unknown,
+    Revoked,
+}
+
+impl From<Refusal> for AuthError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Unknown => AuthError::UnknownKey,
+            Refusal::Revoked => AuthError::RevokedKey,
+        }
+    }
+}
+
 /// The caller a stored key makes, or why it makes none.
-pub(super) fn caller_for(key: Option<api_key::Model>) -> Result<Caller, AuthError> {
-    let key = key.ok_or(AuthError::UnknownKey)?;
+pub(super) fn caller_for(key: Option<api_key::Model>) -> Result<Caller, Refusal> {
+    let key = key.ok_or(Refusal::Unknown)?;
     if key.revoked_at.is_some() {
-        return Err(AuthError::RevokedKey);
+        return Err(Refusal::Revoked);
     }
     let role = match key.role.as_str() {
         "admin" => Role::Admin,
         "checkout" => Role::Checkout,
         // The CHECK constraint allows nothing else; refuse rather than guess.
-        _ => return Err(AuthError::UnknownKey),
+        _ => return Err(Refusal::Unknown),
     };
     Ok(Caller {
         role,
-        key_name: Some(key.name),
+        key_name: Some(key.name.into()),
     })
 }
 

@@ -17,12 +17,13 @@ use tokio::sync::watch;
 
 use super::{
     AuthError, Caller,
-    api_keys::{caller_for, find_by_hash, hash, secret_of},
+    api_keys::{Refusal, caller_for, find_by_hash, hash, secret_of},
 };
-use crate::entities::api_key;
 
-/// What one lookup found; shared by every request of its round.
-type Found = Result<Option<api_key::Model>, Arc<DbErr>>;
+/// What one lookup found: the caller the key makes, made once and shared by
+/// every request of its round (a clone costs a reference count, where the
+/// key's row cost four strings each).
+type Found = Result<Result<Caller, Refusal>, Arc<DbErr>>;
 
 /// Resolves `Authorization` header values to callers. Cheap to clone.
 #[derive(Clone)]
@@ -60,7 +61,7 @@ impl KeyChecks {
             .clone()
             .expect("waited for an answer");
         match found {
-            Ok(key) => caller_for(key),
+            Ok(caller) => caller.map_err(AuthError::from),
             // The error is shared by every request of the round; what it
             // means for them is kept, not only its text.
             Err(e) => Err(match crate::db::unavailability(&e) {
@@ -109,6 +110,7 @@ impl KeyChecks {
             };
             let found = find_by_hash(&self.db, key_hash.clone())
                 .await
+                .map(caller_for)
                 .map_err(Arc::new);
             round.send_replace(Some(found));
         }

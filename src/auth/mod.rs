@@ -11,7 +11,7 @@ mod key_checks;
 pub use api_keys::{AuthError, CreatedKey, create_key, list_keys, revoke_key};
 pub use key_checks::KeyChecks;
 
-use std::{fmt, str::FromStr};
+use std::{fmt, str::FromStr, sync::Arc};
 
 /// What a caller may do. Ordered: each role includes the ones before it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -71,7 +71,8 @@ impl FromStr for KeyRole {
 pub struct Caller {
     pub role: Role,
     /// The name of the key used; recorded as `createdBy` on what it changes.
-    pub key_name: Option<String>,
+    /// Shared: every request with the key gets its caller from one lookup.
+    pub key_name: Option<Arc<str>>,
 }
 
 impl Caller {

@@ -137,7 +137,7 @@ impl FromStr for Budgets {
 /// Who pays: an API key, or the public role at one address.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Account {
-    Key(String),
+    Key(Arc<str>),
     Public(Option<IpAddr>),
 }
 
@@ -346,7 +346,7 @@ mod tests {
     fn spender(key: Option<&str>, role: Role) -> Spender {
         let caller = Caller {
             role,
-            key_name: key.map(str::to_owned),
+            key_name: key.map(Into::into),
         };
         Spender::new(&caller, Some("10.0.0.1".parse().unwrap()))
     }

@@ -19,7 +19,7 @@ pub const DEFAULT_PER_CLIENT: usize = 4_096;
 /// Who a limit is kept for.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 enum Client {
-    Key(String),
+    Key(Arc<str>),
     Address(IpAddr),
     Unknown,
 }

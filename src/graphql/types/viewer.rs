@@ -28,7 +28,7 @@ impl From<&Caller> for Viewer {
                 Role::Checkout => RoleName::Checkout,
                 Role::Admin => RoleName::Admin,
             },
-            key_name: caller.key_name.clone(),
+            key_name: caller.key_name.as_deref().map(str::to_owned),
         }
     }
 }
