@@ -99,6 +99,13 @@ async fn main() {
             continue;
         }
         let event = &message["payload"]["data"]["stockLevelChanged"];
+        if event.is_null() {
+            // A server that stops ends the subscription with a coded error
+            // saying where to resume: the feed ends there, and what came
+            // before it is still reported.
+            eprintln!("the feed ended: {}", message["payload"]["errors"]);
+            break;
+        }
         let id: i64 = event["movement"]["id"]
             .as_str()
             .and_then(|id| id.parse().ok())
