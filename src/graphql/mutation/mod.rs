@@ -28,3 +28,28 @@ fn author_name<'a>(ctx: &'a Context<'_>) -> Option<&'a str> {
     ctx.data_opt::<Caller>()
         .and_then(|caller| caller.key_name.as_deref())
 }
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{ContainerType, Context};
+
+    use super::*;
+
+    /// The size of the future `resolve` returns, without calling it.
+    fn future_size<'a, T: 'a, F>(_resolve: impl Fn(&'a T, &'a Context<'a>) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    /// async-graphql boxes a root field's future at the size of the merged
+    /// type's largest resolver, and a checkout's `reserveOrder` waits in it
+    /// for its batch: an admin mutation that awaits its transaction inline
+    /// (6.7 KB, unboxed) makes every checkout carry it.
+    #[test]
+    fn a_root_mutation_future_stays_small() {
+        let size = future_size(<Mutation as ContainerType>::resolve_field);
+        assert!(
+            size <= 2048,
+            "the root Mutation's future is {size} bytes: box the store call the new resolver awaits"
+        );
+    }
+}
