@@ -23,7 +23,10 @@
 # those answered (the 100-unit case: exactly 100), no stock level has more
 # reserved than on hand, reserved equals the units of ACTIVE holds,
 # on-hand and reserved equal the sums of the movements, and no line,
-# shipment or movement names a missing reservation or stock level. During the
+# shipment or movement names a missing reservation or stock level; and it
+# prints the CPU time each answer cost the server (and PostgreSQL's
+# backends) and how much of the machine stood idle, so that a run says
+# what held it back. During the
 # 1,000,000-unit PostgreSQL scenario one stockLevelChanged subscriber
 # (with the stock level's product and warehouse) reports its lag behind
 # the ledger and whether it received every movement in id order.
@@ -138,6 +141,18 @@ LUA
 to_ms() { # wrk prints 1.23ms / 456.78us / 1.02s
   awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); print v/1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v); print v } else { sub(/s$/,"",v); print v*1000 } }'
 }
+# Where the CPU went during a scenario, so that a run says what held it
+# back: the CPU time of some processes (clock ticks; a process that has
+# ended counts nothing), and the machine's idle and total ticks.
+ticks_of() {
+  local total=0 pid
+  for pid in "$@"; do
+    total=$(( total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0) ))
+  done
+  echo "$total"
+}
+machine_ticks() { awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
+pg_backends() { pgrep -f "postgres: .* $1 " || true; }
 # One wrk run against port $1; prints "answers/s p50 p99 held short other".
 run_wrk() {
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency -s "$WORK/reserve.lua" \
@@ -233,7 +248,23 @@ for backend in $BACKENDS; do
       sleep 0.5
       first_movement=$(sql "SELECT COALESCE(MAX(id), 0) FROM inventory_movements")
     fi
+    # PostgreSQL backends opened during the run count from their start.
+    declare -A pg_before=()
+    if [ "$backend" = postgres ]; then
+      for pid in $(pg_backends "$db"); do pg_before[$pid]=$(ticks_of "$pid"); done
+    fi
+    server_before=$(ticks_of "$server")
+    read -r idle_before all_before <<<"$(machine_ticks)"
     read -r rps p50 p99 held short other <<<"$(run_wrk "$PORT")"
+    read -r idle_after all_after <<<"$(machine_ticks)"
+    server_ticks=$(( $(ticks_of "$server") - server_before ))
+    pg_ticks=0
+    if [ "$backend" = postgres ]; then
+      for pid in $(pg_backends "$db"); do
+        pg_ticks=$(( pg_ticks + $(ticks_of "$pid") - ${pg_before[$pid]:-0} ))
+      done
+    fi
+    unset pg_before
     sleep 1 # requests in flight when wrk stopped finish
     holds=$(sql "SELECT COUNT(*) FROM reservations")
     problems=$(books)
@@ -253,6 +284,13 @@ for backend in $BACKENDS; do
       "$(awk -v h="$held" -v d="$DURATION" -v s="$seed" 'BEGIN { printf "%.2f", h / d / s }')" \
       "$(awk -v r="$rps" -v c="$ceiling" 'BEGIN { printf "%.2f", r / c }')" "$verdict"
     [ "$verdict" = ok ] || failed=1
+    awk -v s="$server_ticks" -v p="$pg_ticks" -v r="$rps" -v d="$DURATION" -v hz="$(getconf CLK_TCK)" \
+      -v idle=$(( idle_after - idle_before )) -v all=$(( all_after - all_before )) -v backend="$backend" 'BEGIN {
+        per = 1e6 / hz / (r * d)
+        printf "         CPU per answer: server %.0f us", s * per
+        if (backend == "postgres") printf ", PostgreSQL %.0f us", p * per
+        printf "; the machine idle %.0f %%\n", 100 * idle / all
+      }'
     if [ -n "$feed" ]; then
       wait "$feed" || true
       expected=$(sql "SELECT COUNT(*) FROM inventory_movements m JOIN products p ON p.id = m.product_id WHERE m.id > $first_movement AND p.sku = '$SKU'")
