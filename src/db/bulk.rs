@@ -54,39 +54,52 @@ pub fn is_taken(error: &DbErr) -> bool {
 /// it got, in the order of `rows`. Only where the statement can say: on
 /// PostgreSQL, for rows carried as arrays, it feeds them in their order and
 /// the table numbers them as fed; elsewhere `None`.
+///
+/// `first`, when given, is a select list of calls (taking a lock, say)
+/// that must happen before any row is numbered: it goes in the same
+/// statement, evaluated once before the first row reaches the table, or
+/// as a `SELECT` of its own first where the rows cannot go as arrays.
 pub async fn insert_numbered_rows<A>(
     connection: &impl ConnectionTrait,
     rows: Vec<A>,
+    first: Option<&str>,
 ) -> Result<Option<Vec<(A, i64)>>, DbErr>
 where
     A: ActiveModelTrait + Send,
 {
-    if connection.get_database_backend() == DbBackend::Postgres
-        && !rows.is_empty()
-        && let Some(statement) = as_array_insert(&rows, Returning::Ids)
-    {
-        let mut ids = connection
-            .query_all_raw(statement)
-            .await?
-            .iter()
-            .map(|row| row.try_get::<i64>("", "id"))
-            .collect::<Result<Vec<_>, _>>()?;
-        // The rows come back in no promised order; numbered as fed, the
-        // smallest id is the first row's.
-        ids.sort_unstable();
-        return Ok((ids.len() == rows.len()).then(|| rows.into_iter().zip(ids).collect()));
-    }
-    insert_rows(connection, rows).await?;
-    Ok(None)
+    let array_insert = (connection.get_database_backend() == DbBackend::Postgres
+        && !rows.is_empty())
+    .then(|| as_array_insert(&rows, Returning::Ids { first }))
+    .flatten();
+    let Some(statement) = array_insert else {
+        if let Some(first) = first {
+            connection
+                .execute_unprepared(&format!("SELECT {first}"))
+                .await?;
+        }
+        insert_rows(connection, rows).await?;
+        return Ok(None);
+    };
+    let mut ids = connection
+        .query_all_raw(statement)
+        .await?
+        .iter()
+        .map(|row| row.try_get::<i64>("", "id"))
+        .collect::<Result<Vec<_>, _>>()?;
+    // The rows come back in no promised order; numbered as fed, the
+    // smallest id is the first row's.
+    ids.sort_unstable();
+    Ok((ids.len() == rows.len()).then(|| rows.into_iter().zip(ids).collect()))
 }
 
 /// What an insert from arrays returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Returning {
+enum Returning<'a> {
     /// How many rows went in.
     Count,
-    /// The generated ids, numbered in the order of the rows.
-    Ids,
+    /// The generated ids, numbered in the order of the rows, after the
+    /// calls of `first` (see [`insert_numbered_rows`]).
+    Ids { first: Option<&'a str> },
 }
 
 /// The PostgreSQL statement inserting `rows` from one array parameter per
@@ -146,12 +159,21 @@ fn as_array_insert<A: ActiveModelTrait>(rows: &[A], returning: Returning) -> Opt
              FROM unnest({unnested}) AS r({aliases})"
         ),
         // Fed in the arrays' order, so that the identity hands out its
-        // numbers in that order.
-        Returning::Ids => format!(
-            "INSERT INTO {table} ({names}) SELECT {selected} \
-             FROM unnest({unnested}) WITH ORDINALITY AS r({aliases}, ordinality) \
-             ORDER BY r.ordinality RETURNING id"
-        ),
+        // numbers in that order: PostgreSQL evaluates a volatile default
+        // (the id's nextval) after the sort. The calls of `first` sit in a
+        // one-row subquery joined to every row: no row exists, so none is
+        // numbered, before they have run (their volatility keeps the
+        // planner from dropping them), and they run once.
+        Returning::Ids { first } => {
+            let first = first
+                .map(|calls| format!("(SELECT {calls}) AS first, "))
+                .unwrap_or_default();
+            format!(
+                "INSERT INTO {table} ({names}) SELECT {selected} \
+                 FROM {first}unnest({unnested}) WITH ORDINALITY AS r({aliases}, ordinality) \
+                 ORDER BY r.ordinality RETURNING id"
+            )
+        }
     };
     Some(Statement::from_sql_and_values(
         DbBackend::Postgres,
@@ -345,9 +367,20 @@ mod tests {
         assert!(sql.contains("unnest($1::uuid[], $2::text[]"), "{sql}");
         assert!(as_array_insert(&[shipment], count).is_some());
         assert!(as_array_insert(&[line], count).is_some());
-        let sql = as_array_insert(&[movement], Returning::Ids)
+        let sql = as_array_insert(
+            std::slice::from_ref(&movement),
+            Returning::Ids { first: None },
+        )
+        .expect("movements go as arrays")
+        .sql;
+        assert!(sql.ends_with("ORDER BY r.ordinality RETURNING id"), "{sql}");
+        let first = Some("pg_advisory_xact_lock(7)");
+        let sql = as_array_insert(&[movement], Returning::Ids { first })
             .expect("movements go as arrays")
             .sql;
-        assert!(sql.ends_with("ORDER BY r.ordinality RETURNING id"), "{sql}");
+        assert!(
+            sql.contains("FROM (SELECT pg_advisory_xact_lock(7)) AS first, unnest($1"),
+            "{sql}"
+        );
     }
 }

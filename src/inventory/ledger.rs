@@ -410,14 +410,13 @@ async fn append_as(
     if movements.is_empty() {
         return Ok(Some(Vec::new()));
     }
-    if connection.get_database_backend() == DbBackend::Postgres {
-        // One round trip for both: the lock is held until commit, and the
-        // NOTIFY goes out only then.
-        connection
-            .execute_unprepared(&format!("{}; {}", lock(), notify(writer)))
-            .await?;
-    }
-    bulk::insert_numbered_rows(connection, movements).await
+    // On PostgreSQL the lock (held until commit) and the NOTIFY (sent only
+    // then) go in the insert's own statement: a round trip fewer while the
+    // transaction holds the rows it changed, which the next writer of them
+    // waits for.
+    let first = (connection.get_database_backend() == DbBackend::Postgres)
+        .then(|| format!("{}, {}", lock_call(), notify_call(writer)));
+    bulk::insert_numbered_rows(connection, movements, first.as_deref()).await
 }
 
 /// For statements that append movements without [`append`] (a set-based
@@ -431,7 +430,11 @@ pub async fn take_append_lock(connection: &impl ConnectionTrait) -> Result<(), D
 
 /// The statement that takes the append lock, until the transaction ends.
 fn lock() -> String {
-    format!("SELECT pg_advisory_xact_lock({APPEND_LOCK})")
+    format!("SELECT {}", lock_call())
+}
+
+fn lock_call() -> String {
+    format!("pg_advisory_xact_lock({APPEND_LOCK})")
 }
 
 /// Wakes every replica's event pump once this transaction commits.
@@ -444,18 +447,22 @@ pub async fn announce(connection: &impl ConnectionTrait) -> Result<(), DbErr> {
 /// [`crate::inventory::WriteTransaction::writer`]).
 async fn announce_as(connection: &impl ConnectionTrait, writer: Option<&str>) -> Result<(), DbErr> {
     if connection.get_database_backend() == DbBackend::Postgres {
-        connection.execute_unprepared(&notify(writer)).await?;
+        connection
+            .execute_unprepared(&format!("SELECT {}", notify_call(writer)))
+            .await?;
     }
     Ok(())
 }
 
-/// The NOTIFY that wakes every replica's event pump, naming `writer`.
-fn notify(writer: Option<&str>) -> String {
+/// The call that wakes every replica's event pump once the transaction
+/// commits (a NOTIFY, as a function), naming `writer`.
+fn notify_call(writer: Option<&str>) -> String {
+    let channel = crate::events::CHANNEL;
     match writer {
         // A name of hex digits: nothing to quote.
         Some(writer) if writer.bytes().all(|b| b.is_ascii_hexdigit()) => {
-            format!("NOTIFY {}, '{writer}'", crate::events::CHANNEL)
+            format!("pg_notify('{channel}', '{writer}')")
         }
-        _ => format!("NOTIFY {}", crate::events::CHANNEL),
+        _ => format!("pg_notify('{channel}', '')"),
     }
 }

@@ -107,7 +107,15 @@ on_both_backends! {
                 row
             })
             .collect();
-        let numbered = insert_numbered_rows(&app.db, rows).await.expect("inserted");
+        // What must happen before the first row is numbered: on PostgreSQL,
+        // moving the sequence on, which shows that it ran first and once.
+        let first = match app.db.get_database_backend() {
+            DbBackend::Postgres => {
+                format!("setval(pg_get_serial_sequence('inventory_movements', 'id'), {})", before + 1000)
+            }
+            _ => "1".to_owned(),
+        };
+        let numbered = insert_numbered_rows(&app.db, rows, Some(&first)).await.expect("inserted");
         let stored = movement::Entity::find()
             .order_by_asc(movement::Column::Id)
             .all(&app.db)
@@ -125,6 +133,7 @@ on_both_backends! {
                 let numbered = numbered.expect("PostgreSQL numbers the rows");
                 let ids: Vec<i64> = numbered.iter().map(|(_, id)| *id).collect();
                 assert_eq!(ids, stored.iter().map(|m| m.id).collect::<Vec<_>>());
+                assert_eq!(ids, (before + 1001..=before + 1040).collect::<Vec<_>>(), "numbered after `first` ran, once");
             }
             _ => assert!(numbered.is_none(), "SQLite's insert does not say"),
         }
