@@ -19,6 +19,7 @@ mod m20261202_000010_add_safety_stock;
 mod m20261203_000011_create_inbound_shipments;
 mod m20261203_000012_add_warehouse_capacity;
 mod m20261205_000013_drop_hot_path_foreign_keys;
+mod m20261206_000014_drop_inbound_foreign_keys;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000011_create_inbound_shipments::Migration),
             Box::new(m20261203_000012_add_warehouse_capacity::Migration),
             Box::new(m20261205_000013_drop_hot_path_foreign_keys::Migration),
+            Box::new(m20261206_000014_drop_inbound_foreign_keys::Migration),
         ]
     }
 }

@@ -28,18 +28,23 @@ pub const INBOUND_HELD_DRIFT: &str =
     (SELECT SUM(l.quantity) FROM reservation_lines l JOIN reservations r ON r.id = l.reservation_id
      WHERE r.status IN ('ACTIVE', 'CONFIRMED') AND l.inbound_id = s.id), 0)
      AND s.status = 'EXPECTED'";
-/// Lines, shipments and movements naming a reservation or stock level that
-/// does not exist (on PostgreSQL no foreign key refuses them: migration 13).
+/// Lines, shipments and movements naming a reservation, stock level or
+/// inbound shipment that does not exist (on PostgreSQL no foreign key
+/// refuses them: migrations 13 and 14).
 pub const ORPHANS: &str = "SELECT
     (SELECT COUNT(*) FROM reservation_lines l WHERE NOT EXISTS
         (SELECT 1 FROM reservations r WHERE r.id = l.reservation_id)
       OR NOT EXISTS (SELECT 1 FROM inventory i
-        WHERE i.product_id = l.product_id AND i.warehouse_id = l.warehouse_id))
+        WHERE i.product_id = l.product_id AND i.warehouse_id = l.warehouse_id)
+      OR (l.inbound_id IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM inbound_shipments s WHERE s.id = l.inbound_id)))
   + (SELECT COUNT(*) FROM reservation_shipments s WHERE NOT EXISTS
         (SELECT 1 FROM reservations r WHERE r.id = s.reservation_id)
       OR NOT EXISTS (SELECT 1 FROM warehouses w WHERE w.id = s.warehouse_id))
   + (SELECT COUNT(*) FROM inventory_movements m WHERE NOT EXISTS (SELECT 1 FROM inventory i
-        WHERE i.product_id = m.product_id AND i.warehouse_id = m.warehouse_id))";
+        WHERE i.product_id = m.product_id AND i.warehouse_id = m.warehouse_id)
+      OR (m.inbound_id IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM inbound_shipments s WHERE s.id = m.inbound_id)))";
 /// Stock levels that hold more than they have, or less than nothing.
 pub const OVERSOLD: &str =
     "SELECT COUNT(*) FROM inventory WHERE reserved < 0 OR quantity < reserved";
@@ -51,7 +56,7 @@ pub async fn assert_books_balance(app: &TestApp) {
     assert_eq!(
         app.scalar(ORPHANS).await,
         0,
-        "lines, shipments or movements name a missing reservation or stock level"
+        "lines, shipments or movements name a missing reservation, stock level or inbound shipment"
     );
     for (what, sql) in [
         ("oversold or negative", OVERSOLD),

@@ -26,7 +26,7 @@ on_both_backends! {
         // Back to the schema before safety stock (and inbound stock,
         // capacity and the hot path's keys, which came after it), with the demo's stock in it and a movement written
         // the way that schema wrote them.
-        Migrator::down(&app.db, Some(4)).await.expect("the last four steps roll back");
+        Migrator::down(&app.db, Some(5)).await.expect("the last five steps roll back");
         app.db
             .execute_raw(Statement::from_string(
                 backend,
@@ -57,7 +57,7 @@ on_both_backends! {
         let backend = app.db.get_database_backend();
         let stock = "SELECT COALESCE(SUM(quantity), 0) * 1000000 + COALESCE(SUM(safety_stock), 0) * 1000 + COUNT(*) FROM inventory";
         let ledger = "SELECT COUNT(*) * 1000000 + COALESCE(SUM(quantity_delta), 0) + COALESCE(SUM(safety_stock_delta), 0) FROM inventory_movements";
-        Migrator::down(&app.db, Some(3)).await.expect("the keys, capacity and inbound steps roll back");
+        Migrator::down(&app.db, Some(4)).await.expect("the two keys, capacity and inbound steps roll back");
         // Safety stock set the way the previous schema recorded it.
         for sql in [
             "UPDATE inventory SET safety_stock = 2, version = version + 1 WHERE id = (SELECT MIN(id) FROM inventory)",
@@ -99,7 +99,7 @@ on_both_backends! {
         assert!(overheld.is_err(), "CHECK reserved <= quantity holds");
 
         // And back down: the inbound goes, the stock stays.
-        Migrator::down(&app.db, Some(3)).await.expect("the inbound step rolls back again");
+        Migrator::down(&app.db, Some(4)).await.expect("the inbound step rolls back again");
         assert_eq!(app.scalar(stock).await, before);
         assert_eq!(app.scalar(ledger).await, movements, "only the announcement went");
     }
@@ -115,7 +115,7 @@ on_both_backends! {
             ).await;
             assert_eq!(held["data"]["reserveOrder"]["__typename"], "Reservation", "{held}");
         }
-        Migrator::down(&app.db, Some(2)).await.expect("the keys and capacity steps roll back");
+        Migrator::down(&app.db, Some(3)).await.expect("the two keys and capacity steps roll back");
         Migrator::up(&app.db, None).await.expect("it upgrades");
         // The holds made before are counted on the day they ship.
         let response = app.graphql("{ warehouse(code: \"BER1\") { dailyShipmentCapacity capacity { limit used remaining } } }", serde_json::json!({})).await;
@@ -157,21 +157,44 @@ on_both_backends! {
     async fn the_hot_path_keys_go_on_postgresql_only_and_come_back_on_the_way_down(app) {
         let backend = app.db.get_database_backend();
         // The keys of lines, shipments and movements onto reservations,
-        // products and warehouses (not the inbound ones, which stay).
-        let keys = match backend {
-            sea_orm::DbBackend::Sqlite => "SELECT COUNT(*) FROM (
+        // products and warehouses (migration 13), and onto inbound
+        // shipments (migration 14).
+        let keys = |to: &str| match backend {
+            sea_orm::DbBackend::Sqlite => format!("SELECT COUNT(*) FROM (
                 SELECT \"table\" AS t FROM pragma_foreign_key_list('reservation_lines')
                 UNION ALL SELECT \"table\" FROM pragma_foreign_key_list('reservation_shipments')
                 UNION ALL SELECT \"table\" FROM pragma_foreign_key_list('inventory_movements'))
-                WHERE t IN ('reservations', 'products', 'warehouses')",
-            _ => "SELECT COUNT(*) FROM pg_constraint WHERE contype = 'f'
+                WHERE t IN ({to})"),
+            _ => format!("SELECT COUNT(*) FROM pg_constraint WHERE contype = 'f'
                 AND conrelid::regclass::text IN ('reservation_lines', 'reservation_shipments', 'inventory_movements')
-                AND confrelid::regclass::text IN ('reservations', 'products', 'warehouses')",
+                AND confrelid::regclass::text IN ({to})"),
         };
-        let kept = if backend == sea_orm::DbBackend::Postgres { 0 } else { 7 };
-        assert_eq!(app.scalar(keys).await, kept);
-        Migrator::down(&app.db, Some(1)).await.expect("the step rolls back");
-        assert_eq!(app.scalar(keys).await, 7, "every key is back");
+        let (held, inbound) = (keys("'reservations', 'products', 'warehouses'"), keys("'inbound_shipments'"));
+        let postgres = backend == sea_orm::DbBackend::Postgres;
+        // SQLite's lines never had theirs onto inbound shipments (migration 11).
+        let inbound_keys = if postgres { 2 } else { 1 };
+        assert_eq!(app.scalar(&held).await, if postgres { 0 } else { 7 });
+        assert_eq!(app.scalar(&inbound).await, if postgres { 0 } else { inbound_keys });
+        Migrator::down(&app.db, Some(1)).await.expect("the inbound step rolls back");
+        assert_eq!(app.scalar(&inbound).await, inbound_keys, "the inbound keys are back");
+        // A movement that changes nothing, of no inbound shipment or of one
+        // that does not exist.
+        let note = |inbound: &str| {
+            Statement::from_string(
+                backend,
+                format!(
+                    "INSERT INTO inventory_movements (product_id, warehouse_id, movement_type, quantity_delta,
+                         reserved_delta, quantity_after, reserved_after, version_after, created_at, inbound_id)
+                     SELECT product_id, warehouse_id, 'ADJUSTMENT', 0, 0, quantity, reserved, version, updated_at, {inbound}
+                     FROM inventory LIMIT 1"
+                ),
+            )
+        };
+        app.db.execute_raw(note("NULL")).await.expect("a movement of no inbound shipment goes in");
+        let dangling = app.db.execute_raw(note("'00000000-0000-4000-8000-000000000000'")).await;
+        assert!(dangling.is_err(), "a movement of a missing inbound shipment is refused again");
+        Migrator::down(&app.db, Some(1)).await.expect("the step before rolls back");
+        assert_eq!(app.scalar(&held).await, 7, "every key is back");
         let dangling = app
             .db
             .execute_raw(Statement::from_string(
@@ -182,6 +205,7 @@ on_both_backends! {
             .await;
         assert!(dangling.is_err(), "a line of no reservation is refused again");
         Migrator::up(&app.db, None).await.expect("it applies again");
-        assert_eq!(app.scalar(keys).await, kept);
+        assert_eq!(app.scalar(&held).await, if postgres { 0 } else { 7 });
+        assert_eq!(app.scalar(&inbound).await, if postgres { 0 } else { inbound_keys });
     }
 }
