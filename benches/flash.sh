@@ -26,8 +26,9 @@
 # on-hand and reserved equal the sums of the movements, and no line,
 # shipment or movement names a missing reservation or stock level; and it
 # prints the CPU time each answer cost the server (and PostgreSQL's
-# backends) and how much of the machine stood idle, so that a run says
-# what held it back. During the
+# backends), how much of the machine stood idle, and the reservation
+# batches' size and how long each held the stock level's row (from
+# /metrics), so that a run says what held it back. During the
 # 1,000,000-unit PostgreSQL scenario one stockLevelChanged subscriber
 # (with the stock level's product and warehouse) reports its lag behind
 # the ledger and whether it received every movement in id order.
@@ -292,6 +293,14 @@ for backend in $BACKENDS; do
         if (backend == "postgres") printf ", PostgreSQL %.0f us", p * per
         printf "; the machine idle %.0f %%\n", 100 * idle / all
       }'
+    # The reservation queue's batches, and how long each that wrote held
+    # its stock level's row (the part no other batch can overlap).
+    curl -fs -H "authorization: Bearer $admin" "http://127.0.0.1:$PORT/metrics" | awk '
+      $1 == "stockroute_reservation_batches_total" { b = $2 }
+      $1 == "stockroute_reservation_batch_requests_total" { r = $2 }
+      $1 == "stockroute_reservation_batches_written_total" { w = $2 }
+      $1 == "stockroute_reservation_rows_held_seconds_total" { h = $2 }
+      END { if (b > 0) printf "         batches: %d, %.0f requests each; those that wrote held the stock row %.2f ms each\n", b, r / b, w > 0 ? 1000 * h / w : 0 }'
     if [ -n "$feed" ]; then
       wait "$feed" || true
       expected=$(sql "SELECT COUNT(*) FROM inventory_movements m JOIN products p ON p.id = m.product_id WHERE m.id > $first_movement AND p.sku = '$SKU'")

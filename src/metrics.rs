@@ -204,6 +204,8 @@ pub struct Scrape {
     pub reservations_waiting: usize,
     pub reservation_batches: u64,
     pub reservation_batch_requests: u64,
+    pub reservation_batches_written: u64,
+    pub reservation_rows_held: Duration,
     pub pool_size: u32,
     pub pool_idle: usize,
     pub pool_max: u32,
@@ -341,6 +343,18 @@ impl Metrics {
             "stockroute_reservation_batch_requests",
             "Reservation requests taken in those batches",
             ConstCounter::new(scrape.reservation_batch_requests),
+        );
+        now.register(
+            "stockroute_reservation_batches_written",
+            "Batches of reservations that wrote holds",
+            ConstCounter::new(scrape.reservation_batches_written),
+        );
+        now.register(
+            "stockroute_reservation_rows_held_seconds",
+            "How long those batches held the rows of the stock levels they took, from their \
+             first guarded UPDATE's answer to their commit's: every other writer of a level \
+             waits for it",
+            ConstCounter::new(scrape.reservation_rows_held.as_secs_f64()),
         );
         now.register(
             "stockroute_db_pool_connections",

@@ -27,6 +27,8 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         reservations_waiting: queue.waiting,
         reservation_batches: queue.batches,
         reservation_batch_requests: queue.requests,
+        reservation_batches_written: queue.written,
+        reservation_rows_held: queue.rows_held,
         pool_size,
         pool_idle,
         pool_max,

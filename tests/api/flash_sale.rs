@@ -180,6 +180,29 @@ on_both_backends! {
         assert_books_balance(&app).await;
     }
 
+    async fn the_metrics_count_the_batches_that_wrote_and_how_long_they_held_the_stock(app) {
+        const WRITTEN: &str = "stockroute_reservation_batches_written_total";
+        const HELD: &str = "stockroute_reservation_rows_held_seconds_total";
+        let key = app.create_key(KeyRole::Checkout, "till").await;
+        let (written, held) = (app.metric(WRITTEN).await, app.metric_as::<f64>(HELD).await);
+        let started = std::time::Instant::now();
+        // One after the other: a batch each.
+        for _ in 0..3 {
+            let response = reserve(&app, &key, &order(Uuid::new_v4(), &[(HOT_SKU, 1)])).await;
+            assert_eq!(data(&response)["reserveOrder"]["__typename"], "Reservation", "{response:#}");
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        // More than there is: a batch that writes nothing.
+        let too_many = order(Uuid::new_v4(), &[(HOT_SKU, HOT_SKU_UNITS + 1)]);
+        let response = reserve(&app, &key, &too_many).await;
+        assert_eq!(data(&response)["reserveOrder"]["__typename"], "InsufficientStock", "{response:#}");
+
+        assert_eq!(app.metric(WRITTEN).await, written + 3, "the three holds' batches, not the refusal's");
+        let held_now = app.metric_as::<f64>(HELD).await;
+        assert!(held_now > held, "each batch held its level's row for a while: {held} -> {held_now}");
+        assert!(held_now - held <= elapsed, "no longer than the three requests took: {} > {elapsed}", held_now - held);
+    }
+
     async fn two_replicas_racing_for_one_sku_never_oversell(app) {
         let key = app.create_key(KeyRole::Checkout, "two-sites").await;
         let other = app.replica(|_| {}).await;

@@ -397,6 +397,11 @@ impl TestApp {
 
     /// One counter or gauge from `/metrics`.
     pub async fn metric(&self, name: &str) -> u64 {
+        self.metric_as(name).await
+    }
+
+    /// One counter or gauge from `/metrics`, as a `T` (seconds as `f64`).
+    pub async fn metric_as<T: std::str::FromStr>(&self, name: &str) -> T {
         let text = self
             .client
             .get(self.url("/metrics"))

@@ -42,6 +42,7 @@ use std::{
         Arc,
         atomic::{AtomicU64, Ordering},
     },
+    time::{Duration, Instant},
 };
 
 use sea_orm::{
@@ -106,6 +107,18 @@ pub struct ReservationQueue {
 struct Counts {
     batches: AtomicU64,
     requests: AtomicU64,
+    /// Batches that wrote holds, and how long, in all, they held the rows
+    /// of the stock levels they took (microseconds).
+    written: AtomicU64,
+    rows_held_micros: AtomicU64,
+}
+
+impl Counts {
+    fn note_written(&self, rows_held: Duration) {
+        self.written.fetch_add(1, Ordering::Relaxed);
+        let micros = u64::try_from(rows_held.as_micros()).unwrap_or(u64::MAX);
+        self.rows_held_micros.fetch_add(micros, Ordering::Relaxed);
+    }
 }
 
 /// What `/metrics` shows of the queue.
@@ -116,6 +129,13 @@ pub struct QueueCensus {
     /// Batches taken so far, and the requests they took.
     pub batches: u64,
     pub requests: u64,
+    /// Batches that wrote holds, and how long, in all, they held the rows
+    /// of the stock levels they took: from their guarded UPDATEs' answer
+    /// to their commit's, as this process saw it. Every other writer of
+    /// those levels waits that long, so this is the part of a batch that
+    /// batches cannot share on a hot SKU.
+    pub written: u64,
+    pub rows_held: Duration,
 }
 
 type Answer = Result<ReserveOutcome, InventoryError>;
@@ -142,6 +162,8 @@ impl ReservationQueue {
             waiting: self.sender.max_capacity() - self.sender.capacity(),
             batches: self.census.batches.load(Ordering::Relaxed),
             requests: self.census.requests.load(Ordering::Relaxed),
+            written: self.census.written.load(Ordering::Relaxed),
+            rows_held: Duration::from_micros(self.census.rows_held_micros.load(Ordering::Relaxed)),
         }
     }
 
@@ -199,11 +221,12 @@ async fn take_batches(
             taken: Some(taken),
         };
         let store = store.clone();
+        let census = census.clone();
         tokio::spawn(async move {
             // Its own task, so that a panic in one batch answers its
             // callers (their answer channels drop), passes the turn on and
             // leaves the queue running.
-            let settled = tokio::spawn(settle(store, budget, batch, turn));
+            let settled = tokio::spawn(settle(store, budget, census, batch, turn));
             if let Err(e) = settled.await {
                 tracing::error!(error = %e, "a reservation batch panicked");
             }
@@ -251,7 +274,13 @@ impl Turn {
 }
 
 /// Takes `batch`, answering every caller in it.
-async fn settle(store: Store, budget: SearchBudget, batch: Vec<Pending>, mut turn: Turn) {
+async fn settle(
+    store: Store,
+    budget: SearchBudget,
+    census: Arc<Counts>,
+    batch: Vec<Pending>,
+    mut turn: Turn,
+) {
     let mut attempts = 0;
     let failure = loop {
         attempts += 1;
@@ -262,7 +291,7 @@ async fn settle(store: Store, budget: SearchBudget, batch: Vec<Pending>, mut tur
         } else {
             Lookup::Every
         };
-        match attempt(&store, budget, &batch, lookup, &mut turn).await {
+        match attempt(&store, budget, &census, &batch, lookup, &mut turn).await {
             Ok(answers) => {
                 for (pending, answer) in batch.into_iter().zip(answers) {
                     // A caller that has gone away needs no answer; a retry
@@ -291,7 +320,14 @@ async fn settle(store: Store, budget: SearchBudget, batch: Vec<Pending>, mut tur
         // One by one, in order, holding this batch's turn until the last.
         turn.wait().await;
         for pending in batch {
-            Box::pin(settle(store.clone(), budget, vec![pending], Turn::free())).await;
+            let alone = settle(
+                store.clone(),
+                budget,
+                census.clone(),
+                vec![pending],
+                Turn::free(),
+            );
+            Box::pin(alone).await;
         }
     } else if let Some(pending) = batch.into_iter().next() {
         let _ = pending.answer.send(Err(failure));
@@ -330,6 +366,7 @@ enum Lookup {
 async fn attempt(
     store: &Store,
     budget: SearchBudget,
+    census: &Counts,
     batch: &[Pending],
     lookup: Lookup,
     turn: &mut Turn,
@@ -376,7 +413,7 @@ async fn attempt(
             read,
             locked: lookup == Lookup::Every,
         };
-        hold_together(
+        let rows_held = hold_together(
             store,
             budget,
             batch,
@@ -386,6 +423,9 @@ async fn attempt(
             &mut answers,
         )
         .await?;
+        if let Some(rows_held) = rows_held {
+            census.note_written(rows_held);
+        }
     }
 
     // 4. Whoever was answered without a hold of theirs written may be a
@@ -515,9 +555,10 @@ struct Reading {
 }
 
 /// Plans and holds `contenders` (indices into `batch`, in arrival order)
-/// in one transaction, filling in their answers. `read` is when the batch
-/// looked into the cache, before it read the stock: what it read of a
-/// product it did not change may be kept.
+/// in one transaction, filling in their answers, and says how long it held
+/// the rows of the stock levels it took, if it wrote holds. `read` is when
+/// the batch looked into the cache, before it read the stock: what it read
+/// of a product it did not change may be kept.
 async fn hold_together(
     store: &Store,
     budget: SearchBudget,
@@ -526,7 +567,7 @@ async fn hold_together(
     reading: Reading,
     turn: &mut Turn,
     answers: &mut [Option<Answer>],
-) -> Result<(), Failure> {
+) -> Result<Option<Duration>, Failure> {
     let Reading { read, locked } = reading;
     let promising = contenders
         .iter()
@@ -591,6 +632,7 @@ async fn hold_together(
         });
     }
 
+    let mut rows_held = None;
     if !planned.is_empty() {
         let txn = match txn.take() {
             Some(txn) => txn,
@@ -599,8 +641,9 @@ async fn hold_together(
                 store.begin_write().await?
             }
         };
-        write_holds(&txn, batch, &planned, now, turn).await?;
+        let taken = write_holds(&txn, batch, &planned, now, turn).await?;
         txn.commit().await?;
+        rows_held = Some(taken.elapsed());
     } else if let Some(txn) = txn {
         txn.rollback().await?;
     }
@@ -629,7 +672,7 @@ async fn hold_together(
     for p in planned {
         answers[p.index] = Some(Ok(ReserveOutcome::Reserved(p.hold)));
     }
-    Ok(())
+    Ok(rows_held)
 }
 
 fn reservation_row(
@@ -655,7 +698,8 @@ fn reservation_row(
     }
 }
 
-/// Writes the planned holds: the reservations (in id order, so that two
+/// Writes the planned holds, and says when their stock was taken (its rows
+/// are locked from then until the commit): the reservations (in id order, so that two
 /// replicas inserting the same ids wait for each other in one order), their
 /// shipments and lines, one guarded UPDATE per touched stock level in
 /// (product, warehouse) order, then the movements.
@@ -665,7 +709,7 @@ async fn write_holds(
     planned: &[Planned],
     now: chrono::DateTime<chrono::Utc>,
     turn: &mut Turn,
-) -> Result<(), Failure> {
+) -> Result<Instant, Failure> {
     turn.wait().await;
     let mut rows: Vec<&reservation::Model> = planned.iter().map(|p| &p.hold.reservation).collect();
     rows.sort_unstable_by_key(|r| r.id);
@@ -752,6 +796,8 @@ async fn write_holds(
     }
     let mut postings = Postings::new(None, None, now);
     let mut levels: HashMap<(i32, i32), i32> = HashMap::new();
+    // When the first level's row was taken (and locked until commit).
+    let mut first_taken = None;
     for ((product_id, warehouse_id), shares) in shares {
         let Some(taken) = postings
             .reserve_shares(&**txn, product_id, warehouse_id, shares)
@@ -762,6 +808,7 @@ async fn write_holds(
             )));
         };
         levels.insert((product_id, warehouse_id), taken.id);
+        first_taken.get_or_insert_with(Instant::now);
     }
     // Capacity: one guarded UPDATE per warehouse and ship day.
     if !capacity::take(&**txn, &shipping).await? {
@@ -778,12 +825,13 @@ async fn write_holds(
         }
     }
     // Everything this batch takes is taken (and locked until it commits).
+    let taken = first_taken.unwrap_or_else(Instant::now);
     turn.pass();
 
     if let Some(movements) = postings.write_numbered(txn).await? {
         txn.publishes(stock_events(planned, &levels, movements));
     }
-    Ok(())
+    Ok(taken)
 }
 
 /// The stock events of the batch's `movements`, which changed `levels`
