@@ -300,7 +300,11 @@ for backend in $BACKENDS; do
       $1 == "stockroute_reservation_batch_requests_total" { r = $2 }
       $1 == "stockroute_reservation_batches_written_total" { w = $2 }
       $1 == "stockroute_reservation_rows_held_seconds_total" { h = $2 }
-      END { if (b > 0) printf "         batches: %d, %.0f requests each; those that wrote held the stock row %.2f ms each\n", b, r / b, w > 0 ? 1000 * h / w : 0 }'
+      END {
+        held = 0
+        if (w > 0) held = 1000 * h / w
+        if (b > 0) printf "         batches: %d, %.0f requests each; those that wrote held the stock row %.2f ms each\n", b, r / b, held
+      }'
     if [ -n "$feed" ]; then
       wait "$feed" || true
       expected=$(sql "SELECT COUNT(*) FROM inventory_movements m JOIN products p ON p.id = m.product_id WHERE m.id > $first_movement AND p.sku = '$SKU'")
