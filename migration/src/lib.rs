@@ -5,6 +5,7 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod hot_path_keys;
 mod ledger_table;
 mod m20261126_000001_create_products;
 mod m20261126_000002_create_warehouses;

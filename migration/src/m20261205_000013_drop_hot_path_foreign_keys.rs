@@ -1,4 +1,6 @@
-use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
+use sea_orm_migration::prelude::*;
+
+use crate::hot_path_keys::{HotPathKey, drops_hot_path_keys};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -23,78 +25,63 @@ pub struct Migration;
 /// SQLite keeps them: it checks a key with an in-process index probe,
 /// dropping one means rebuilding the table, and its figures already meet
 /// the goal.
-const DROPPED: [(&str, &str, ForeignKeyRestore); 7] = [
-    (
-        "reservation_lines",
-        "fk_reservation_lines_reservation",
-        ("reservation_id", "reservations", "id", true),
-    ),
-    (
-        "reservation_lines",
-        "fk_reservation_lines_product",
-        ("product_id", "products", "id", false),
-    ),
-    (
-        "reservation_lines",
-        "fk_reservation_lines_warehouse",
-        ("warehouse_id", "warehouses", "id", false),
-    ),
-    (
-        "reservation_shipments",
-        "fk_reservation_shipments_reservation",
-        ("reservation_id", "reservations", "id", true),
-    ),
-    (
-        "reservation_shipments",
-        "fk_reservation_shipments_warehouse",
-        ("warehouse_id", "warehouses", "id", false),
-    ),
-    (
-        "inventory_movements",
-        "fk_inventory_movements_product",
-        ("product_id", "products", "id", false),
-    ),
-    (
-        "inventory_movements",
-        "fk_inventory_movements_warehouse",
-        ("warehouse_id", "warehouses", "id", false),
-    ),
+const DROPPED: [HotPathKey; 7] = [
+    HotPathKey {
+        table: "reservation_lines",
+        name: "fk_reservation_lines_reservation",
+        column: "reservation_id",
+        to_table: "reservations",
+        to_column: "id",
+        cascade: true,
+    },
+    HotPathKey {
+        table: "reservation_lines",
+        name: "fk_reservation_lines_product",
+        column: "product_id",
+        to_table: "products",
+        to_column: "id",
+        cascade: false,
+    },
+    HotPathKey {
+        table: "reservation_lines",
+        name: "fk_reservation_lines_warehouse",
+        column: "warehouse_id",
+        to_table: "warehouses",
+        to_column: "id",
+        cascade: false,
+    },
+    HotPathKey {
+        table: "reservation_shipments",
+        name: "fk_reservation_shipments_reservation",
+        column: "reservation_id",
+        to_table: "reservations",
+        to_column: "id",
+        cascade: true,
+    },
+    HotPathKey {
+        table: "reservation_shipments",
+        name: "fk_reservation_shipments_warehouse",
+        column: "warehouse_id",
+        to_table: "warehouses",
+        to_column: "id",
+        cascade: false,
+    },
+    HotPathKey {
+        table: "inventory_movements",
+        name: "fk_inventory_movements_product",
+        column: "product_id",
+        to_table: "products",
+        to_column: "id",
+        cascade: false,
+    },
+    HotPathKey {
+        table: "inventory_movements",
+        name: "fk_inventory_movements_warehouse",
+        column: "warehouse_id",
+        to_table: "warehouses",
+        to_column: "id",
+        cascade: false,
+    },
 ];
 
-/// What `down` puts back: column, referenced table and column, and whether
-/// deleting the referenced row deletes this one.
-type ForeignKeyRestore = (&'static str, &'static str, &'static str, bool);
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    fn use_transaction(&self) -> Option<bool> {
-        Some(true)
-    }
-
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DbBackend::Postgres {
-            return Ok(());
-        }
-        for (table, name, _) in DROPPED {
-            manager
-                .drop_foreign_key(ForeignKey::drop().name(name).table(table).to_owned())
-                .await?;
-        }
-        Ok(())
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DbBackend::Postgres {
-            return Ok(());
-        }
-        for (table, name, (column, to_table, to_column, cascade)) in DROPPED {
-            let mut key = ForeignKey::create();
-            key.name(name).from(table, column).to(to_table, to_column);
-            if cascade {
-                key.on_delete(ForeignKeyAction::Cascade);
-            }
-            manager.create_foreign_key(key.to_owned()).await?;
-        }
-        Ok(())
-    }
-}
+drops_hot_path_keys!(DROPPED);

@@ -1,4 +1,6 @@
-use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
+use sea_orm_migration::prelude::*;
+
+use crate::hot_path_keys::{HotPathKey, drops_hot_path_keys};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -23,44 +25,23 @@ pub struct Migration;
 ///
 /// SQLite keeps the movements' (its lines never had one: migration 11),
 /// for the reasons migration 13 gives.
-const DROPPED: [(&str, &str); 2] = [
-    ("reservation_lines", "fk_reservation_lines_inbound"),
-    ("inventory_movements", "fk_inventory_movements_inbound"),
+const DROPPED: [HotPathKey; 2] = [
+    HotPathKey {
+        table: "reservation_lines",
+        name: "fk_reservation_lines_inbound",
+        column: "inbound_id",
+        to_table: "inbound_shipments",
+        to_column: "id",
+        cascade: false,
+    },
+    HotPathKey {
+        table: "inventory_movements",
+        name: "fk_inventory_movements_inbound",
+        column: "inbound_id",
+        to_table: "inbound_shipments",
+        to_column: "id",
+        cascade: false,
+    },
 ];
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    fn use_transaction(&self) -> Option<bool> {
-        Some(true)
-    }
-
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DbBackend::Postgres {
-            return Ok(());
-        }
-        for (table, name) in DROPPED {
-            manager
-                .drop_foreign_key(ForeignKey::drop().name(name).table(table).to_owned())
-                .await?;
-        }
-        Ok(())
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DbBackend::Postgres {
-            return Ok(());
-        }
-        for (table, name) in DROPPED {
-            manager
-                .create_foreign_key(
-                    ForeignKey::create()
-                        .name(name)
-                        .from(table, "inbound_id")
-                        .to("inbound_shipments", "id")
-                        .to_owned(),
-                )
-                .await?;
-        }
-        Ok(())
-    }
-}
+drops_hot_path_keys!(DROPPED);
