@@ -37,9 +37,11 @@ pub enum ApiError {
     /// Details were logged where the error happened.
     #[error("internal error: the request could not be completed")]
     Internal,
-    /// A subscription the server had to end; the message says why and the
-    /// error's extensions where to resume. Coded INTERNAL: the client did
-    /// nothing wrong.
+    /// A subscription the server had to end (it is stopping, or could not
+    /// read the event log); the message says why and the error's extensions
+    /// where to resume. Coded UNAVAILABLE, cause `interrupted`: nothing is
+    /// wrong with the subscription, and subscribing again (here or on
+    /// another replica) with `after` carries on where it ended.
     #[error("{0}")]
     Interrupted(String),
 }
@@ -52,8 +54,10 @@ impl ApiError {
             ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
             ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::Conflict(_) => "CONFLICT",
-            ApiError::Unavailable { .. } | ApiError::Overloaded(_) => "UNAVAILABLE",
-            ApiError::Internal | ApiError::Interrupted(_) => "INTERNAL",
+            ApiError::Unavailable { .. } | ApiError::Overloaded(_) | ApiError::Interrupted(_) => {
+                "UNAVAILABLE"
+            }
+            ApiError::Internal => "INTERNAL",
         }
     }
 
@@ -73,6 +77,7 @@ impl ErrorExtensions for ApiError {
                     ext.set("cause", "overloaded");
                     ext.set("retryAfterSeconds", 1);
                 }
+                ApiError::Interrupted(_) => ext.set("cause", "interrupted"),
                 _ => {}
             }
         })

@@ -669,7 +669,8 @@ mod stopping {
             let delivered = id_of(&live.next_event().await);
             app.stop();
             let last = live.next_result().await;
-            assert_eq!(error_code(&last), Some("INTERNAL"), "{last:#}");
+            assert_eq!(error_code(&last), Some("UNAVAILABLE"), "{last:#}");
+            assert_eq!(last["errors"][0]["extensions"]["cause"], "interrupted", "{last:#}");
             assert_eq!(last["errors"][0]["extensions"]["lastDeliveredId"], delivered.to_string(), "{last:#}");
             // Then the socket closes with a frame that says why.
             let (code, reason) = live.close_frame().await;
@@ -689,7 +690,8 @@ mod stopping {
             app.stop();
             for (live, delivered) in dashboards.iter_mut().zip(delivered) {
                 let last = live.next_result().await;
-                assert_eq!(error_code(&last), Some("INTERNAL"), "{last:#}");
+                assert_eq!(error_code(&last), Some("UNAVAILABLE"), "{last:#}");
+            assert_eq!(last["errors"][0]["extensions"]["cause"], "interrupted", "{last:#}");
                 assert_eq!(last["errors"][0]["extensions"]["lastDeliveredId"], delivered.to_string(), "{last:#}");
             }
         }
