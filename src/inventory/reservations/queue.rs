@@ -632,8 +632,7 @@ async fn hold_together(
         });
     }
 
-    let mut rows_held = None;
-    if !planned.is_empty() {
+    let rows_held = if !planned.is_empty() {
         let txn = match txn.take() {
             Some(txn) => txn,
             None => {
@@ -643,10 +642,13 @@ async fn hold_together(
         };
         let taken = write_holds(&txn, batch, &planned, now, turn).await?;
         txn.commit().await?;
-        rows_held = Some(taken.elapsed());
-    } else if let Some(txn) = txn {
-        txn.rollback().await?;
-    }
+        Some(taken.elapsed())
+    } else {
+        if let Some(txn) = txn {
+            txn.rollback().await?;
+        }
+        None
+    };
     let changed: HashSet<i32> = planned
         .iter()
         .flat_map(|p| &p.hold.shipments)
@@ -699,10 +701,10 @@ fn reservation_row(
 }
 
 /// Writes the planned holds, and says when their stock was taken (its rows
-/// are locked from then until the commit): the reservations (in id order, so that two
-/// replicas inserting the same ids wait for each other in one order), their
-/// shipments and lines, one guarded UPDATE per touched stock level in
-/// (product, warehouse) order, then the movements.
+/// are locked from then until the commit): the reservations (in id order,
+/// so that two replicas inserting the same ids wait for each other in one
+/// order), their shipments and lines, one guarded UPDATE per touched stock
+/// level in (product, warehouse) order, then the movements.
 async fn write_holds(
     txn: &WriteTransaction,
     batch: &[Pending],
