@@ -142,7 +142,7 @@ impl Application {
             listener,
             addr,
             state: AppState::new(Shared {
-                keys: KeyChecks::new(db.clone()),
+                keys: KeyChecks::new(db.clone(), config.request_timeout),
                 db,
                 pipeline,
                 metrics,

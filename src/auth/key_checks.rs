@@ -6,14 +6,24 @@
 //! that request alone: a key revoked before a request arrives is refused.
 //! Under a flash sale a thousand checkouts carry one key; they cost one
 //! indexed read per round trip instead of one each.
+//!
+//! A key's rounds run one after another, so a lookup that never answers
+//! (its connection went into a network that drops everything, which TCP
+//! gives up on only after ~15 minutes) would hold every later request of
+//! the key. Each lookup is therefore bounded by the request deadline: its
+//! round is answered UNAVAILABLE (cause `deadline`) and the next round
+//! starts.
 
 use std::{
     collections::{HashMap, hash_map::Entry},
     sync::{Arc, Mutex},
+    time::Duration,
 };
 
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::watch;
+
+use crate::db::Outage;
 
 use super::{
     AuthError, Caller,
@@ -23,13 +33,23 @@ use super::{
 /// What one lookup found: the caller the key makes, made once and shared by
 /// every request of its round (a clone costs a reference count, where the
 /// key's row cost four strings each).
-type Found = Result<Result<Caller, Refusal>, Arc<DbErr>>;
+type Found = Result<Result<Caller, Refusal>, LookupFailure>;
+
+/// Why a lookup found nothing, shared by every request of its round.
+#[derive(Clone)]
+enum LookupFailure {
+    Database(Arc<DbErr>),
+    /// No answer within the deadline.
+    TimedOut,
+}
 
 /// Resolves `Authorization` header values to callers. Cheap to clone.
 #[derive(Clone)]
 pub struct KeyChecks {
     db: DatabaseConnection,
     rounds: Arc<Mutex<HashMap<String, Rounds>>>,
+    /// The longest one lookup may take.
+    deadline: Duration,
 }
 
 /// The lookups of one key: the round still taking requests, if any. Its
@@ -40,10 +60,13 @@ struct Rounds {
 }
 
 impl KeyChecks {
-    pub fn new(db: DatabaseConnection) -> Self {
+    /// Checks keys against `db`, each lookup within `deadline` (a request
+    /// waits for at most two: the one in flight when it came, then its own).
+    pub fn new(db: DatabaseConnection, deadline: Duration) -> Self {
         KeyChecks {
             db,
             rounds: Arc::default(),
+            deadline,
         }
     }
 
@@ -62,9 +85,10 @@ impl KeyChecks {
             .expect("waited for an answer");
         match found {
             Ok(caller) => caller.map_err(AuthError::from),
+            Err(LookupFailure::TimedOut) => Err(AuthError::Unavailable(Outage::Deadline)),
             // The error is shared by every request of the round; what it
             // means for them is kept, not only its text.
-            Err(e) => Err(match crate::db::unavailability(&e) {
+            Err(LookupFailure::Database(e)) => Err(match crate::db::unavailability(&e) {
                 Some(cause) => AuthError::Unavailable(cause),
                 None => AuthError::Database(DbErr::Custom(e.to_string())),
             }),
@@ -108,10 +132,15 @@ impl KeyChecks {
                 };
                 round
             };
-            let found = find_by_hash(&self.db, key_hash.clone())
-                .await
-                .map(caller_for)
-                .map_err(Arc::new);
+            let found =
+                match tokio::time::timeout(self.deadline, find_by_hash(&self.db, key_hash.clone()))
+                    .await
+                {
+                    Ok(found) => found
+                        .map(caller_for)
+                        .map_err(|e| LookupFailure::Database(Arc::new(e))),
+                    Err(_) => Err(LookupFailure::TimedOut),
+                };
             round.send_replace(Some(found));
         }
     }
@@ -124,6 +153,8 @@ mod tests {
         auth::{KeyRole, Role, create_key, revoke_key},
         db,
     };
+
+    const DEADLINE: Duration = Duration::from_secs(15);
 
     /// A migrated SQLite database in a file that lives as long as the test.
     async fn database() -> (DatabaseConnection, tempfile::TempDir) {
@@ -142,7 +173,7 @@ mod tests {
         let key = create_key(&db, KeyRole::Checkout, Some("till".into()))
             .await
             .unwrap();
-        let checks = KeyChecks::new(db);
+        let checks = KeyChecks::new(db, DEADLINE);
         let header = format!("Bearer {}", key.secret);
         let answers = futures_util::future::join_all(
             (0..200).map(|_| checks.authenticate(Some(header.as_str()))),
@@ -165,7 +196,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_request_after_a_revocation_is_refused_while_lookups_are_in_flight() {
         let (db, _dir) = database().await;
-        let checks = KeyChecks::new(db.clone());
+        let checks = KeyChecks::new(db.clone(), DEADLINE);
         for attempt in 0..40 {
             let key = create_key(&db, KeyRole::Admin, None).await.unwrap();
             let header = format!("Bearer {}", key.secret);
@@ -197,7 +228,7 @@ mod tests {
     #[tokio::test]
     async fn unknown_and_malformed_keys_are_told_apart_and_no_key_is_public() {
         let (db, _dir) = database().await;
-        let checks = KeyChecks::new(db);
+        let checks = KeyChecks::new(db, DEADLINE);
         assert!(matches!(
             checks.authenticate(Some("Bearer sr_nope")).await,
             Err(AuthError::UnknownKey)

@@ -185,6 +185,8 @@ pub enum Outage {
     Unreachable,
     Restarting,
     StatementTimeout,
+    /// It did not answer within the request's deadline.
+    Deadline,
 }
 
 impl Outage {
@@ -195,6 +197,7 @@ impl Outage {
             Outage::Unreachable => "the database cannot be reached",
             Outage::Restarting => "the database is restarting",
             Outage::StatementTimeout => "a statement ran past its time limit",
+            Outage::Deadline => "it did not answer within the request's time limit",
         }
     }
 
@@ -205,6 +208,7 @@ impl Outage {
             Outage::Unreachable => "unreachable",
             Outage::Restarting => "restarting",
             Outage::StatementTimeout => "statement_timeout",
+            Outage::Deadline => "deadline",
         }
     }
 }

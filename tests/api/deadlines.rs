@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use futures_util::future::join_all;
 use sea_orm::{ConnectionTrait, Database, DatabaseTransaction, TransactionTrait};
 use serde_json::json;
 use stockroute::{
@@ -146,5 +147,62 @@ async fn readiness_says_no_within_a_second_when_no_connection_comes_free() {
         ready.status(),
         200,
         "ready again once the connection is free"
+    );
+}
+
+/// A key check the database does not answer (here the keys' table is
+/// locked; in life, say, a connection into a network that drops
+/// everything) is answered UNAVAILABLE at the request's deadline, and the
+/// key works again once the database answers. A key's lookups run one
+/// after another: one that never ended would hold every later request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_check_the_database_does_not_answer_is_unavailable_at_the_deadline() {
+    let app = TestApp::spawn_with(Backend::Postgres, |config| {
+        config.request_timeout = Duration::from_millis(800);
+        config.pool.statement_timeout = None;
+    })
+    .await;
+    let admin = app.create_key(KeyRole::Admin, "ops").await;
+    const VIEWER: &str = "{ viewer { role } }";
+    let role = |answer: &serde_json::Value| answer["data"]["viewer"]["role"].clone();
+    assert_eq!(
+        role(&app.graphql_as(&admin, VIEWER, json!({})).await),
+        "ADMIN"
+    );
+
+    let other = Database::connect(app.database.url.as_str()).await.unwrap();
+    let blocker = other.begin().await.unwrap();
+    blocker
+        .execute_unprepared("LOCK TABLE api_keys IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let answers = join_all((0..3).map(|_| {
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            app.graphql_as(&admin, VIEWER, json!({})),
+        )
+    }))
+    .await;
+    let took = started.elapsed();
+    for answer in answers {
+        let answer = answer.expect("answered, not left hanging");
+        assert_eq!(error_code(&answer), Some("UNAVAILABLE"), "{answer}");
+        assert_eq!(
+            answer["errors"][0]["extensions"]["cause"], "deadline",
+            "{answer}"
+        );
+        assert!(
+            error_message(&answer).contains("did not answer within the request's time limit"),
+            "{answer}"
+        );
+    }
+    // Each waits for the lookup in flight when it came, then its own.
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+
+    blocker.rollback().await.unwrap();
+    assert_eq!(
+        role(&app.graphql_as(&admin, VIEWER, json!({})).await),
+        "ADMIN"
     );
 }
