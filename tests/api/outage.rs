@@ -109,6 +109,42 @@ async fn a_database_gone_silent_under_load_fails_requests_at_their_deadline_and_
 
 /// The database's link goes `outage` while 20 checkouts arrive, then
 /// comes back.
+/// PostgreSQL ends connections the pool holds idle (a restart, a proxy's
+/// idle timeout, an operator): every connection is tested (a round trip)
+/// on its way out of the pool, so nobody is answered with its error, even
+/// a moment later. Testing only connections idle for a while saves the
+/// round trip under load, but then hands out a connection into a silent
+/// network unbounded by the pool's wait (the gone-silent drill hangs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_the_database_ended_while_idle_are_replaced_unseen() {
+    let app = TestApp::spawn_with(Backend::Postgres, |_| {}).await;
+    let checkout = app.create_key(KeyRole::Checkout, "shop").await;
+    const PRODUCTS: &str = "{ products(first: 5) { edges { node { sku } } } }";
+    // Several connections in the pool at once.
+    for answer in join_all((0..8).map(|_| app.graphql(PRODUCTS, json!({})))).await {
+        assert!(answer.get("errors").is_none(), "{answer:#}");
+    }
+    let ended = app
+        .scalar(
+            "SELECT COUNT(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .await;
+    assert!(ended >= 2, "ended {ended} connections");
+
+    let answers = join_all((0..8).map(|_| app.graphql(PRODUCTS, json!({})))).await;
+    for answer in &answers {
+        assert!(answer.get("errors").is_none(), "{answer:#}");
+        assert_eq!(
+            answer["data"]["products"]["edges"].as_array().map(Vec::len),
+            Some(5),
+            "{answer:#}"
+        );
+    }
+    reserve(&app, &checkout, Uuid::new_v4(), 1).await;
+    assert_books_balance(&app).await;
+}
+
 async fn drill(outage: Link) {
     let server: url::Url = std::env::var("TEST_DATABASE_URL")
         .expect("TEST_DATABASE_URL is set")
