@@ -15,9 +15,11 @@
 //! does any row holding a value this module does not carry in an array.
 
 use sea_orm::{
-    ActiveModelTrait, ActiveValue, ConnectionTrait, DbBackend, DbErr, EntityName, EntityTrait,
-    IdenStatic, Iterable, SqlErr, Statement, Value, sea_query::ArrayType,
+    ActiveModelTrait, ActiveValue, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityName,
+    EntityTrait, IdenStatic, Iterable, SqlErr, Statement, Value,
+    sea_query::{ArrayType, Expr, ExprTrait, SimpleExpr, extension::postgres::PgFunc},
 };
+use uuid::Uuid;
 
 use super::quote_identifier;
 
@@ -42,6 +44,22 @@ where
     A::Entity::insert_many(rows)
         .exec_without_returning(connection)
         .await
+}
+
+/// `column` is one of `ids`, as a condition whose text, on PostgreSQL, does
+/// not depend on how many there are (`= ANY($1)`, one uuid array). An
+/// `IN ($1, …)` list is a new statement for every length, which PostgreSQL
+/// parses and plans again and the driver prepares again: a batch of
+/// sold-out answers looks up its ~120 ids this way, and planning them was
+/// ~17 % of PostgreSQL's CPU in the 100-unit flash sale.
+pub fn is_one_of<C: ColumnTrait>(backend: DbBackend, column: C, ids: Vec<Uuid>) -> SimpleExpr {
+    match backend {
+        DbBackend::Postgres => {
+            let column = Expr::col((column.entity_name(), column));
+            ExprTrait::eq(column, PgFunc::any(Expr::val(ids)))
+        }
+        _ => column.is_in(ids),
+    }
 }
 
 /// Whether `error` is an insert finding a key taken.

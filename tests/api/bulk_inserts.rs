@@ -4,9 +4,9 @@
 //! equal to the one written, and numbered rows get ids in their order.
 
 use chrono::{DateTime, TimeZone, Utc};
-use sea_orm::{DbBackend, EntityTrait, IntoActiveModel, QueryOrder};
+use sea_orm::{DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QueryTrait};
 use stockroute::{
-    db::bulk::{insert_numbered_rows, insert_rows, is_taken},
+    db::bulk::{insert_numbered_rows, insert_rows, is_one_of, is_taken},
     entities::{
         movement::{self, MovementType},
         reservation::{self, ReservationStatus},
@@ -61,6 +61,32 @@ fn movement_row(product_id: i32, warehouse_id: i32, reference: Option<String>) -
 }
 
 on_both_backends! {
+    async fn a_lookup_of_many_ids_finds_those_stored_in_one_statement_for_any_count(app) {
+        let holds: Vec<_> = (1..=4).map(|n| hold(n, None, None)).collect();
+        let rows = holds.iter().cloned().map(IntoActiveModel::into_active_model).collect();
+        insert_rows(&app.db, rows).await.expect("inserted");
+        let backend = app.db.get_database_backend();
+        let lookup = |ids: Vec<Uuid>| {
+            reservation::Entity::find()
+                .filter(is_one_of(backend, reservation::Column::Id, ids))
+                .order_by_asc(reservation::Column::Id)
+        };
+        let missing = Uuid::from_u128(0xdead);
+        let found = lookup(vec![holds[3].id, missing, holds[1].id])
+            .all(&app.db)
+            .await
+            .expect("looked up");
+        assert_eq!(found, vec![holds[1].clone(), holds[3].clone()]);
+        assert!(lookup(Vec::new()).all(&app.db).await.expect("looked up").is_empty());
+
+        // On PostgreSQL the statement's text is the same for 1 id as for
+        // 500: prepared and planned once, not once per count.
+        let text = |count: u128| lookup((0..count).map(Uuid::from_u128).collect()).build(backend).sql;
+        if backend == DbBackend::Postgres {
+            assert_eq!(text(1), text(500));
+        }
+    }
+
     async fn rows_written_in_bulk_read_back_as_they_were(app) {
         let awkward = "a\"b\\c\nd\u{1}é'; DROP TABLE reservations; --";
         let holds = vec![

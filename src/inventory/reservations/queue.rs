@@ -45,9 +45,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
-};
+use sea_orm::{ActiveValue::Set, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use uuid::Uuid;
 
@@ -472,11 +470,12 @@ async fn sort_out_stored(
     replays: &mut Vec<usize>,
 ) -> Result<(), Failure> {
     let ids: Vec<Uuid> = which.iter().map(|&i| batch[i].request.id).collect();
+    let backend = store.connection().get_database_backend();
     let stored: HashMap<Uuid, String> = reservation::Entity::find()
         .select_only()
         .column(reservation::Column::Id)
         .column(reservation::Column::Fingerprint)
-        .filter(reservation::Column::Id.is_in(ids))
+        .filter(bulk::is_one_of(backend, reservation::Column::Id, ids))
         .into_tuple::<(Uuid, String)>()
         .all(store.connection())
         .await?
