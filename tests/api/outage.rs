@@ -124,9 +124,11 @@ async fn connections_the_database_ended_while_idle_are_replaced_unseen() {
     for answer in join_all((0..8).map(|_| app.graphql(PRODUCTS, json!({})))).await {
         assert!(answer.get("errors").is_none(), "{answer:#}");
     }
+    // Each waited for until it is gone (up to 5 s), so that none still
+    // answers when the next requests come.
     let ended = app
         .scalar(
-            "SELECT COUNT(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity \
+            "SELECT COUNT(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) FROM pg_stat_activity \
              WHERE datname = current_database() AND pid <> pg_backend_pid()",
         )
         .await;
