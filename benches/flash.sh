@@ -38,6 +38,12 @@
 #
 #   bash benches/flash.sh
 #   CONNECTIONS=200 DURATION=5 BACKENDS=postgres bash benches/flash.sh
+#   ROUNDS=3 bash benches/flash.sh   # seed, ceiling and ours three times over,
+#                                    # then the median of each figure
+#
+# One round takes ~4 minutes here, and this machine's figures move by
+# ±10 % from round to round (the seed, the ceiling and ours each on its
+# own): a ratio from one round says less than the median of three.
 #
 # Needs the local PostgreSQL ($PG_SERVER, trust auth) and Redis; installs
 # wrk from Debian's packages when it is missing.
@@ -49,6 +55,7 @@ DURATION=${DURATION:-10}
 THREADS=${THREADS:-2}
 PORT=${PORT:-18300}
 BACKENDS=${BACKENDS:-postgres sqlite}
+ROUNDS=${ROUNDS:-1}
 PG_SERVER=${PG_SERVER:-postgres://postgres@127.0.0.1:5432}
 REDIS_PORT=${REDIS_PORT:-6379}
 SKU=DROP-SNEAKER-LTD
@@ -96,14 +103,16 @@ UPDATE inventory SET reserved = reserved + 1 WHERE id = 1 AND quantity - reserve
 INSERT INTO reservations (inventory_id, quantity) VALUES (1, 1);
 COMMIT;
 SQL
-seed=0
-for clients in 1 2 4 8 16 32 64; do
-  tps=$(pgbench -n -M prepared -c "$clients" -j "$(( clients < THREADS ? clients : THREADS ))" -T "$DURATION" -f "$WORK/seed.sql" \
-    "$PG_SERVER/$seed_db" 2>/dev/null | awk '/^tps = / { printf "%.0f", $3 }')
-  echo "seed pattern, pgbench, $clients clients: $tps tx/s"
-  seed=$(( tps > seed ? tps : seed ))
-done
-echo "seed pattern, best: $seed tx/s"
+measure_seed() { # sets $seed: the best of 1 to 64 clients
+  seed=0
+  for clients in 1 2 4 8 16 32 64; do
+    tps=$(pgbench -n -M prepared -c "$clients" -j "$(( clients < THREADS ? clients : THREADS ))" -T "$DURATION" -f "$WORK/seed.sql" \
+      "$PG_SERVER/$seed_db" 2>/dev/null | awk '/^tps = / { printf "%.0f", $3 }')
+    echo "seed pattern, pgbench, $clients clients: $tps tx/s"
+    seed=$(( tps > seed ? tps : seed ))
+  done
+  echo "seed pattern, best: $seed tx/s"
+}
 
 # ---------------------------------------------------------------- the load
 nonce=$(( $(date +%s) % 4294967296 ))
@@ -169,31 +178,33 @@ run_wrk() {
 }
 
 # ---------------------------------------------------------------- the ceiling
-target/release/examples/ceiling "127.0.0.1:$((PORT + 50))" 2>/dev/null &
-server=$!
-sleep 1
-ceiling_before=$(ticks_of "$server")
-read -r idle_before all_before <<<"$(machine_ticks)"
-read -r ceiling c50 c99 _ <<<"$(run_wrk $((PORT + 50)))"
-read -r idle_after all_after <<<"$(machine_ticks)"
-ceiling_ticks=$(( $(ticks_of "$server") - ceiling_before ))
-kill "$server"; wait "$server" 2>/dev/null || true; server=
-echo "stack ceiling (examples/ceiling.rs, no database): $ceiling answers/s, p50 $c50 ms, p99 $c99 ms"
-# What one answer costs the ceiling's server, and the rest of the machine
-# (wrk, mostly): ours pays both and its own work on top.
-read -r ceiling_us load_us <<<"$(awk -v s="$ceiling_ticks" -v r="$ceiling" -v d="$DURATION" -v hz="$(getconf CLK_TCK)" \
-  -v busy=$(( all_after - all_before - idle_after + idle_before )) 'BEGIN {
-    per = 1e6 / hz / (r * d)
-    printf "%.1f %.1f", s * per, (busy - s) * per
-  }')"
-echo "         CPU per answer: the ceiling's server $ceiling_us us, the rest of the machine $load_us us"
-# The seed is bound by one row's lock, the ceiling (like ours) by CPU: when
-# the machine slows, the ceiling falls and the seed hardly does. What the
-# 10x goal asks of ours, as a share of this run's ceiling, and the CPU it
-# leaves a hold for the server and PostgreSQL together, once the load
-# generator has had what it took per answer here:
-echo "10x the seed: $((seed * 10)) holds/s = $(awk -v s="$seed" -v c="$ceiling" 'BEGIN { printf "%.2f", s * 10 / c }') x the ceiling;" \
-  "at that rate $(nproc) cores leave $(awk -v s="$seed" -v l="$load_us" -v cores="$(nproc)" 'BEGIN { printf "%.0f", cores * 1e6 / (s * 10) - l }') us of CPU per hold for server and database"
+measure_ceiling() { # sets $ceiling, $ceiling_us and $load_us
+  target/release/examples/ceiling "127.0.0.1:$((PORT + 50))" 2>/dev/null &
+  server=$!
+  sleep 1
+  ceiling_before=$(ticks_of "$server")
+  read -r idle_before all_before <<<"$(machine_ticks)"
+  read -r ceiling c50 c99 _ <<<"$(run_wrk $((PORT + 50)))"
+  read -r idle_after all_after <<<"$(machine_ticks)"
+  ceiling_ticks=$(( $(ticks_of "$server") - ceiling_before ))
+  kill "$server"; wait "$server" 2>/dev/null || true; server=
+  echo "stack ceiling (examples/ceiling.rs, no database): $ceiling answers/s, p50 $c50 ms, p99 $c99 ms"
+  # What one answer costs the ceiling's server, and the rest of the machine
+  # (wrk, mostly): ours pays both and its own work on top.
+  read -r ceiling_us load_us <<<"$(awk -v s="$ceiling_ticks" -v r="$ceiling" -v d="$DURATION" -v hz="$(getconf CLK_TCK)" \
+    -v busy=$(( all_after - all_before - idle_after + idle_before )) 'BEGIN {
+      per = 1e6 / hz / (r * d)
+      printf "%.1f %.1f", s * per, (busy - s) * per
+    }')"
+  echo "         CPU per answer: the ceiling's server $ceiling_us us, the rest of the machine $load_us us"
+  # The seed is bound by one row's lock, the ceiling (like ours) by CPU: when
+  # the machine slows, the ceiling falls and the seed hardly does. What the
+  # 10x goal asks of ours, as a share of this run's ceiling, and the CPU it
+  # leaves a hold for the server and PostgreSQL together, once the load
+  # generator has had what it took per answer here:
+  echo "10x the seed: $((seed * 10)) holds/s = $(awk -v s="$seed" -v c="$ceiling" 'BEGIN { printf "%.2f", s * 10 / c }') x the ceiling;" \
+    "at that rate $(nproc) cores leave $(awk -v s="$seed" -v l="$load_us" -v cores="$(nproc)" 'BEGIN { printf "%.0f", cores * 1e6 / (s * 10) - l }') us of CPU per hold for server and database"
+}
 
 # ---------------------------------------------------------------- the Redis gate
 if redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
@@ -229,106 +240,135 @@ SELECT 'movement ' || m.id || ' names a missing stock level' FROM inventory_move
   WHERE NOT EXISTS (SELECT 1 FROM inventory i WHERE i.product_id = m.product_id AND i.warehouse_id = m.warehouse_id);
 SQL
 
-failed=0
-results=()
-for backend in $BACKENDS; do
-  for units in 100 1000000; do
-    if [ "$backend" = postgres ]; then
-      db=$(fresh_db)
-      url="$PG_SERVER/$db"
-      sql() { psql -Atq "$url" -c "$1"; }
-      books() { psql -Atq "$url" -f "$WORK/books.sql"; }
-    else
-      url="sqlite://$WORK/flash_$units.db?mode=rwc"
-      file="$WORK/flash_$units.db"
-      sql() { python3 -c 'import sqlite3,sys; [print("|".join(map(str, r))) for r in sqlite3.connect(sys.argv[1]).execute(sys.argv[2])]' "$file" "$1"; }
-      books() { python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); [print(r[0]) for q in open(sys.argv[2]).read().split(";") if q.strip() for r in c.execute(q)]' "$file" "$WORK/books.sql"; }
-    fi
-    DATABASE_URL="$url" STOCKROUTE_ADDR="127.0.0.1:$PORT" STOCKROUTE_COST_BUDGETS=off RUST_LOG=warn \
-      target/release/stockroute serve >"$WORK/server.log" 2>&1 &
-    server=$!
-    for _ in $(seq 1 100); do
-      curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
-      sleep 0.2
-    done
-    FLASH_KEY=$(DATABASE_URL="$url" target/release/stockroute api-key create --role checkout --name flash | tail -1)
-    admin=$(DATABASE_URL="$url" target/release/stockroute api-key create --role admin --name flash-admin | tail -1)
-    export FLASH_KEY
-    if [ "$units" != 100 ]; then
-      curl -fs "http://127.0.0.1:$PORT/graphql" -H 'content-type: application/json' -H "authorization: Bearer $admin" \
-        -d "{\"query\":\"mutation{setStock(input:{sku:\\\"$SKU\\\",warehouseCode:\\\"$WAREHOUSE\\\",quantity:$units}){quantity}}\"}" >/dev/null
-    fi
-    stock=$(sql "SELECT SUM(i.quantity - i.reserved) FROM inventory i JOIN products p ON p.id = i.product_id WHERE p.sku = '$SKU'")
-    feed=
-    if [ "$backend" = postgres ] && [ "$units" != 100 ]; then
-      target/release/examples/feed_lag --addr "127.0.0.1:$PORT" --key "$admin" --sku "$SKU" --idle-seconds 3 \
-        >"$WORK/feed.txt" 2>&1 &
-      feed=$!
-      for _ in $(seq 1 50); do grep -q subscribed "$WORK/feed.txt" && break; sleep 0.1; done
-      sleep 0.5
-      first_movement=$(sql "SELECT COALESCE(MAX(id), 0) FROM inventory_movements")
-    fi
-    # PostgreSQL backends opened during the run count from their start.
-    declare -A pg_before=()
-    if [ "$backend" = postgres ]; then
-      for pid in $(pg_backends "$db"); do pg_before[$pid]=$(ticks_of "$pid"); done
-    fi
-    server_before=$(ticks_of "$server")
-    read -r idle_before all_before <<<"$(machine_ticks)"
-    read -r rps p50 p99 held short other <<<"$(run_wrk "$PORT")"
-    read -r idle_after all_after <<<"$(machine_ticks)"
-    server_ticks=$(( $(ticks_of "$server") - server_before ))
-    pg_ticks=0
-    if [ "$backend" = postgres ]; then
-      for pid in $(pg_backends "$db"); do
-        pg_ticks=$(( pg_ticks + $(ticks_of "$pid") - ${pg_before[$pid]:-0} ))
+measure_ours() { # one line per backend and scenario; sets $failed on a failed check
+  for backend in $BACKENDS; do
+    for units in 100 1000000; do
+      if [ "$backend" = postgres ]; then
+        db=$(fresh_db)
+        url="$PG_SERVER/$db"
+        sql() { psql -Atq "$url" -c "$1"; }
+        books() { psql -Atq "$url" -f "$WORK/books.sql"; }
+      else
+        url="sqlite://$WORK/flash_$units.db?mode=rwc"
+        file="$WORK/flash_$units.db"
+        sql() { python3 -c 'import sqlite3,sys; [print("|".join(map(str, r))) for r in sqlite3.connect(sys.argv[1]).execute(sys.argv[2])]' "$file" "$1"; }
+        books() { python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); [print(r[0]) for q in open(sys.argv[2]).read().split(";") if q.strip() for r in c.execute(q)]' "$file" "$WORK/books.sql"; }
+      fi
+      DATABASE_URL="$url" STOCKROUTE_ADDR="127.0.0.1:$PORT" STOCKROUTE_COST_BUDGETS=off RUST_LOG=warn \
+        target/release/stockroute serve >"$WORK/server.log" 2>&1 &
+      server=$!
+      for _ in $(seq 1 100); do
+        curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
+        sleep 0.2
       done
-    fi
-    unset pg_before
-    sleep 1 # requests in flight when wrk stopped finish
-    holds=$(sql "SELECT COUNT(*) FROM reservations")
-    problems=$(books)
-    verdict=ok
-    if [ "$units" = 100 ]; then
-      [ "$holds" = "$stock" ] && [ "$held" = "$stock" ] || verdict="FAIL: $holds holds, $held answered held, for $stock units"
-    else
-      # wrk stops counting with up to $CONNECTIONS requests in flight; those
-      # are held without wrk seeing the answer.
-      [ "$holds" -ge "$held" ] && [ "$holds" -le $(( held + CONNECTIONS )) ] && [ "$short" = 0 ] \
-        || verdict="FAIL: $holds holds, $held answered held, $short answered short"
-    fi
-    [ "$other" = 0 ] || verdict="FAIL: $other answers were errors ($(head -c 300 "$WORK/wrk.err"))"
-    [ -z "$problems" ] || verdict="FAIL: $problems"
-    printf '%-8s %9s units: %6s answers/s, %6s holds/s, p50 %7.1f ms, p99 %7.1f ms; %s holds; %s x seed, %s x ceiling; %s\n' \
-      "$backend" "$units" "$rps" "$(awk -v h="$held" -v d="$DURATION" 'BEGIN { printf "%.0f", h / d }')" "$p50" "$p99" "$holds" \
-      "$(awk -v h="$held" -v d="$DURATION" -v s="$seed" 'BEGIN { printf "%.2f", h / d / s }')" \
-      "$(awk -v r="$rps" -v c="$ceiling" 'BEGIN { printf "%.2f", r / c }')" "$verdict"
-    [ "$verdict" = ok ] || failed=1
-    awk -v s="$server_ticks" -v p="$pg_ticks" -v r="$rps" -v d="$DURATION" -v hz="$(getconf CLK_TCK)" \
-      -v idle=$(( idle_after - idle_before )) -v all=$(( all_after - all_before )) -v backend="$backend" 'BEGIN {
-        per = 1e6 / hz / (r * d)
-        printf "         CPU per answer: server %.0f us", s * per
-        if (backend == "postgres") printf ", PostgreSQL %.0f us", p * per
-        printf "; the machine idle %.0f %%\n", 100 * idle / all
-      }'
-    # The reservation queue's batches, and how long each that wrote held
-    # its stock level's row (the part no other batch can overlap).
-    curl -fs -H "authorization: Bearer $admin" "http://127.0.0.1:$PORT/metrics" | awk '
-      $1 == "stockroute_reservation_batches_total" { b = $2 }
-      $1 == "stockroute_reservation_batch_requests_total" { r = $2 }
-      $1 == "stockroute_reservation_batches_written_total" { w = $2 }
-      $1 == "stockroute_reservation_rows_held_seconds_total" { h = $2 }
-      END {
-        held = 0
-        if (w > 0) held = 1000 * h / w
-        if (b > 0) printf "         batches: %d, %.0f requests each; those that wrote held the stock row %.2f ms each\n", b, r / b, held
-      }'
-    if [ -n "$feed" ]; then
-      wait "$feed" || true
-      expected=$(sql "SELECT COUNT(*) FROM inventory_movements m JOIN products p ON p.id = m.product_id WHERE m.id > $first_movement AND p.sku = '$SKU'")
-      echo "         stockLevelChanged subscriber: $(grep '^feed:' "$WORK/feed.txt" || cat "$WORK/feed.txt"); the ledger grew by $expected movements of $SKU meanwhile"
-    fi
-    kill "$server"; wait "$server" 2>/dev/null || true; server=
+      FLASH_KEY=$(DATABASE_URL="$url" target/release/stockroute api-key create --role checkout --name flash | tail -1)
+      admin=$(DATABASE_URL="$url" target/release/stockroute api-key create --role admin --name flash-admin | tail -1)
+      export FLASH_KEY
+      if [ "$units" != 100 ]; then
+        curl -fs "http://127.0.0.1:$PORT/graphql" -H 'content-type: application/json' -H "authorization: Bearer $admin" \
+          -d "{\"query\":\"mutation{setStock(input:{sku:\\\"$SKU\\\",warehouseCode:\\\"$WAREHOUSE\\\",quantity:$units}){quantity}}\"}" >/dev/null
+      fi
+      stock=$(sql "SELECT SUM(i.quantity - i.reserved) FROM inventory i JOIN products p ON p.id = i.product_id WHERE p.sku = '$SKU'")
+      feed=
+      if [ "$backend" = postgres ] && [ "$units" != 100 ]; then
+        target/release/examples/feed_lag --addr "127.0.0.1:$PORT" --key "$admin" --sku "$SKU" --idle-seconds 3 \
+          >"$WORK/feed.txt" 2>&1 &
+        feed=$!
+        for _ in $(seq 1 50); do grep -q subscribed "$WORK/feed.txt" && break; sleep 0.1; done
+        sleep 0.5
+        first_movement=$(sql "SELECT COALESCE(MAX(id), 0) FROM inventory_movements")
+      fi
+      # PostgreSQL backends opened during the run count from their start.
+      declare -A pg_before=()
+      if [ "$backend" = postgres ]; then
+        for pid in $(pg_backends "$db"); do pg_before[$pid]=$(ticks_of "$pid"); done
+      fi
+      server_before=$(ticks_of "$server")
+      read -r idle_before all_before <<<"$(machine_ticks)"
+      read -r rps p50 p99 held short other <<<"$(run_wrk "$PORT")"
+      read -r idle_after all_after <<<"$(machine_ticks)"
+      server_ticks=$(( $(ticks_of "$server") - server_before ))
+      pg_ticks=0
+      if [ "$backend" = postgres ]; then
+        for pid in $(pg_backends "$db"); do
+          pg_ticks=$(( pg_ticks + $(ticks_of "$pid") - ${pg_before[$pid]:-0} ))
+        done
+      fi
+      unset pg_before
+      sleep 1 # requests in flight when wrk stopped finish
+      holds=$(sql "SELECT COUNT(*) FROM reservations")
+      problems=$(books)
+      verdict=ok
+      if [ "$units" = 100 ]; then
+        [ "$holds" = "$stock" ] && [ "$held" = "$stock" ] || verdict="FAIL: $holds holds, $held answered held, for $stock units"
+      else
+        # wrk stops counting with up to $CONNECTIONS requests in flight; those
+        # are held without wrk seeing the answer.
+        [ "$holds" -ge "$held" ] && [ "$holds" -le $(( held + CONNECTIONS )) ] && [ "$short" = 0 ] \
+          || verdict="FAIL: $holds holds, $held answered held, $short answered short"
+      fi
+      [ "$other" = 0 ] || verdict="FAIL: $other answers were errors ($(head -c 300 "$WORK/wrk.err"))"
+      [ -z "$problems" ] || verdict="FAIL: $problems"
+      printf '%-8s %9s units: %6s answers/s, %6s holds/s, p50 %7.1f ms, p99 %7.1f ms; %s holds; %s x seed, %s x ceiling; %s\n' \
+        "$backend" "$units" "$rps" "$(awk -v h="$held" -v d="$DURATION" 'BEGIN { printf "%.0f", h / d }')" "$p50" "$p99" "$holds" \
+        "$(awk -v h="$held" -v d="$DURATION" -v s="$seed" 'BEGIN { printf "%.2f", h / d / s }')" \
+        "$(awk -v r="$rps" -v c="$ceiling" 'BEGIN { printf "%.2f", r / c }')" "$verdict"
+      [ "$verdict" = ok ] || failed=1
+      # For the medians over rounds: holds/s, answers/s, p99, and the
+      # ratios to this round's seed and ceiling.
+      awk -v b="$backend" -v u="$units" -v h="$held" -v d="$DURATION" -v r="$rps" -v p="$p99" -v s="$seed" -v c="$ceiling" \
+        'BEGIN { printf "%s %s %.0f %s %s %.4f %.4f\n", b, u, h / d, r, p, h / d / s, r / c }' >>"$WORK/rounds.txt"
+      awk -v s="$server_ticks" -v p="$pg_ticks" -v r="$rps" -v d="$DURATION" -v hz="$(getconf CLK_TCK)" \
+        -v idle=$(( idle_after - idle_before )) -v all=$(( all_after - all_before )) -v backend="$backend" 'BEGIN {
+          per = 1e6 / hz / (r * d)
+          printf "         CPU per answer: server %.0f us", s * per
+          if (backend == "postgres") printf ", PostgreSQL %.0f us", p * per
+          printf "; the machine idle %.0f %%\n", 100 * idle / all
+        }'
+      # The reservation queue's batches, and how long each that wrote held
+      # its stock level's row (the part no other batch can overlap).
+      curl -fs -H "authorization: Bearer $admin" "http://127.0.0.1:$PORT/metrics" | awk '
+        $1 == "stockroute_reservation_batches_total" { b = $2 }
+        $1 == "stockroute_reservation_batch_requests_total" { r = $2 }
+        $1 == "stockroute_reservation_batches_written_total" { w = $2 }
+        $1 == "stockroute_reservation_rows_held_seconds_total" { h = $2 }
+        END {
+          held = 0
+          if (w > 0) held = 1000 * h / w
+          if (b > 0) printf "         batches: %d, %.0f requests each; those that wrote held the stock row %.2f ms each\n", b, r / b, held
+        }'
+      if [ -n "$feed" ]; then
+        wait "$feed" || true
+        expected=$(sql "SELECT COUNT(*) FROM inventory_movements m JOIN products p ON p.id = m.product_id WHERE m.id > $first_movement AND p.sku = '$SKU'")
+        echo "         stockLevelChanged subscriber: $(grep '^feed:' "$WORK/feed.txt" || cat "$WORK/feed.txt"); the ledger grew by $expected movements of $SKU meanwhile"
+      fi
+      kill "$server"; wait "$server" 2>/dev/null || true; server=
+    done
   done
+}
+
+failed=0
+for round in $(seq 1 "$ROUNDS"); do
+  [ "$ROUNDS" = 1 ] || echo "---------------- round $round of $ROUNDS"
+  measure_seed
+  measure_ceiling
+  echo "seed $seed ceiling $ceiling" >>"$WORK/rounds.txt"
+  measure_ours
 done
+
+# The median of each figure over the rounds (of the ratios, each taken
+# against its own round's seed and ceiling).
+if [ "$ROUNDS" -gt 1 ]; then
+  echo "---------------- medians over $ROUNDS rounds"
+  median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+  echo "seed pattern $(awk '$1 == "seed" { print $2 }' "$WORK/rounds.txt" | median) tx/s," \
+    "ceiling $(awk '$1 == "seed" { print $4 }' "$WORK/rounds.txt" | median) answers/s"
+  for backend in $BACKENDS; do
+    for units in 100 1000000; do
+      pick() { awk -v b="$backend" -v u="$units" -v f="$1" '$1 == b && $2 == u { print $f }' "$WORK/rounds.txt" | median; }
+      printf '%-8s %9s units: %6.0f answers/s, %6.0f holds/s, p99 %7.1f ms; %.2f x seed, %.2f x ceiling\n' \
+        "$backend" "$units" "$(pick 4)" "$(pick 3)" "$(pick 5)" "$(pick 6)" "$(pick 7)"
+    done
+  done
+fi
 exit "$failed"
