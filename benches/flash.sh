@@ -249,8 +249,9 @@ measure_ours() { # one line per backend and scenario; sets $failed on a failed c
         sql() { psql -Atq "$url" -c "$1"; }
         books() { psql -Atq "$url" -f "$WORK/books.sql"; }
       else
-        url="sqlite://$WORK/flash_$units.db?mode=rwc"
-        file="$WORK/flash_$units.db"
+        # A new file each round, as PostgreSQL gets a new database.
+        file="$WORK/flash_${round}_$units.db"
+        url="sqlite://$file?mode=rwc"
         sql() { python3 -c 'import sqlite3,sys; [print("|".join(map(str, r))) for r in sqlite3.connect(sys.argv[1]).execute(sys.argv[2])]' "$file" "$1"; }
         books() { python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); [print(r[0]) for q in open(sys.argv[2]).read().split(";") if q.strip() for r in c.execute(q)]' "$file" "$WORK/books.sql"; }
       fi
