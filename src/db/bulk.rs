@@ -1,5 +1,5 @@
-//! Inserting many rows with one statement whose text does not depend on how
-//! many there are.
+//! Inserting many rows, or looking many up by id, with one statement whose
+//! text does not depend on how many there are.
 //!
 //! A multi-row `INSERT … VALUES (…), (…)` binds one parameter per cell, so
 //! its text changes with every row count: PostgreSQL parses and plans each
