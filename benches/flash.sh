@@ -167,14 +167,17 @@ ticks_of() {
 }
 machine_ticks() { awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
 pg_backends() { pgrep -f "postgres: .* $1 " || true; }
-# One wrk run against port $1; prints "answers/s p50 p99 held short other".
+# One wrk run against port $1; prints "answers/s p50 p99 held short other
+# seconds", the last being how long wrk counted answers: a little over
+# $DURATION, and what rates and CPU per answer are taken over.
 run_wrk() {
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency -s "$WORK/reserve.lua" \
     "http://127.0.0.1:$1/graphql" >"$WORK/wrk.txt" 2>"$WORK/wrk.err"
   echo "$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$WORK/wrk.txt")" \
     "$(awk '$1 == "50%" { print $2 }' "$WORK/wrk.txt" | to_ms)" \
     "$(awk '$1 == "99%" { print $2 }' "$WORK/wrk.txt" | to_ms)" \
-    "$(sed -n 's/^answers held=\([0-9]*\) short=\([0-9]*\) other=\([0-9]*\)$/\1 \2 \3/p' "$WORK/wrk.txt")"
+    "$(sed -n 's/^answers held=\([0-9]*\) short=\([0-9]*\) other=\([0-9]*\)$/\1 \2 \3/p' "$WORK/wrk.txt")" \
+    "$(sed -n 's/^ *[0-9]* requests in \([0-9.]*\)\(m*\)s*,.*/\1 \2/p' "$WORK/wrk.txt" | awk '{ print ($2 == "m" ? $1 * 60 : $1) }')"
 }
 
 # ---------------------------------------------------------------- the ceiling
@@ -184,14 +187,14 @@ measure_ceiling() { # sets $ceiling, $ceiling_us and $load_us
   sleep 1
   ceiling_before=$(ticks_of "$server")
   read -r idle_before all_before <<<"$(machine_ticks)"
-  read -r ceiling c50 c99 _ <<<"$(run_wrk $((PORT + 50)))"
+  read -r ceiling c50 c99 _ _ _ ceiling_seconds <<<"$(run_wrk $((PORT + 50)))"
   read -r idle_after all_after <<<"$(machine_ticks)"
   ceiling_ticks=$(( $(ticks_of "$server") - ceiling_before ))
   kill "$server"; wait "$server" 2>/dev/null || true; server=
   echo "stack ceiling (examples/ceiling.rs, no database): $ceiling answers/s, p50 $c50 ms, p99 $c99 ms"
   # What one answer costs the ceiling's server, and the rest of the machine
   # (wrk, mostly): ours pays both and its own work on top.
-  read -r ceiling_us load_us <<<"$(awk -v s="$ceiling_ticks" -v r="$ceiling" -v d="$DURATION" -v hz="$(getconf CLK_TCK)" \
+  read -r ceiling_us load_us <<<"$(awk -v s="$ceiling_ticks" -v r="$ceiling" -v d="$ceiling_seconds" -v hz="$(getconf CLK_TCK)" \
     -v busy=$(( all_after - all_before - idle_after + idle_before )) 'BEGIN {
       per = 1e6 / hz / (r * d)
       printf "%.1f %.1f", s * per, (busy - s) * per
@@ -286,7 +289,7 @@ measure_ours() { # one line per backend and scenario; sets $failed on a failed c
       fi
       server_before=$(ticks_of "$server")
       read -r idle_before all_before <<<"$(machine_ticks)"
-      read -r rps p50 p99 held short other <<<"$(run_wrk "$PORT")"
+      read -r rps p50 p99 held short other seconds <<<"$(run_wrk "$PORT")"
       read -r idle_after all_after <<<"$(machine_ticks)"
       server_ticks=$(( $(ticks_of "$server") - server_before ))
       pg_ticks=0
@@ -311,15 +314,15 @@ measure_ours() { # one line per backend and scenario; sets $failed on a failed c
       [ "$other" = 0 ] || verdict="FAIL: $other answers were errors ($(head -c 300 "$WORK/wrk.err"))"
       [ -z "$problems" ] || verdict="FAIL: $problems"
       printf '%-8s %9s units: %6s answers/s, %6s holds/s, p50 %7.1f ms, p99 %7.1f ms; %s holds; %s x seed, %s x ceiling; %s\n' \
-        "$backend" "$units" "$rps" "$(awk -v h="$held" -v d="$DURATION" 'BEGIN { printf "%.0f", h / d }')" "$p50" "$p99" "$holds" \
-        "$(awk -v h="$held" -v d="$DURATION" -v s="$seed" 'BEGIN { printf "%.2f", h / d / s }')" \
+        "$backend" "$units" "$rps" "$(awk -v h="$held" -v d="$seconds" 'BEGIN { printf "%.0f", h / d }')" "$p50" "$p99" "$holds" \
+        "$(awk -v h="$held" -v d="$seconds" -v s="$seed" 'BEGIN { printf "%.2f", h / d / s }')" \
         "$(awk -v r="$rps" -v c="$ceiling" 'BEGIN { printf "%.2f", r / c }')" "$verdict"
       [ "$verdict" = ok ] || failed=1
       # For the medians over rounds: holds/s, answers/s, p99, and the
       # ratios to this round's seed and ceiling.
-      awk -v b="$backend" -v u="$units" -v h="$held" -v d="$DURATION" -v r="$rps" -v p="$p99" -v s="$seed" -v c="$ceiling" \
+      awk -v b="$backend" -v u="$units" -v h="$held" -v d="$seconds" -v r="$rps" -v p="$p99" -v s="$seed" -v c="$ceiling" \
         'BEGIN { printf "%s %s %.0f %s %s %.4f %.4f\n", b, u, h / d, r, p, h / d / s, r / c }' >>"$WORK/rounds.txt"
-      awk -v s="$server_ticks" -v p="$pg_ticks" -v r="$rps" -v d="$DURATION" -v hz="$(getconf CLK_TCK)" \
+      awk -v s="$server_ticks" -v p="$pg_ticks" -v r="$rps" -v d="$seconds" -v hz="$(getconf CLK_TCK)" \
         -v idle=$(( idle_after - idle_before )) -v all=$(( all_after - all_before )) -v backend="$backend" 'BEGIN {
           per = 1e6 / hz / (r * d)
           printf "         CPU per answer: server %.0f us", s * per
