@@ -40,6 +40,8 @@
 #   CONNECTIONS=200 DURATION=5 BACKENDS=postgres bash benches/flash.sh
 #   ROUNDS=3 bash benches/flash.sh   # seed, ceiling and ours three times over,
 #                                    # then the median of each figure
+#   KEYS=50 bash benches/flash.sh    # the checkouts spread over 50 API keys
+#                                    # (a storefront each), taken in turn
 #
 # One round takes ~4 minutes here, and this machine's figures move by
 # ±10 % from round to round (the seed, the ceiling and ours each on its
@@ -56,6 +58,7 @@ THREADS=${THREADS:-2}
 PORT=${PORT:-18300}
 BACKENDS=${BACKENDS:-postgres sqlite}
 ROUNDS=${ROUNDS:-1}
+KEYS=${KEYS:-1}
 PG_SERVER=${PG_SERVER:-postgres://postgres@127.0.0.1:5432}
 REDIS_PORT=${REDIS_PORT:-6379}
 SKU=DROP-SNEAKER-LTD
@@ -78,7 +81,7 @@ fi
 cargo build --release --quiet --bin stockroute --example ceiling --example feed_lag
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-echo "load: $CONNECTIONS keep-alive clients, $THREADS wrk threads, $DURATION s per scenario"
+echo "load: $CONNECTIONS keep-alive clients, $THREADS wrk threads, $DURATION s per scenario, $KEYS checkout key(s)"
 
 fresh_db() { # prints the name of a new PostgreSQL database, dropped on exit
   local name
@@ -126,13 +129,20 @@ function setup(thread)
   table.insert(threads, thread)
 end
 counter, held, short, other = 0, 0, 0, 0
-local headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. (os.getenv("FLASH_KEY") or "") }
+-- The checkout keys, taken in turn: one unless KEYS says more.
+local headers = {}
+for key in string.gmatch(os.getenv("FLASH_KEYS") or "", "[^,]+") do
+  table.insert(headers, { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. key })
+end
+if #headers == 0 then -- the ceiling asks for no key
+  headers[1] = { ["Content-Type"] = "application/json" }
+end
 request = function()
   counter = counter + 1
   local id = string.format("%08x-%04x-4000-8000-%012x", $nonce, tid, counter)
   local body = '{"query":"mutation(\$i:ReserveOrderInput!){reserveOrder(input:\$i){__typename ... on Reservation{id status} ... on InsufficientStock{message}}}",'
     .. '"variables":{"i":{"reservationId":"' .. id .. '","lines":[{"sku":"$SKU","quantity":1}],"shipTo":{"latitude":52.52,"longitude":13.405}}}}'
-  return wrk.format("POST", "/graphql", headers, body)
+  return wrk.format("POST", "/graphql", headers[counter % #headers + 1], body)
 end
 response = function(status, _, body)
   if status == 200 and string.find(body, '"__typename":"Reservation"', 1, true) then
@@ -265,9 +275,11 @@ measure_ours() { # one line per backend and scenario; sets $failed on a failed c
         curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
         sleep 0.2
       done
-      FLASH_KEY=$(DATABASE_URL="$url" target/release/stockroute api-key create --role checkout --name flash | tail -1)
+      FLASH_KEYS=$(for n in $(seq 1 "$KEYS"); do
+        DATABASE_URL="$url" target/release/stockroute api-key create --role checkout --name "flash-$n" 2>/dev/null | tail -1
+      done | paste -sd,)
       admin=$(DATABASE_URL="$url" target/release/stockroute api-key create --role admin --name flash-admin | tail -1)
-      export FLASH_KEY
+      export FLASH_KEYS
       if [ "$units" != 100 ]; then
         curl -fs "http://127.0.0.1:$PORT/graphql" -H 'content-type: application/json' -H "authorization: Bearer $admin" \
           -d "{\"query\":\"mutation{setStock(input:{sku:\\\"$SKU\\\",warehouseCode:\\\"$WAREHOUSE\\\",quantity:$units}){quantity}}\"}" >/dev/null

@@ -209,6 +209,8 @@ pub struct Scrape {
     pub pool_size: u32,
     pub pool_idle: usize,
     pub pool_max: u32,
+    pub key_lookups: u64,
+    pub key_lookup_keys: u64,
 }
 
 impl Metrics {
@@ -357,6 +359,16 @@ impl Metrics {
             ConstCounter::new(scrape.reservation_rows_held.as_secs_f64()),
         );
         now.register(
+            "stockroute_key_lookups",
+            "Lookups of API keys, each one statement for every key its requests carried",
+            ConstCounter::new(scrape.key_lookups),
+        );
+        now.register(
+            "stockroute_key_lookup_keys",
+            "Keys read by those lookups",
+            ConstCounter::new(scrape.key_lookup_keys),
+        );
+        now.register(
             "stockroute_db_pool_connections",
             "Database connections open (in use or idle)",
             gauge(scrape.pool_size as usize),
@@ -405,6 +417,7 @@ mod tests {
         let text = metrics.render(&Scrape {
             cache_hits: 9,
             pool_idle: 2,
+            key_lookups: 4,
             ..Scrape::default()
         });
         assert_eq!(value(&text, "stockroute_db_statements_total"), "2");
@@ -446,6 +459,7 @@ mod tests {
             "9"
         );
         assert_eq!(value(&text, "stockroute_db_pool_idle_connections"), "2");
+        assert_eq!(value(&text, "stockroute_key_lookups_total"), "4");
         assert!(text.ends_with("# EOF\n"));
         assert_eq!(metrics.db_statements(), 2);
     }

@@ -10,7 +10,7 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 
 use super::{Caller, KeyRole, Role};
-use crate::entities::api_key;
+use crate::{db::bulk::is_one_of, entities::api_key};
 
 const KEY_PREFIX: &str = "sr_";
 const MAX_NAME_LEN: usize = 100;
@@ -117,13 +117,15 @@ pub(super) fn secret_of(header: &str) -> Result<&str, AuthError> {
 }
 
 /// The stored key whose secret hashes to `key_hash`, revoked or not.
-pub(super) async fn find_by_hash(
+/// The stored keys among `key_hashes`, in one statement for any count.
+pub(super) async fn find_by_hashes(
     db: &DatabaseConnection,
-    key_hash: String,
-) -> Result<Option<api_key::Model>, DbErr> {
+    key_hashes: Vec<String>,
+) -> Result<Vec<api_key::Model>, DbErr> {
+    let backend = db.get_database_backend();
     api_key::Entity::find()
-        .filter(api_key::Column::KeyHash.eq(key_hash))
-        .one(db)
+        .filter(is_one_of(backend, api_key::Column::KeyHash, key_hashes))
+        .all(db)
         .await
 }
 

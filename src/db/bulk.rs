@@ -19,7 +19,6 @@ use sea_orm::{
     EntityTrait, IdenStatic, Iterable, SqlErr, Statement, Value,
     sea_query::{ArrayType, Expr, ExprTrait, SimpleExpr, extension::postgres::PgFunc},
 };
-use uuid::Uuid;
 
 use super::quote_identifier;
 
@@ -47,12 +46,17 @@ where
 }
 
 /// `column` is one of `ids`, as a condition whose text, on PostgreSQL, does
-/// not depend on how many there are (`= ANY($1)`, one uuid array). An
+/// not depend on how many there are (`= ANY($1)`, one typed array). An
 /// `IN ($1, …)` list is a new statement for every length, which PostgreSQL
 /// parses and plans again and the driver prepares again: a batch of
 /// sold-out answers looks up its ~120 ids this way, and planning them was
 /// ~17 % of PostgreSQL's CPU in the 100-unit flash sale.
-pub fn is_one_of<C: ColumnTrait>(backend: DbBackend, column: C, ids: Vec<Uuid>) -> SimpleExpr {
+pub fn is_one_of<C, V>(backend: DbBackend, column: C, ids: Vec<V>) -> SimpleExpr
+where
+    C: ColumnTrait,
+    V: Into<Value>,
+    Vec<V>: Into<Value>,
+{
     match backend {
         DbBackend::Postgres => {
             let column = Expr::col((column.entity_name(), column));

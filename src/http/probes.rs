@@ -18,6 +18,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     let cache = state.availability.census();
     let queue = state.reservations.census();
     let (pool_size, pool_idle, pool_max) = pool_census(&state.db);
+    let keys = state.keys.census();
     let text = state.metrics.render(&metrics::Scrape {
         live_feeds: live.feeds,
         live_feed_subscribers: live.subscribers,
@@ -32,6 +33,8 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         pool_size,
         pool_idle,
         pool_max,
+        key_lookups: keys.lookups,
+        key_lookup_keys: keys.keys,
     });
     ([(CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response()
 }

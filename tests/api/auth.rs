@@ -1,3 +1,4 @@
+use futures_util::future::join_all;
 use serde_json::json;
 use stockroute::auth::{self, KeyRole};
 
@@ -54,6 +55,39 @@ on_both_backends! {
         let after = app.graphql_as(&key, VIEWER, json!({})).await;
         assert_eq!(error_code(&after), Some("UNAUTHENTICATED"));
         assert!(after["errors"][0]["message"].as_str().unwrap().contains("revoked"));
+    }
+
+    // Checkouts spread over many keys (a storefront each) share key
+    // lookups as a flash sale's checkouts with one key do: a lookup reads
+    // every key of the requests that came while the one before ran, not
+    // one key each. Every request still gets its own key's caller.
+    async fn requests_with_many_keys_share_lookups_and_each_is_its_own_keys_caller(app) {
+        let mut keys = Vec::new();
+        for n in 0..20 {
+            keys.push((n, app.create_key(KeyRole::Checkout, &format!("shop-{n}")).await));
+        }
+        let lookups_before = app.metric("stockroute_key_lookups_total").await;
+        let keys_before = app.metric("stockroute_key_lookup_keys_total").await;
+        let app = &app;
+        let requests = (0..5).flat_map(|_| keys.iter());
+        let answers = join_all(requests.map(|(n, key)| async move {
+            (n, app.graphql_as(key, VIEWER, json!({})).await)
+        }))
+        .await;
+        for (n, answer) in answers {
+            assert_eq!(
+                data(&answer)["viewer"],
+                json!({ "role": "CHECKOUT", "keyName": format!("shop-{n}") })
+            );
+        }
+        let lookups = app.metric("stockroute_key_lookups_total").await - lookups_before;
+        let read = app.metric("stockroute_key_lookup_keys_total").await - keys_before;
+        assert!(lookups >= 1 && read >= 20, "{lookups} lookups read {read} keys");
+        assert!(
+            read > lookups,
+            "100 requests at once over 20 keys: some lookup read several keys \
+             ({lookups} lookups read {read} keys)"
+        );
     }
 
     async fn keys_are_stored_only_as_hashes(app) {

@@ -69,6 +69,10 @@ on_both_backends! {
         for (name, moved) in [("held", 2.0), ("replayed", 1.0), ("conflict", 1.0), ("insufficient", 1.0)] {
             assert_eq!(value(&after, &outcome(name)) - value(&before, &outcome(name)), moved, "{name}");
         }
+        // Five requests with a key, one after another: a lookup each.
+        for lookups in ["stockroute_key_lookups_total", "stockroute_key_lookup_keys_total"] {
+            assert_eq!(value(&after, lookups) - value(&before, lookups), 5.0, "{lookups}");
+        }
         assert!(value(&after, "stockroute_db_statement_duration_seconds_count") > value(&before, "stockroute_db_statement_duration_seconds_count"));
         assert!(value(&after, "stockroute_db_pool_max_connections") >= 1.0);
         assert!(value(&after, "stockroute_db_pool_connections") >= 1.0);
