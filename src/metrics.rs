@@ -211,6 +211,8 @@ pub struct Scrape {
     pub pool_max: u32,
     pub key_lookups: u64,
     pub key_lookup_keys: u64,
+    pub hold_ending_batches: u64,
+    pub hold_ending_batch_requests: u64,
 }
 
 impl Metrics {
@@ -359,6 +361,16 @@ impl Metrics {
             ConstCounter::new(scrape.reservation_rows_held.as_secs_f64()),
         );
         now.register(
+            "stockroute_hold_ending_batches",
+            "Batches of confirms and releases, each in one transaction",
+            ConstCounter::new(scrape.hold_ending_batches),
+        );
+        now.register(
+            "stockroute_hold_ending_batch_requests",
+            "Confirms and releases taken in those batches",
+            ConstCounter::new(scrape.hold_ending_batch_requests),
+        );
+        now.register(
             "stockroute_key_lookups",
             "Lookups of API keys, each one statement for every key its requests carried",
             ConstCounter::new(scrape.key_lookups),
@@ -418,6 +430,7 @@ mod tests {
             cache_hits: 9,
             pool_idle: 2,
             key_lookups: 4,
+            hold_ending_batches: 2,
             ..Scrape::default()
         });
         assert_eq!(value(&text, "stockroute_db_statements_total"), "2");
@@ -460,6 +473,7 @@ mod tests {
         );
         assert_eq!(value(&text, "stockroute_db_pool_idle_connections"), "2");
         assert_eq!(value(&text, "stockroute_key_lookups_total"), "4");
+        assert_eq!(value(&text, "stockroute_hold_ending_batches_total"), "2");
         assert!(text.ends_with("# EOF\n"));
         assert_eq!(metrics.db_statements(), 2);
     }

@@ -33,6 +33,8 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         pool_size,
         pool_idle,
         pool_max,
+        hold_ending_batches: queue.ending_batches,
+        hold_ending_batch_requests: queue.ending_requests,
         key_lookups: keys.lookups,
         key_lookup_keys: keys.keys,
     });

@@ -144,7 +144,17 @@ pub async fn give_back(
     warehouse_id: i32,
     day: &str,
 ) -> Result<bool, DbErr> {
-    shift_used(connection, warehouse_id, day, -1).await
+    give_back_many(connection, warehouse_id, day, 1).await
+}
+
+/// As [`give_back`], for `n` shipments at once.
+pub async fn give_back_many(
+    connection: &impl ConnectionTrait,
+    warehouse_id: i32,
+    day: &str,
+    n: i32,
+) -> Result<bool, DbErr> {
+    shift_used(connection, warehouse_id, day, -n).await
 }
 
 /// `used += n`, never below 0 and, for n > 0, never past the limit.

@@ -166,6 +166,15 @@ pub struct Share {
     pub created_by: Option<String>,
 }
 
+/// What the movements after one in the same UPDATE changed: its level
+/// stood that much short of where the UPDATE left it.
+#[derive(Clone, Copy, Debug, Default)]
+struct Later {
+    quantity: i32,
+    reserved: i32,
+    versions: i32,
+}
+
 /// The movements of one transaction, written together at its end.
 pub struct Postings {
     reference_id: Option<String>,
@@ -211,7 +220,7 @@ impl Postings {
         };
         let after = self.apply(connection, shift, 1).await?;
         if let Some(level) = &after {
-            self.note(shift, level, (0, 0), share);
+            self.note(shift, level, Later::default(), share);
         }
         Ok(after)
     }
@@ -228,20 +237,50 @@ impl Postings {
         warehouse_id: i32,
         shares: Vec<Share>,
     ) -> Result<Option<stock_level::Model>, DbErr> {
+        self.post_shares(
+            connection,
+            product_id,
+            warehouse_id,
+            MovementType::Reserve,
+            shares,
+        )
+        .await
+    }
+
+    /// As [`Self::reserve_shares`] for `Reserve`; for `Order`, `Release`
+    /// or `Expire`, lets go of the shares' held units (see
+    /// [`Shift::settle`]).
+    pub async fn post_shares(
+        &mut self,
+        connection: &impl ConnectionTrait,
+        product_id: i32,
+        warehouse_id: i32,
+        movement_type: MovementType,
+        shares: Vec<Share>,
+    ) -> Result<Option<stock_level::Model>, DbErr> {
+        let shift = |units: i32| match movement_type {
+            MovementType::Reserve => Shift::reserve(product_id, warehouse_id, units),
+            settling => Shift::settle(product_id, warehouse_id, units, settling),
+        };
         let total: i32 = shares.iter().map(|s| s.units).sum();
         let versions = i32::try_from(shares.len()).unwrap_or(i32::MAX);
-        let shift = Shift::reserve(product_id, warehouse_id, total);
-        let Some(level) = self.apply(connection, shift, versions).await? else {
+        let Some(level) = self.apply(connection, shift(total), versions).await? else {
             return Ok(None);
         };
         // The UPDATE says where the level ended; each share's movement
         // shows the level as the shares before it and itself left it.
-        let mut still_to_come = total;
+        let mut later = shift(total);
         let count = shares.len();
         for (i, share) in shares.into_iter().enumerate() {
-            still_to_come -= share.units;
-            let one = Shift::reserve(product_id, warehouse_id, share.units);
-            self.note(one, &level, (still_to_come, (count - 1 - i) as i32), share);
+            let one = shift(share.units);
+            later.quantity_delta -= one.quantity_delta;
+            later.reserved_delta -= one.reserved_delta;
+            let after = Later {
+                quantity: later.quantity_delta,
+                reserved: later.reserved_delta,
+                versions: (count - 1 - i) as i32,
+            };
+            self.note(one, &level, after, share);
         }
         Ok(Some(level))
     }
@@ -302,28 +341,31 @@ impl Postings {
     }
 
     /// Notes the movement of `shift`, which left the level at `level` less
-    /// `later` (the reserved units and versions of the movements after it
-    /// in the same UPDATE).
-    fn note(&mut self, shift: Shift, level: &stock_level::Model, later: (i32, i32), share: Share) {
-        let (later_reserved, later_versions) = later;
+    /// `later` (what the movements after it in the same UPDATE changed).
+    fn note(&mut self, shift: Shift, level: &stock_level::Model, later: Later, share: Share) {
         self.movements.push(movement::ActiveModel {
             product_id: Set(shift.product_id),
             warehouse_id: Set(shift.warehouse_id),
             movement_type: Set(shift.movement_type),
             quantity_delta: Set(shift.quantity_delta),
             reserved_delta: Set(shift.reserved_delta),
-            quantity_after: Set(level.quantity),
-            reserved_after: Set(level.reserved - later_reserved),
+            quantity_after: Set(level.quantity - later.quantity),
+            reserved_after: Set(level.reserved - later.reserved),
             safety_stock_delta: Set(shift.safety_stock_delta),
             // No UPDATE that stands for several movements changes it.
             safety_stock_after: Set(level.safety_stock),
-            version_after: Set(level.version - later_versions),
+            version_after: Set(level.version - later.versions),
             reference_id: Set(share.reference_id),
             created_by: Set(share.created_by),
             created_at: Set(self.at),
             inbound_id: Set(self.inbound_id),
             ..Default::default()
         });
+    }
+
+    /// Takes on the movements `other` noted, after those noted here.
+    pub fn extend(&mut self, other: Postings) {
+        self.movements.extend(other.movements);
     }
 
     /// Moves the noted movements of `kind` ahead of the others (keeping

@@ -28,6 +28,7 @@ mod demo_data;
 mod flash_sale;
 mod graphql_over_http;
 mod health;
+mod hold_endings;
 mod hostile;
 mod idempotency;
 mod inbound;

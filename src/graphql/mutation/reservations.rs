@@ -54,11 +54,8 @@ impl ReservationMutation {
         ctx: &Context<'_>,
         id: Uuid,
     ) -> async_graphql::Result<Reservation> {
-        let store = ctx.data::<Store>()?;
-        let hold = reservations::confirm(store, id, author_name(ctx))
-            .boxed()
-            .await
-            .coded()?;
+        let queue = ctx.data::<ReservationQueue>()?;
+        let hold = queue.confirm(id, author_name(ctx)).boxed().await.coded()?;
         Ok(Reservation(hold))
     }
 
@@ -70,11 +67,8 @@ impl ReservationMutation {
         ctx: &Context<'_>,
         id: Uuid,
     ) -> async_graphql::Result<Reservation> {
-        let store = ctx.data::<Store>()?;
-        let hold = reservations::release(store, id, author_name(ctx))
-            .boxed()
-            .await
-            .coded()?;
+        let queue = ctx.data::<ReservationQueue>()?;
+        let hold = queue.release(id, author_name(ctx)).boxed().await.coded()?;
         Ok(Reservation(hold))
     }
 

@@ -50,8 +50,14 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use uuid::Uuid;
 
 use super::{
-    Hold, HoldRequest, ReserveOutcome, find, fingerprint::fingerprint, insufficient, now,
-    reserve::short_of, ship_day, strategy_name,
+    Hold, HoldRequest, ReserveOutcome,
+    endings::{self, PendingEnding},
+    find,
+    fingerprint::fingerprint,
+    insufficient, now,
+    reserve::short_of,
+    ship_day, strategy_name,
+    transitions::Ending,
 };
 use crate::{
     db::{self, bulk},
@@ -98,17 +104,22 @@ pub const BATCHES_IN_FLIGHT: usize = 3;
 #[derive(Clone)]
 pub struct ReservationQueue {
     sender: mpsc::Sender<Pending>,
+    /// Confirms and releases, batched apart (see [`super::endings`]).
+    endings: mpsc::Sender<PendingEnding>,
     census: Arc<Counts>,
 }
 
 #[derive(Default)]
-struct Counts {
+pub(super) struct Counts {
     batches: AtomicU64,
     requests: AtomicU64,
     /// Batches that wrote holds, and how long, in all, they held the rows
     /// of the stock levels they took (microseconds).
     written: AtomicU64,
     rows_held_micros: AtomicU64,
+    /// Batches of confirms and releases, and the requests they took.
+    pub(super) ending_batches: AtomicU64,
+    pub(super) ending_requests: AtomicU64,
 }
 
 impl Counts {
@@ -134,6 +145,10 @@ pub struct QueueCensus {
     /// batches cannot share on a hot SKU.
     pub written: u64,
     pub rows_held: Duration,
+    /// Batches of confirms and releases taken so far, and the requests
+    /// they took.
+    pub ending_batches: u64,
+    pub ending_requests: u64,
 }
 
 type Answer = Result<ReserveOutcome, InventoryError>;
@@ -150,9 +165,19 @@ impl ReservationQueue {
     /// reservation within `budget`.
     pub fn start(store: Store, budget: SearchBudget) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
+        let (endings, ending_receiver) = mpsc::channel(QUEUE_DEPTH);
         let census = Arc::new(Counts::default());
+        tokio::spawn(endings::take_batches(
+            store.clone(),
+            ending_receiver,
+            census.clone(),
+        ));
         tokio::spawn(take_batches(store, budget, receiver, census.clone()));
-        ReservationQueue { sender, census }
+        ReservationQueue {
+            sender,
+            endings,
+            census,
+        }
     }
 
     pub fn census(&self) -> QueueCensus {
@@ -162,6 +187,8 @@ impl ReservationQueue {
             requests: self.census.requests.load(Ordering::Relaxed),
             written: self.census.written.load(Ordering::Relaxed),
             rows_held: Duration::from_micros(self.census.rows_held_micros.load(Ordering::Relaxed)),
+            ending_batches: self.census.ending_batches.load(Ordering::Relaxed),
+            ending_requests: self.census.ending_requests.load(Ordering::Relaxed),
         }
     }
 
@@ -181,6 +208,39 @@ impl ReservationQueue {
             .map_err(|_| InventoryError::Internal("the reservation queue has stopped".into()))?;
         answered.await.map_err(|_| {
             InventoryError::Internal("the reservation batch ended without an answer".into())
+        })?
+    }
+
+    /// ACTIVE -> CONFIRMED, as [`super::confirm`] does, batched with the
+    /// confirms and releases that come meanwhile.
+    pub async fn confirm(&self, id: Uuid, by: Option<&str>) -> Result<Hold, InventoryError> {
+        self.end(id, Ending::Confirm, by).await
+    }
+
+    /// ACTIVE -> RELEASED, as [`super::release`] does, batched likewise.
+    pub async fn release(&self, id: Uuid, by: Option<&str>) -> Result<Hold, InventoryError> {
+        self.end(id, Ending::Release, by).await
+    }
+
+    async fn end(
+        &self,
+        id: Uuid,
+        ending: Ending,
+        by: Option<&str>,
+    ) -> Result<Hold, InventoryError> {
+        let (answer, answered) = oneshot::channel();
+        let pending = PendingEnding {
+            id,
+            ending,
+            by: by.map(str::to_owned),
+            answer,
+        };
+        self.endings
+            .send(pending)
+            .await
+            .map_err(|_| InventoryError::Internal("the reservation queue has stopped".into()))?;
+        answered.await.map_err(|_| {
+            InventoryError::Internal("the batch of hold endings ended without an answer".into())
         })?
     }
 }

@@ -24,7 +24,7 @@ use crate::{
 };
 
 /// How a hold ends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum Ending {
     /// Paid: the units leave the warehouse.
     Confirm,
@@ -35,7 +35,7 @@ pub(super) enum Ending {
 }
 
 impl Ending {
-    fn status(self) -> ReservationStatus {
+    pub(super) fn status(self) -> ReservationStatus {
         match self {
             Ending::Confirm => ReservationStatus::Confirmed,
             Ending::Release => ReservationStatus::Released,
@@ -43,7 +43,7 @@ impl Ending {
         }
     }
 
-    fn movement(self) -> MovementType {
+    pub(super) fn movement(self) -> MovementType {
         match self {
             Ending::Confirm => MovementType::Order,
             Ending::Release => MovementType::Release,
@@ -51,7 +51,7 @@ impl Ending {
         }
     }
 
-    fn verb(self) -> &'static str {
+    pub(super) fn verb(self) -> &'static str {
         match self {
             Ending::Confirm => "confirmed",
             Ending::Release => "released",
@@ -72,7 +72,7 @@ pub async fn release(store: &Store, id: Uuid, by: Option<&str>) -> Result<Hold, 
     end_by_checkout(store, id, Ending::Release, by).await
 }
 
-async fn end_by_checkout(
+pub(super) async fn end_by_checkout(
     store: &Store,
     id: Uuid,
     ending: Ending,
@@ -85,9 +85,20 @@ async fn end_by_checkout(
     } else {
         txn.rollback().await?;
     }
-    let hold = find(store.connection(), id)
-        .await?
-        .ok_or_else(|| not_found(id))?;
+    let hold = find(store.connection(), id).await?;
+    outcome(id, hold, ending, now)
+}
+
+/// What a checkout that asked at `now` to end hold `id` by `ending` is
+/// answered, once the hold is as it is now: the hold when it ended that
+/// way (by this request or an earlier one), else why it could not.
+pub(super) fn outcome(
+    id: Uuid,
+    hold: Option<Hold>,
+    ending: Ending,
+    now: DateTime<Utc>,
+) -> Result<Hold, InventoryError> {
+    let hold = hold.ok_or_else(|| not_found(id))?;
     match hold.status_at(now) {
         status if status == ending.status() => Ok(hold),
         _ => Err(refusal(&hold, ending, now)),
@@ -142,7 +153,23 @@ pub(super) async fn end(
     for line in &on_levels {
         settle_on_level(txn, &mut postings, id, line, ending).await?;
     }
-    let mut on_inbound = on_inbound;
+    settle_on_inbound(txn, &mut postings, id, on_inbound, ending).await?;
+    if ending != Ending::Confirm {
+        give_capacity_back(txn, id).await?;
+    }
+    postings.write(txn).await?;
+    Ok(true)
+}
+
+/// Ends by `ending` what reservation `id`'s `lines` hold of inbound
+/// shipments (a line received meanwhile holds its stock level instead).
+pub(super) async fn settle_on_inbound(
+    txn: &WriteTransaction,
+    postings: &mut Postings,
+    id: Uuid,
+    mut on_inbound: Vec<reservation_line::Model>,
+    ending: Ending,
+) -> Result<(), DbErr> {
     on_inbound.sort_by_key(|l| (l.inbound_id, l.id));
     for line in &on_inbound {
         let Some(inbound_id) = line.inbound_id else {
@@ -164,7 +191,7 @@ pub(super) async fn end(
             .await?;
         match now_held {
             Some(moved) if moved.inbound_id.is_none() => {
-                settle_on_level(txn, &mut postings, id, &moved, ending).await?;
+                settle_on_level(txn, postings, id, &moved, ending).await?;
             }
             _ => {
                 return Err(DbErr::Custom(format!(
@@ -175,11 +202,7 @@ pub(super) async fn end(
             }
         }
     }
-    if ending != Ending::Confirm {
-        give_capacity_back(txn, id).await?;
-    }
-    postings.write(txn).await?;
-    Ok(true)
+    Ok(())
 }
 
 /// Gives back the shipments of reservation `id` to their warehouses' days.
@@ -257,12 +280,12 @@ pub async fn extend(store: &Store, id: Uuid, ttl: Ttl) -> Result<Hold, Inventory
     Ok(hold)
 }
 
-fn not_found(id: Uuid) -> InventoryError {
+pub(super) fn not_found(id: Uuid) -> InventoryError {
     InventoryError::NotFound(format!("no reservation with id {id}"))
 }
 
 /// Why `hold` cannot end by `ending`, in words a checkout developer can act on.
-fn refusal(hold: &Hold, ending: Ending, now: DateTime<Utc>) -> InventoryError {
+pub(super) fn refusal(hold: &Hold, ending: Ending, now: DateTime<Utc>) -> InventoryError {
     let r = &hold.reservation;
     let id = r.id;
     let at = |t: Option<DateTime<Utc>>| t.map_or_else(|| "an unknown time".into(), rfc3339);
