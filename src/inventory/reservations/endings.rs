@@ -34,7 +34,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
 };
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use uuid::Uuid;
 
 use super::{
@@ -57,6 +57,14 @@ use crate::{
 
 /// The most requests one batch takes.
 const MAX_BATCH: usize = 250;
+/// How many batches are under way at once: while one commits, the next
+/// claims and the one after reads its holds back. Batches of disjoint
+/// holds share nothing but the levels' rows, which each takes in the same
+/// order; two that claim one hold are told apart by its row lock (or, if
+/// they took their holds' rows in opposite orders, by PostgreSQL's
+/// deadlock check, after which the batch it fails is tried request by
+/// request).
+const BATCHES_IN_FLIGHT: usize = 3;
 
 /// A checkout's request to end a hold, waiting for its batch.
 pub(super) struct PendingEnding {
@@ -73,7 +81,15 @@ pub(super) async fn take_batches(
     mut receiver: mpsc::Receiver<PendingEnding>,
     census: Arc<Counts>,
 ) {
-    while let Some(first) = receiver.recv().await {
+    let in_flight = Arc::new(Semaphore::new(BATCHES_IN_FLIGHT));
+    loop {
+        // A free slot first: the batch gathers whatever queued meanwhile.
+        let Ok(slot) = in_flight.clone().acquire_owned().await else {
+            break;
+        };
+        let Some(first) = receiver.recv().await else {
+            break;
+        };
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             let Ok(next) = receiver.try_recv() else { break };
@@ -83,12 +99,16 @@ pub(super) async fn take_batches(
         census
             .ending_requests
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        // Its own task, so that a panic answers its callers (their answer
-        // channels drop) and leaves the queue running.
-        let settled = tokio::spawn(settle(store.clone(), batch));
-        if let Err(e) = settled.await {
-            tracing::error!(error = %e, "a batch of hold endings panicked");
-        }
+        let store = store.clone();
+        tokio::spawn(async move {
+            // Its own task, so that a panic answers its callers (their
+            // answer channels drop) and leaves the queue running.
+            let settled = tokio::spawn(settle(store, batch));
+            if let Err(e) = settled.await {
+                tracing::error!(error = %e, "a batch of hold endings panicked");
+            }
+            drop(slot);
+        });
     }
 }
 
