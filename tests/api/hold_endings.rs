@@ -140,3 +140,49 @@ on_both_backends! {
         assert_books_balance(app).await;
     }
 }
+
+mod sweeps {
+    use std::time::Duration;
+
+    use stockroute::inventory::{Store, reservations::sweeper};
+
+    use super::*;
+
+    on_both_backends! {
+        configure: |config| config.sweep_interval = Duration::from_secs(3_600);
+
+        async fn a_sweep_expires_due_holds_in_batches_of_five_hundred(app) {
+            let admin = app.create_key(KeyRole::Admin, "stock").await;
+            let key = app.create_key(KeyRole::Checkout, "shop").await;
+            receive(&app, &admin, HOT_SKU, "BER1", 600).await;
+            let (reserved_before, on_hand_before) = stock_of(&app, HOT_SKU).await;
+            let app = &app;
+            let key = &key;
+            let ids: Vec<Uuid> = (0..600).map(|_| Uuid::new_v4()).collect();
+            join_all(ids.iter().map(|id| async move {
+                let mut input = order(*id, &[(HOT_SKU, 1)]);
+                input["ttlSeconds"] = json!(1);
+                let response = reserve(app, key, &input).await;
+                assert_eq!(data(&response)["reserveOrder"]["__typename"], "Reservation");
+            }))
+            .await;
+            tokio::time::sleep(Duration::from_millis(1_100)).await;
+
+            let swept = sweeper::sweep(&Store::new(app.db.clone()), 10_000).await.unwrap();
+            assert_eq!(swept.expired, 600);
+            assert_eq!(stock_of(app, HOT_SKU).await, (reserved_before, on_hand_before));
+            // One transaction per 500: the movements of a batch are written
+            // at one moment, so 600 holds' EXPIREs show two.
+            let moments = app
+                .scalar("SELECT COUNT(DISTINCT created_at) FROM inventory_movements WHERE movement_type = 'EXPIRE'")
+                .await;
+            assert_eq!(moments, 2);
+            assert_eq!(
+                app.scalar("SELECT COUNT(*) FROM inventory_movements WHERE movement_type = 'EXPIRE'").await,
+                600
+            );
+            assert_eq!(sweeper::sweep(&Store::new(app.db.clone()), 10_000).await.unwrap().expired, 0);
+            assert_books_balance(app).await;
+        }
+    }
+}

@@ -32,7 +32,8 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, LockBehavior, LockType},
 };
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use uuid::Uuid;
@@ -41,6 +42,7 @@ use super::{
     Hold, now,
     queue::Counts,
     stored::find_many,
+    sweeper::SWEEPER,
     transitions::{Ending, end_by_checkout, outcome, settle_on_inbound},
 };
 use crate::{
@@ -181,7 +183,60 @@ async fn end_all(
     if claimed.is_empty() {
         return txn.rollback().await;
     }
-    let backend = store.connection().get_database_backend();
+    settle_claimed(&txn, &claimed, now).await?;
+    txn.commit().await
+}
+
+/// Expires up to `limit` holds past their time, oldest first, in one
+/// transaction; returns how many, and how far past its time the oldest
+/// was. On PostgreSQL the holds are claimed `FOR UPDATE SKIP LOCKED`, so
+/// sweepers of several replicas pass over each other's holds.
+pub(super) async fn expire_due(
+    store: &Store,
+    limit: u64,
+) -> Result<(usize, Option<DateTime<Utc>>), DbErr> {
+    use reservation::Column;
+    let now = now();
+    let txn = store.begin_write().await?;
+    // SQLite has no row locks and ignores the clause; its writers take
+    // turns, so there is nothing to skip.
+    let due: Vec<Uuid> = reservation::Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::Status.eq(ReservationStatus::Active))
+        .filter(Column::ExpiresAt.lte(now))
+        .order_by_asc(Column::ExpiresAt)
+        .limit(limit)
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .into_tuple()
+        .all(&*txn)
+        .await?;
+    if due.is_empty() {
+        txn.rollback().await?;
+        return Ok((0, None));
+    }
+    let claimed: Vec<_> = claim(&txn, due, Ending::Expire, now)
+        .await?
+        .into_iter()
+        .map(|row| (row, Ending::Expire, Some(SWEEPER)))
+        .collect();
+    let oldest = claimed.iter().map(|(r, _, _)| r.expires_at).min();
+    if claimed.is_empty() {
+        txn.rollback().await?;
+        return Ok((0, None));
+    }
+    settle_claimed(&txn, &claimed, now).await?;
+    txn.commit().await?;
+    Ok((claimed.len(), oldest))
+}
+
+/// Lets go of what the `claimed` holds hold, each as its ending says.
+async fn settle_claimed(
+    txn: &WriteTransaction,
+    claimed: &[(reservation::Model, Ending, Option<&str>)],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let backend = txn.get_database_backend();
     let ids: Vec<Uuid> = claimed.iter().map(|(r, _, _)| r.id).collect();
     let lines = reservation_line::Entity::find()
         .filter(bulk::is_one_of(
@@ -190,7 +245,7 @@ async fn end_all(
             ids,
         ))
         .order_by_asc(reservation_line::Column::Id)
-        .all(&*txn)
+        .all(&**txn)
         .await?;
     let how: HashMap<Uuid, (Ending, Option<&str>)> = claimed
         .iter()
@@ -224,7 +279,7 @@ async fn end_all(
     for ((product_id, warehouse_id, ending), shares) in shares {
         let movement = ending.movement();
         if postings
-            .post_shares(&*txn, product_id, warehouse_id, movement, shares)
+            .post_shares(&**txn, product_id, warehouse_id, movement, shares)
             .await?
             .is_none()
         {
@@ -240,12 +295,11 @@ async fn end_all(
     for (id, lines) in on_inbound {
         let (ending, by) = how[&id];
         let mut own = Postings::new(Some(id.to_string()), by.map(str::to_owned), now);
-        settle_on_inbound(&txn, &mut own, id, lines, ending).await?;
+        settle_on_inbound(txn, &mut own, id, lines, ending).await?;
         postings.extend(own);
     }
-    give_capacity_back(&txn, &claimed).await?;
-    postings.write(&txn).await?;
-    txn.commit().await
+    give_capacity_back(txn, claimed).await?;
+    postings.write(txn).await
 }
 
 /// Moves the holds among `ids` that are ACTIVE (and, for a checkout's
