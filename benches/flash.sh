@@ -137,15 +137,25 @@ end
 if #headers == 0 then -- the ceiling asks for no key
   headers[1] = { ["Content-Type"] = "application/json" }
 end
+-- PAY=1: each thread confirms the holds it made before, in the same order
+-- (the ids come from the same nonce, thread and counter).
+local pay = os.getenv("PAY") == "1"
 request = function()
   counter = counter + 1
   local id = string.format("%08x-%04x-4000-8000-%012x", $nonce, tid, counter)
-  local body = '{"query":"mutation(\$i:ReserveOrderInput!){reserveOrder(input:\$i){__typename ... on Reservation{id status} ... on InsufficientStock{message}}}",'
-    .. '"variables":{"i":{"reservationId":"' .. id .. '","lines":[{"sku":"$SKU","quantity":1}],"shipTo":{"latitude":52.52,"longitude":13.405}}}}'
+  local body
+  if pay then
+    body = '{"query":"mutation(\$id:UUID!){confirmReservation(id:\$id){__typename id status}}","variables":{"id":"' .. id .. '"}}'
+  else
+    body = '{"query":"mutation(\$i:ReserveOrderInput!){reserveOrder(input:\$i){__typename ... on Reservation{id status} ... on InsufficientStock{message}}}",'
+      .. '"variables":{"i":{"reservationId":"' .. id .. '","lines":[{"sku":"$SKU","quantity":1}],"shipTo":{"latitude":52.52,"longitude":13.405}}}}'
+  end
   return wrk.format("POST", "/graphql", headers[counter % #headers + 1], body)
 end
 response = function(status, _, body)
-  if status == 200 and string.find(body, '"__typename":"Reservation"', 1, true) then
+  if pay and status == 200 and string.find(body, '"status":"CONFIRMED"', 1, true) and not string.find(body, '"errors"', 1, true) then
+    held = held + 1
+  elseif not pay and status == 200 and string.find(body, '"__typename":"Reservation"', 1, true) then
     held = held + 1
   elseif status == 200 and string.find(body, '"__typename":"InsufficientStock"', 1, true) then
     short = short + 1
@@ -358,6 +368,24 @@ measure_ours() { # one line per backend and scenario; sets $failed on a failed c
         expected=$(sql "SELECT COUNT(*) FROM inventory_movements m JOIN products p ON p.id = m.product_id WHERE m.id > $first_movement AND p.sku = '$SKU'")
         echo "         stockLevelChanged subscriber: $(grep '^feed:' "$WORK/feed.txt" || cat "$WORK/feed.txt"); the ledger grew by $expected movements of $SKU meanwhile"
       fi
+      if [ "$units" != 100 ]; then
+        # The payments: the same clients confirm the holds they made, for
+        # half as long as they made them (so that none runs out of holds).
+        read -r _ _ pay99 paid _ paid_other pay_seconds <<<"$(PAY=1 DURATION=$(( (DURATION + 1) / 2 )) run_wrk "$PORT")"
+        sleep 1
+        confirmed=$(sql "SELECT COUNT(*) FROM reservations WHERE status = 'CONFIRMED'")
+        problems=$(books)
+        verdict=ok
+        [ "$confirmed" -ge "$paid" ] && [ "$confirmed" -le $(( paid + CONNECTIONS )) ] \
+          || verdict="FAIL: $confirmed confirmed, $paid answered confirmed"
+        [ "$paid_other" = 0 ] || verdict="FAIL: $paid_other answers were not CONFIRMED ($(head -c 300 "$WORK/wrk.err"))"
+        [ -z "$problems" ] || verdict="FAIL: $problems"
+        printf '%-8s %9s units: %6s confirms/s, p99 %7.1f ms (confirmReservation of those holds); %s\n' \
+          "$backend" "$units" "$(awk -v h="$paid" -v d="$pay_seconds" 'BEGIN { printf "%.0f", h / d }')" "$pay99" "$verdict"
+        [ "$verdict" = ok ] || failed=1
+        awk -v b="$backend" -v h="$paid" -v d="$pay_seconds" -v p="$pay99" \
+          'BEGIN { printf "pay %s %.0f %s\n", b, h / d, p }' >>"$WORK/rounds.txt"
+      fi
       kill "$server"; wait "$server" 2>/dev/null || true; server=
     done
   done
@@ -385,6 +413,9 @@ if [ "$ROUNDS" -gt 1 ]; then
       printf '%-8s %9s units: %6.0f answers/s, %6.0f holds/s, p99 %7.1f ms; %.2f x seed, %.2f x ceiling\n' \
         "$backend" "$units" "$(pick 4)" "$(pick 3)" "$(pick 5)" "$(pick 6)" "$(pick 7)"
     done
+    printf '%-8s   payments: %6.0f confirms/s, p99 %7.1f ms\n' "$backend" \
+      "$(awk -v b="$backend" '$1 == "pay" && $2 == b { print $3 }' "$WORK/rounds.txt" | median)" \
+      "$(awk -v b="$backend" '$1 == "pay" && $2 == b { print $4 }' "$WORK/rounds.txt" | median)"
   done
 fi
 exit "$failed"
