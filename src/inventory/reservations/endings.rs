@@ -231,7 +231,7 @@ pub(super) async fn expire_due(
 }
 
 /// Lets go of what the `claimed` holds hold, each as its ending says.
-async fn settle_claimed(
+pub(super) async fn settle_claimed(
     txn: &WriteTransaction,
     claimed: &[(reservation::Model, Ending, Option<&str>)],
     now: DateTime<Utc>,
@@ -304,7 +304,7 @@ async fn settle_claimed(
 
 /// Moves the holds among `ids` that are ACTIVE (and, for a checkout's
 /// ending, not yet past their time) to `ending`'s status; returns them.
-async fn claim(
+pub(super) async fn claim(
     txn: &WriteTransaction,
     ids: Vec<Uuid>,
     ending: Ending,

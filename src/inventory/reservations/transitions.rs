@@ -6,18 +6,18 @@
 //! the others find the hold already moved on.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, sea_query::Expr};
 use uuid::Uuid;
 
-use super::{Hold, Ttl, find, now};
+use super::{Hold, Ttl, endings, find, now};
 use crate::{
     entities::{
         movement::MovementType,
         reservation::{self, ReservationStatus},
-        reservation_line, reservation_shipment,
+        reservation_line,
     },
     inventory::{
-        InventoryError, capacity, inbound,
+        InventoryError, inbound,
         ledger::{Postings, Shift},
     },
     inventory::{Store, WriteTransaction},
@@ -115,49 +115,16 @@ pub(super) async fn end(
     now: DateTime<Utc>,
     by: Option<&str>,
 ) -> Result<bool, DbErr> {
-    use reservation::Column;
-    let within_time = match ending {
-        Ending::Expire => Column::ExpiresAt.lte(now),
-        Ending::Confirm | Ending::Release => Column::ExpiresAt.gt(now),
-    };
-    let stamp = match ending {
-        Ending::Confirm => Column::ConfirmedAt,
-        // An expired hold's stock came back when it was swept: that moment
-        // is its releasedAt.
-        Ending::Release | Ending::Expire => Column::ReleasedAt,
-    };
-    let claimed = reservation::Entity::update_many()
-        .col_expr(Column::Status, Expr::val(ending.status()))
-        .col_expr(stamp, Expr::val(now))
-        .filter(Column::Id.eq(id))
-        .filter(Column::Status.eq(ReservationStatus::Active))
-        .filter(within_time)
-        .exec(&**txn)
+    // One hold is a batch of one: the same claim and the same settling.
+    let claimed: Vec<_> = endings::claim(txn, vec![id], ending, now)
         .await?
-        .rows_affected;
-    if claimed == 0 {
+        .into_iter()
+        .map(|row| (row, ending, by))
+        .collect();
+    if claimed.is_empty() {
         return Ok(false);
     }
-    let lines = reservation_line::Entity::find()
-        .filter(reservation_line::Column::ReservationId.eq(id))
-        .order_by_asc(reservation_line::Column::ProductId)
-        .order_by_asc(reservation_line::Column::WarehouseId)
-        .all(&**txn)
-        .await?;
-    let mut postings = Postings::new(Some(id.to_string()), by.map(str::to_owned), now);
-    // Units on stock levels first, in (product, warehouse) order; then
-    // those still on inbound shipments, which come after levels in every
-    // writer's order.
-    let (on_inbound, on_levels): (Vec<_>, Vec<_>) =
-        lines.into_iter().partition(|l| l.inbound_id.is_some());
-    for line in &on_levels {
-        settle_on_level(txn, &mut postings, id, line, ending).await?;
-    }
-    settle_on_inbound(txn, &mut postings, id, on_inbound, ending).await?;
-    if ending != Ending::Confirm {
-        give_capacity_back(txn, id).await?;
-    }
-    postings.write(txn).await?;
+    endings::settle_claimed(txn, &claimed, now).await?;
     Ok(true)
 }
 
@@ -200,28 +167,6 @@ pub(super) async fn settle_on_inbound(
                     line.quantity
                 )));
             }
-        }
-    }
-    Ok(())
-}
-
-/// Gives back the shipments of reservation `id` to their warehouses' days.
-async fn give_capacity_back(txn: &WriteTransaction, id: Uuid) -> Result<(), DbErr> {
-    let Some(reservation) = reservation::Entity::find_by_id(id).one(&**txn).await? else {
-        return Err(DbErr::RecordNotFound(format!("reservation {id}")));
-    };
-    let shipments = reservation_shipment::Entity::find()
-        .filter(reservation_shipment::Column::ReservationId.eq(id))
-        .order_by_asc(reservation_shipment::Column::WarehouseId)
-        .all(&**txn)
-        .await?;
-    for shipment in shipments {
-        let day = capacity::day_of(shipment.ready_at.unwrap_or(reservation.created_at));
-        if !capacity::give_back(&**txn, shipment.warehouse_id, &day).await? {
-            return Err(DbErr::Custom(format!(
-                "reservation {id} ships from warehouse {} on {day}, which counts no shipment",
-                shipment.warehouse_id
-            )));
         }
     }
     Ok(())
