@@ -114,7 +114,7 @@ impl KeyChecks {
             return Ok(Caller::public());
         };
         let key_hash = hash(secret_of(header)?);
-        let mut answer = self.join(key_hash.clone());
+        let mut answer = self.join(&key_hash);
         let found = answer
             .wait_for(Option::is_some)
             .await
@@ -139,13 +139,16 @@ impl KeyChecks {
     /// Joins the round that has not started yet with `key_hash`, opening
     /// one when there is none, and starts the task that looks rounds up
     /// when none runs.
-    fn join(&self, key_hash: String) -> watch::Receiver<Option<Found>> {
+    fn join(&self, key_hash: &str) -> watch::Receiver<Option<Found>> {
         let mut rounds = self.rounds.lock().expect("key rounds lock");
         let round = rounds.gathering.get_or_insert_with(|| Round {
             keys: HashSet::new(),
             answer: watch::channel(None).0,
         });
-        round.keys.insert(key_hash);
+        // Copied only by the first request of the round with this key.
+        if !round.keys.contains(key_hash) {
+            round.keys.insert(key_hash.to_owned());
+        }
         let answer = round.answer.subscribe();
         if !rounds.looking {
             rounds.looking = true;

@@ -26,7 +26,7 @@
 //! caller's failure never fails the others.
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, HashMap, HashSet},
     sync::{Arc, atomic::Ordering},
 };
 
@@ -117,12 +117,12 @@ pub(super) async fn take_batches(
 async fn settle(store: Store, batch: Vec<PendingEnding>) {
     let now = now();
     // The first request for each hold is the one tried.
-    let mut tried: Vec<(Uuid, Ending, Option<&str>)> = Vec::new();
-    for pending in &batch {
-        if !tried.iter().any(|(id, _, _)| *id == pending.id) {
-            tried.push((pending.id, pending.ending, pending.by.as_deref()));
-        }
-    }
+    let mut seen = HashSet::new();
+    let tried: Vec<(Uuid, Ending, Option<&str>)> = batch
+        .iter()
+        .filter(|pending| seen.insert(pending.id))
+        .map(|pending| (pending.id, pending.ending, pending.by.as_deref()))
+        .collect();
     let ended = match end_all(&store, &tried, now).await {
         Ok(()) => {
             let ids = tried.iter().map(|(id, _, _)| *id).collect();
@@ -167,16 +167,17 @@ async fn end_all(
     let txn = store.begin_write().await?;
     let mut claimed: Vec<(reservation::Model, Ending, Option<&str>)> = Vec::new();
     for ending in [Ending::Confirm, Ending::Release] {
-        let of_kind: Vec<_> = tried.iter().filter(|(_, e, _)| *e == ending).collect();
+        let of_kind: HashMap<Uuid, Option<&str>> = tried
+            .iter()
+            .filter(|(_, e, _)| *e == ending)
+            .map(|(id, _, by)| (*id, *by))
+            .collect();
         if of_kind.is_empty() {
             continue;
         }
-        let ids = of_kind.iter().map(|(id, _, _)| *id).collect();
+        let ids = of_kind.keys().copied().collect();
         for row in claim(&txn, ids, ending, now).await? {
-            let by = of_kind
-                .iter()
-                .find(|(id, _, _)| *id == row.id)
-                .and_then(|(_, _, by)| *by);
+            let by = of_kind.get(&row.id).copied().flatten();
             claimed.push((row, ending, by));
         }
     }

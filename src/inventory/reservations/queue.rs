@@ -195,20 +195,15 @@ impl ReservationQueue {
     /// Holds stock for `request`, or says why it cannot. `created_by` names
     /// the API key, for the ledger.
     pub async fn reserve(&self, request: HoldRequest, created_by: Option<&str>) -> Answer {
-        let (answer, answered) = oneshot::channel();
-        let pending = Pending {
-            fingerprint: fingerprint(&request),
+        let fingerprint = fingerprint(&request);
+        let created_by = created_by.map(str::to_owned);
+        ask(&self.sender, |answer| Pending {
+            fingerprint,
             request,
-            created_by: created_by.map(str::to_owned),
+            created_by,
             answer,
-        };
-        self.sender
-            .send(pending)
-            .await
-            .map_err(|_| InventoryError::Internal("the reservation queue has stopped".into()))?;
-        answered.await.map_err(|_| {
-            InventoryError::Internal("the reservation batch ended without an answer".into())
-        })?
+        })
+        .await
     }
 
     /// ACTIVE -> CONFIRMED, as [`super::confirm`] does, batched with the
@@ -228,21 +223,31 @@ impl ReservationQueue {
         ending: Ending,
         by: Option<&str>,
     ) -> Result<Hold, InventoryError> {
-        let (answer, answered) = oneshot::channel();
-        let pending = PendingEnding {
+        let by = by.map(str::to_owned);
+        ask(&self.endings, |answer| PendingEnding {
             id,
             ending,
-            by: by.map(str::to_owned),
+            by,
             answer,
-        };
-        self.endings
-            .send(pending)
-            .await
-            .map_err(|_| InventoryError::Internal("the reservation queue has stopped".into()))?;
-        answered.await.map_err(|_| {
-            InventoryError::Internal("the batch of hold endings ended without an answer".into())
-        })?
+        })
+        .await
     }
+}
+
+/// Queues the request `pending` makes around its answer channel, and waits
+/// for the answer its batch sends.
+async fn ask<P, T>(
+    queue: &mpsc::Sender<P>,
+    pending: impl FnOnce(oneshot::Sender<Result<T, InventoryError>>) -> P,
+) -> Result<T, InventoryError> {
+    let (answer, answered) = oneshot::channel();
+    queue
+        .send(pending(answer))
+        .await
+        .map_err(|_| InventoryError::Internal("the reservation queue has stopped".into()))?;
+    answered
+        .await
+        .map_err(|_| InventoryError::Internal("the batch ended without an answer".into()))?
 }
 
 async fn take_batches(
