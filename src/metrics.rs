@@ -81,6 +81,7 @@ struct Inner {
     unavailable: Family<CauseLabels, Counter>,
     reservations: Family<OutcomeLabels, Counter>,
     holds_expired: Counter,
+    tables_analysed: Counter,
     sweeper_lag: Gauge<f64, AtomicU64>,
     event_lag: Gauge<f64, AtomicU64>,
     events_published: Family<SourceLabels, Counter>,
@@ -99,6 +100,7 @@ impl Default for Metrics {
         let unavailable = Family::<CauseLabels, Counter>::default();
         let reservations = Family::<OutcomeLabels, Counter>::default();
         let holds_expired = Counter::default();
+        let tables_analysed = Counter::default();
         let sweeper_lag = Gauge::<f64, AtomicU64>::default();
         let event_lag = Gauge::<f64, AtomicU64>::default();
         let events_published = Family::<SourceLabels, Counter>::default();
@@ -158,6 +160,12 @@ impl Default for Metrics {
             holds_expired.clone(),
         );
         registry.register(
+            "stockroute_tables_analysed",
+            "Analyses of the holds' and the ledger's tables the service ran for PostgreSQL's \
+             planner, each table having grown since its last by at least what it then held",
+            tables_analysed.clone(),
+        );
+        registry.register(
             "stockroute_sweeper_lag_seconds",
             "How far past its expiry the oldest hold the last sweep found overdue was (0: none)",
             sweeper_lag.clone(),
@@ -186,6 +194,7 @@ impl Default for Metrics {
             unavailable,
             reservations,
             holds_expired,
+            tables_analysed,
             sweeper_lag,
             event_lag,
             events_published,
@@ -283,6 +292,11 @@ impl Metrics {
     pub fn record_sweep(&self, count: u64, lag: Duration) {
         self.0.holds_expired.inc_by(count);
         self.0.sweeper_lag.set(lag.as_secs_f64());
+    }
+
+    /// `count` tables were analysed for the planner.
+    pub fn record_tables_analysed(&self, count: u64) {
+        self.0.tables_analysed.inc_by(count);
     }
 
     /// The event pump's distance behind the ledger.
@@ -426,6 +440,7 @@ mod tests {
         metrics.record_errors([("CONFLICT", None), ("UNAVAILABLE", Some("pool_timeout"))]);
         metrics.record_reservation("held");
         metrics.record_sweep(3, Duration::from_millis(1500));
+        metrics.record_tables_analysed(2);
         let text = metrics.render(&Scrape {
             cache_hits: 9,
             pool_idle: 2,
@@ -466,6 +481,7 @@ mod tests {
             "1"
         );
         assert_eq!(value(&text, "stockroute_holds_expired_total"), "3");
+        assert_eq!(value(&text, "stockroute_tables_analysed_total"), "2");
         assert_eq!(value(&text, "stockroute_sweeper_lag_seconds"), "1.5");
         assert_eq!(
             value(&text, "stockroute_availability_cache_hits_total"),

@@ -10,7 +10,8 @@ use tokio::{net::TcpListener, sync::watch};
 use crate::{
     auth::KeyChecks,
     config::{Backend, Config, DatabaseUrl},
-    db, demo,
+    db::{self, statistics},
+    demo,
     events::{EventBus, pump},
     graphql::{build_schemas, feeds::SubscriptionExecutor, pipeline::Pipeline},
     http::{AppState, Shared, router, serve},
@@ -211,6 +212,12 @@ impl Application {
             self.shutdown.subscribe(),
             self.state.metrics.clone(),
         ));
+        let statistics = tokio::spawn(statistics::run(
+            self.state.db.clone(),
+            statistics::DEFAULT_INTERVAL,
+            self.shutdown.subscribe(),
+            self.state.metrics.clone(),
+        ));
         let shutdown = self.shutdown.clone();
         let app = router(self.state, self.max_body_bytes);
         let result = serve::serve(&self.listener, app, self.connections, async move {
@@ -222,6 +229,9 @@ impl Application {
         self.shutdown.trigger();
         if let Err(e) = sweeper.await {
             tracing::error!(error = %e, "the expiry sweeper panicked");
+        }
+        if let Err(e) = statistics.await {
+            tracing::error!(error = %e, "the planner statistics' upkeep panicked");
         }
         if let Err(e) = pump.await {
             tracing::error!(error = %e, "the event pump panicked");

@@ -21,6 +21,7 @@ mod m20261203_000011_create_inbound_shipments;
 mod m20261203_000012_add_warehouse_capacity;
 mod m20261205_000013_drop_hot_path_foreign_keys;
 mod m20261206_000014_drop_inbound_foreign_keys;
+mod m20261206_000015_expiry_index_by_stamps;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000012_add_warehouse_capacity::Migration),
             Box::new(m20261205_000013_drop_hot_path_foreign_keys::Migration),
             Box::new(m20261206_000014_drop_inbound_foreign_keys::Migration),
+            Box::new(m20261206_000015_expiry_index_by_stamps::Migration),
         ]
     }
 }

@@ -14,6 +14,7 @@ use sea_orm::{
 
 pub mod bulk;
 mod database_url;
+pub mod statistics;
 
 pub use database_url::{Backend, DatabaseUrl};
 

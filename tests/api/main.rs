@@ -39,6 +39,7 @@ mod migrations;
 mod node;
 mod npm_client;
 mod outage;
+mod planner_statistics;
 mod planning;
 mod pre_orders;
 mod reservations;

@@ -57,7 +57,7 @@ on_both_backends! {
         let backend = app.db.get_database_backend();
         let stock = "SELECT COALESCE(SUM(quantity), 0) * 1000000 + COALESCE(SUM(safety_stock), 0) * 1000 + COUNT(*) FROM inventory";
         let ledger = "SELECT COUNT(*) * 1000000 + COALESCE(SUM(quantity_delta), 0) + COALESCE(SUM(safety_stock_delta), 0) FROM inventory_movements";
-        Migrator::down(&app.db, Some(4)).await.expect("the two keys, capacity and inbound steps roll back");
+        Migrator::down(&app.db, Some(5)).await.expect("the expiry index, two keys, capacity and inbound steps roll back");
         // Safety stock set the way the previous schema recorded it.
         for sql in [
             "UPDATE inventory SET safety_stock = 2, version = version + 1 WHERE id = (SELECT MIN(id) FROM inventory)",
@@ -99,7 +99,7 @@ on_both_backends! {
         assert!(overheld.is_err(), "CHECK reserved <= quantity holds");
 
         // And back down: the inbound goes, the stock stays.
-        Migrator::down(&app.db, Some(4)).await.expect("the inbound step rolls back again");
+        Migrator::down(&app.db, Some(5)).await.expect("the inbound step rolls back again");
         assert_eq!(app.scalar(stock).await, before);
         assert_eq!(app.scalar(ledger).await, movements, "only the announcement went");
     }
@@ -115,7 +115,7 @@ on_both_backends! {
             ).await;
             assert_eq!(held["data"]["reserveOrder"]["__typename"], "Reservation", "{held}");
         }
-        Migrator::down(&app.db, Some(3)).await.expect("the two keys and capacity steps roll back");
+        Migrator::down(&app.db, Some(4)).await.expect("the expiry index, two keys and capacity steps roll back");
         Migrator::up(&app.db, None).await.expect("it upgrades");
         // The holds made before are counted on the day they ship.
         let response = app.graphql("{ warehouse(code: \"BER1\") { dailyShipmentCapacity capacity { limit used remaining } } }", serde_json::json!({})).await;
@@ -175,7 +175,7 @@ on_both_backends! {
         let inbound_keys = if postgres { 2 } else { 1 };
         assert_eq!(app.scalar(&held).await, if postgres { 0 } else { 7 });
         assert_eq!(app.scalar(&inbound).await, if postgres { 0 } else { inbound_keys });
-        Migrator::down(&app.db, Some(1)).await.expect("the inbound step rolls back");
+        Migrator::down(&app.db, Some(2)).await.expect("the expiry index and inbound steps roll back");
         assert_eq!(app.scalar(&inbound).await, inbound_keys, "the inbound keys are back");
         // A movement that changes nothing, of no inbound shipment or of one
         // that does not exist.

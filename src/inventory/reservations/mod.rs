@@ -22,6 +22,7 @@ mod transitions;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+pub use endings::confirms_claim;
 pub use queue::{BATCHES_IN_FLIGHT, ReservationQueue};
 pub use reserve::ReserveOutcome;
 use reserve::insufficient;

@@ -1,0 +1,111 @@
+//! Planner statistics for the tables a flash sale grows (PostgreSQL).
+//!
+//! PostgreSQL plans each statement by what its statistics say of the
+//! tables, and autovacuum refreshes them at most once a minute per
+//! database, once a tenth of a table has changed. A flash sale grows the
+//! holds' tables from nothing to hundreds of thousands of rows well inside
+//! that minute. Planned blind (a table never analysed has no statistics of
+//! its columns), a batch of confirms looking up its 250 holds' lines by
+//! `reservation_id = ANY($1)` was planned as a full scan of every line,
+//! and the same for the shipments: 15 – 40 ms a batch where the index takes
+//! 0.3. Measured with 1,000 clients paying for their holds right after a
+//! 10 s flash sale (the bench harness, so the code against itself):
+//! PostgreSQL 50.9 µs of CPU per confirm without fresh statistics, 28.9
+//! with; p99 225 ms against 83.
+//!
+//! So every replica looks every few seconds and analyses any of these
+//! tables that changed, since it was last analysed, by at least as many
+//! rows as it then held (and by [`FLOOR`] at least): a table growing from
+//! nothing to a million rows is analysed about seven times, each reading a
+//! sample of at most 30,000 rows. Replicas that find the same table due at
+//! once do not queue on each other: `SKIP_LOCKED` passes over a table being
+//! analysed. SQLite needs none of this: with no statistics its planner
+//! takes an index over a full scan.
+
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
+use tokio::sync::watch;
+
+use super::quote_identifier;
+use crate::metrics::Metrics;
+
+/// The tables every hold and every ending writes to.
+pub const GROWING_TABLES: [&str; 4] = [
+    "reservations",
+    "reservation_lines",
+    "reservation_shipments",
+    "inventory_movements",
+];
+
+/// How often a replica looks unless told otherwise.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Changes that make a table due even when it held fewer rows than this at
+/// its last analysis: below it, any plan is fast.
+pub const FLOOR: i64 = 10_000;
+
+/// Looks every `interval` until `shutdown` turns true (or its sender is
+/// gone). Does nothing on SQLite.
+pub async fn run(
+    db: DatabaseConnection,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+    metrics: Metrics,
+) {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return;
+    }
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = shutdown.wait_for(|stopping| *stopping) => break,
+        }
+        match refresh(&db).await {
+            Ok(analysed) => {
+                metrics.record_tables_analysed(analysed.len() as u64);
+                if !analysed.is_empty() {
+                    tracing::info!(tables = ?analysed, "analysed tables grown since their statistics");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "refreshing planner statistics failed; it will be tried again")
+            }
+        }
+    }
+}
+
+/// Analyses the [`GROWING_TABLES`] that are due, and returns their names.
+pub async fn refresh(db: &impl ConnectionTrait) -> Result<Vec<String>, DbErr> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(Vec::new());
+    }
+    // `reltuples` is -1 for a table never analysed nor vacuumed.
+    let due = db
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT s.relname::text AS name
+               FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+              WHERE s.schemaname = current_schema() AND s.relname = ANY($1)
+                AND s.n_mod_since_analyze >= GREATEST($2, c.reltuples)
+              ORDER BY s.relname",
+            [
+                GROWING_TABLES.map(str::to_owned).to_vec().into(),
+                FLOOR.into(),
+            ],
+        ))
+        .await?
+        .iter()
+        .map(|row| row.try_get::<String>("", "name"))
+        .collect::<Result<Vec<_>, _>>()?;
+    for table in &due {
+        db.execute_unprepared(&format!(
+            "ANALYZE (SKIP_LOCKED) {}",
+            quote_identifier(table)
+        ))
+        .await?;
+    }
+    Ok(due)
+}
