@@ -29,6 +29,7 @@
 extern crate self as stockroute;
 
 pub mod auth;
+pub mod background;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -28,7 +28,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
 use tokio::sync::watch;
 
 use super::quote_identifier;
-use crate::metrics::Metrics;
+use crate::{background, metrics::Metrics};
 
 /// The tables every hold and every ending writes to.
 pub const GROWING_TABLES: [&str; 4] = [
@@ -50,19 +50,13 @@ pub const FLOOR: i64 = 10_000;
 pub async fn run(
     db: DatabaseConnection,
     interval: Duration,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
     metrics: Metrics,
 ) {
     if db.get_database_backend() != DbBackend::Postgres {
         return;
     }
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            _ = shutdown.wait_for(|stopping| *stopping) => break,
-        }
+    background::every(interval, shutdown, || async {
         match refresh(&db).await {
             Ok(analysed) => {
                 metrics.record_tables_analysed(analysed.len() as u64);
@@ -70,11 +64,10 @@ pub async fn run(
                     tracing::info!(tables = ?analysed, "analysed tables grown since their statistics");
                 }
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "refreshing planner statistics failed; it will be tried again")
-            }
+            Err(e) => tracing::warn!(error = %e, "refreshing planner statistics failed; it will be tried again"),
         }
-    }
+    })
+    .await;
 }
 
 /// Analyses the [`GROWING_TABLES`] that are due, and returns their names.

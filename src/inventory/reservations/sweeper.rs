@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::{endings, now};
-use crate::{db, inventory::InventoryError, inventory::Store, metrics::Metrics};
+use crate::{background, db, inventory::InventoryError, inventory::Store, metrics::Metrics};
 
 /// How often the sweeper looks for expired holds unless told otherwise.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
@@ -32,16 +32,10 @@ pub const SWEEPER: &str = "expiry-sweeper";
 pub async fn run(
     store: Store,
     interval: Duration,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
     metrics: Metrics,
 ) {
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            _ = shutdown.wait_for(|stopping| *stopping) => break,
-        }
+    background::every(interval, shutdown, || async {
         match sweep(&store, SWEEP_LIMIT).await {
             Ok(swept) => {
                 metrics.record_sweep(swept.expired as u64, swept.lag);
@@ -51,7 +45,8 @@ pub async fn run(
             }
             Err(e) => tracing::warn!(error = %e, "the expiry sweep failed; it will run again"),
         }
-    }
+    })
+    .await;
 }
 
 /// What one sweep did.
