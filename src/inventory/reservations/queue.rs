@@ -52,11 +52,12 @@ use uuid::Uuid;
 use super::{
     Hold, HoldRequest, ReserveOutcome,
     endings::{self, PendingEnding},
-    find,
     fingerprint::fingerprint,
     insufficient, now,
     reserve::short_of,
-    ship_day, strategy_name,
+    ship_day,
+    stored::find_many,
+    strategy_name,
     transitions::Ending,
 };
 use crate::{
@@ -503,13 +504,21 @@ async fn attempt(
         sort_out_stored(store, batch, &unwritten, &mut answers, &mut replays).await?;
     }
 
-    // 5. Retries read their hold as it stands now.
-    for i in replays {
-        let id = batch[i].request.id;
-        let hold = find(store.connection(), id).await?.ok_or_else(|| {
-            InventoryError::Internal(format!("reservation {id} both exists and does not"))
-        })?;
-        answers[i] = Some(Ok(ReserveOutcome::Reserved(hold)));
+    // 5. Retries read their holds as they stand now, all in one go: a
+    //    client retrying after a timeout is likeliest when the sale is
+    //    busiest, and one read per retry made a batch of retries ten times
+    //    slower than a batch of new holds.
+    if !replays.is_empty() {
+        let ids = replays.iter().map(|&i| batch[i].request.id).collect();
+        let holds = find_many(store.connection(), ids).await?;
+        for i in replays {
+            let id = batch[i].request.id;
+            // The same id may be in the batch twice.
+            let hold = holds.get(&id).cloned().ok_or_else(|| {
+                InventoryError::Internal(format!("reservation {id} both exists and does not"))
+            })?;
+            answers[i] = Some(Ok(ReserveOutcome::Reserved(hold)));
+        }
     }
     answers
         .into_iter()
