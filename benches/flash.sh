@@ -15,7 +15,10 @@
 #     decrement-if-enough per request, not pipelined;
 #   - stockroute (release build) on PostgreSQL and on SQLite, each with
 #     100 units (the flash sale: 100 win, the rest are told it is sold out)
-#     and with 1,000,000 units (every request is a hold).
+#     and with 1,000,000 units (every request is a hold); after the
+#     1,000,000-unit sale the same clients retry their orders (the same
+#     ids: each must get its stored hold, nothing new is held) and then
+#     confirm their holds (the payments).
 #
 # The server runs with STOCKROUTE_COST_BUDGETS=off: one checkout key
 # sending the whole load would otherwise meet its own budget, and what is
@@ -369,6 +372,27 @@ measure_ours() { # one line per backend and scenario; sets $failed on a failed c
         echo "         stockLevelChanged subscriber: $(grep '^feed:' "$WORK/feed.txt" || cat "$WORK/feed.txt"); the ledger grew by $expected movements of $SKU meanwhile"
       fi
       if [ "$units" != 100 ]; then
+        # The retries: the same clients send the same orders again, as
+        # clients whose answers were lost would, for a third as long as they
+        # made them (so that every one is a retry): each must be answered
+        # with the hold stored for it, and none may hold anything new.
+        holds_before=$(sql "SELECT COUNT(*) FROM reservations")
+        read -r _ _ retry99 replayed retry_short retry_other retry_seconds <<<"$(DURATION=$(( (DURATION + 2) / 3 )) run_wrk "$PORT")"
+        sleep 1
+        holds_after=$(sql "SELECT COUNT(*) FROM reservations")
+        problems=$(books)
+        verdict=ok
+        [ "$holds_after" = "$holds_before" ] || verdict="FAIL: the retries held $(( holds_after - holds_before )) more"
+        [ "$retry_short" = 0 ] && [ "$retry_other" = 0 ] \
+          || verdict="FAIL: $retry_short retries answered short, $retry_other with errors ($(head -c 300 "$WORK/wrk.err"))"
+        [ -z "$problems" ] || verdict="FAIL: $problems"
+        printf '%-8s %9s units: %6s retries/s, p99 %7.1f ms (reserveOrder again with the same ids: the stored holds); %s x seed; %s\n' \
+          "$backend" "$units" "$(awk -v h="$replayed" -v d="$retry_seconds" 'BEGIN { printf "%.0f", h / d }')" "$retry99" \
+          "$(awk -v h="$replayed" -v d="$retry_seconds" -v s="$seed" 'BEGIN { printf "%.2f", h / d / s }')" "$verdict"
+        [ "$verdict" = ok ] || failed=1
+        awk -v b="$backend" -v h="$replayed" -v d="$retry_seconds" -v p="$retry99" -v s="$seed" \
+          'BEGIN { printf "retry %s %.0f %s %.4f\n", b, h / d, p, h / d / s }' >>"$WORK/rounds.txt"
+
         # The payments: the same clients confirm the holds they made, for
         # half as long as they made them (so that none runs out of holds).
         read -r _ _ pay99 paid _ paid_other pay_seconds <<<"$(PAY=1 DURATION=$(( (DURATION + 1) / 2 )) run_wrk "$PORT")"
@@ -417,6 +441,8 @@ if [ "$ROUNDS" -gt 1 ]; then
         "$backend" "$units" "$(pick 4)" "$(pick 3)" "$(pick 5)" "$(pick 6)" "$(pick 7)"
     done
     paid() { awk -v b="$backend" -v f="$1" '$1 == "pay" && $2 == b { print $f }' "$WORK/rounds.txt" | median; }
+    retried() { awk -v b="$backend" -v f="$1" '$1 == "retry" && $2 == b { print $f }' "$WORK/rounds.txt" | median; }
+    printf '%-8s    retries: %6.0f retries/s, p99 %7.1f ms; %.2f x seed\n' "$backend" "$(retried 3)" "$(retried 4)" "$(retried 5)"
     printf '%-8s   payments: %6.0f confirms/s, p99 %7.1f ms; %.2f x seed\n' "$backend" "$(paid 3)" "$(paid 4)" "$(paid 5)"
   done
 fi
