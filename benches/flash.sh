@@ -266,6 +266,19 @@ SELECT 'movement ' || m.id || ' names a missing stock level' FROM inventory_move
   WHERE NOT EXISTS (SELECT 1 FROM inventory i WHERE i.product_id = m.product_id AND i.warehouse_id = m.warehouse_id);
 SQL
 
+# One phase after the 1,000,000-unit sale: prints its rate against the
+# seed and keeps its figures for the medians. $1 its tag in rounds.txt, $2
+# what it counts, $3 what it is, $4 answers counted, $5 seconds counted,
+# $6 p99, $7 the verdict of its checks (sets $failed unless "ok").
+report_phase() {
+  printf '%-8s %9s units: %6s %s/s, p99 %7.1f ms (%s); %s x seed; %s\n' \
+    "$backend" "$units" "$(awk -v h="$4" -v d="$5" 'BEGIN { printf "%.0f", h / d }')" "$2" "$6" "$3" \
+    "$(awk -v h="$4" -v d="$5" -v s="$seed" 'BEGIN { printf "%.2f", h / d / s }')" "$7"
+  [ "$7" = ok ] || failed=1
+  awk -v t="$1" -v b="$backend" -v h="$4" -v d="$5" -v p="$6" -v s="$seed" \
+    'BEGIN { printf "%s %s %.0f %s %.4f\n", t, b, h / d, p, h / d / s }' >>"$WORK/rounds.txt"
+}
+
 measure_ours() { # one line per backend and scenario; sets $failed on a failed check
   for backend in $BACKENDS; do
     for units in 100 1000000; do
@@ -386,12 +399,8 @@ measure_ours() { # one line per backend and scenario; sets $failed on a failed c
         [ "$retry_short" = 0 ] && [ "$retry_other" = 0 ] \
           || verdict="FAIL: $retry_short retries answered short, $retry_other with errors ($(head -c 300 "$WORK/wrk.err"))"
         [ -z "$problems" ] || verdict="FAIL: $problems"
-        printf '%-8s %9s units: %6s retries/s, p99 %7.1f ms (reserveOrder again with the same ids: the stored holds); %s x seed; %s\n' \
-          "$backend" "$units" "$(awk -v h="$replayed" -v d="$retry_seconds" 'BEGIN { printf "%.0f", h / d }')" "$retry99" \
-          "$(awk -v h="$replayed" -v d="$retry_seconds" -v s="$seed" 'BEGIN { printf "%.2f", h / d / s }')" "$verdict"
-        [ "$verdict" = ok ] || failed=1
-        awk -v b="$backend" -v h="$replayed" -v d="$retry_seconds" -v p="$retry99" -v s="$seed" \
-          'BEGIN { printf "retry %s %.0f %s %.4f\n", b, h / d, p, h / d / s }' >>"$WORK/rounds.txt"
+        report_phase retry retries "reserveOrder again with the same ids: the stored holds" \
+          "$replayed" "$retry_seconds" "$retry99" "$verdict"
 
         # The payments: the same clients confirm the holds they made, for
         # half as long as they made them (so that none runs out of holds).
@@ -406,12 +415,8 @@ measure_ours() { # one line per backend and scenario; sets $failed on a failed c
         [ -z "$problems" ] || verdict="FAIL: $problems"
         # Against the seed: its transaction is what one confirm alone costs
         # (a guarded UPDATE of the hot row, an insert, a commit).
-        printf '%-8s %9s units: %6s confirms/s, p99 %7.1f ms (confirmReservation of those holds); %s x seed; %s\n' \
-          "$backend" "$units" "$(awk -v h="$paid" -v d="$pay_seconds" 'BEGIN { printf "%.0f", h / d }')" "$pay99" \
-          "$(awk -v h="$paid" -v d="$pay_seconds" -v s="$seed" 'BEGIN { printf "%.2f", h / d / s }')" "$verdict"
-        [ "$verdict" = ok ] || failed=1
-        awk -v b="$backend" -v h="$paid" -v d="$pay_seconds" -v p="$pay99" -v s="$seed" \
-          'BEGIN { printf "pay %s %.0f %s %.4f\n", b, h / d, p, h / d / s }' >>"$WORK/rounds.txt"
+        report_phase pay confirms "confirmReservation of those holds" \
+          "$paid" "$pay_seconds" "$pay99" "$verdict"
       fi
       kill "$server"; wait "$server" 2>/dev/null || true; server=
     done
@@ -440,10 +445,9 @@ if [ "$ROUNDS" -gt 1 ]; then
       printf '%-8s %9s units: %6.0f answers/s, %6.0f holds/s, p99 %7.1f ms; %.2f x seed, %.2f x ceiling\n' \
         "$backend" "$units" "$(pick 4)" "$(pick 3)" "$(pick 5)" "$(pick 6)" "$(pick 7)"
     done
-    paid() { awk -v b="$backend" -v f="$1" '$1 == "pay" && $2 == b { print $f }' "$WORK/rounds.txt" | median; }
-    retried() { awk -v b="$backend" -v f="$1" '$1 == "retry" && $2 == b { print $f }' "$WORK/rounds.txt" | median; }
-    printf '%-8s    retries: %6.0f retries/s, p99 %7.1f ms; %.2f x seed\n' "$backend" "$(retried 3)" "$(retried 4)" "$(retried 5)"
-    printf '%-8s   payments: %6.0f confirms/s, p99 %7.1f ms; %.2f x seed\n' "$backend" "$(paid 3)" "$(paid 4)" "$(paid 5)"
+    phase() { awk -v t="$1" -v b="$backend" -v f="$2" '$1 == t && $2 == b { print $f }' "$WORK/rounds.txt" | median; }
+    printf '%-8s    retries: %6.0f retries/s, p99 %7.1f ms; %.2f x seed\n' "$backend" "$(phase retry 3)" "$(phase retry 4)" "$(phase retry 5)"
+    printf '%-8s   payments: %6.0f confirms/s, p99 %7.1f ms; %.2f x seed\n' "$backend" "$(phase pay 3)" "$(phase pay 4)" "$(phase pay 5)"
   done
 fi
 exit "$failed"
