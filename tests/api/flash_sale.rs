@@ -285,7 +285,7 @@ mod from_memory {
             let first = reserve_all(&ids).await;
             let held: Vec<&Value> = first.iter().map(|r| &data(r)["reserveOrder"]).collect();
             assert!(held.iter().all(|h| h["__typename"] == "Reservation"), "{first:#?}");
-                        for sold_out in [false, true] {
+            for sold_out in [false, true] {
                 if sold_out {
                     let rest: Vec<Uuid> = (0..HOT_SKU_UNITS - 80).map(|_| Uuid::new_v4()).collect();
                     reserve_all(&rest).await;
