@@ -230,6 +230,9 @@ measure_ceiling() { # sets $ceiling, $ceiling_us and $load_us
   # generator has had what it took per answer here:
   echo "10x the seed: $((seed * 10)) holds/s = $(awk -v s="$seed" -v c="$ceiling" 'BEGIN { printf "%.2f", s * 10 / c }') x the ceiling;" \
     "at that rate $(nproc) cores leave $(awk -v s="$seed" -v l="$load_us" -v cores="$(nproc)" 'BEGIN { printf "%.0f", cores * 1e6 / (s * 10) - l }') us of CPU per hold for server and database"
+  if [ "$(( seed * 10 ))" -gt "$ceiling" ]; then
+    echo "         10x the seed asks for more than the stack answers with no database at all, on this machine"
+  fi
 }
 
 # ---------------------------------------------------------------- the Redis gate
