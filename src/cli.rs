@@ -266,12 +266,16 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Some(Command::Migrate { action }) => {
-            let db = open(&url).await?;
+            let db = db::connect_for_migrations(&url, db::PoolSettings::default())
+                .await
+                .map_err(|e| format!("cannot open the database {}: {e}", url.redacted()))?;
             migrate(&db, action).await.map_err(|e| e.to_string())
         }
         Some(Command::Seed) => {
             let db = open(&url).await?;
-            db::migrate(&db).await.map_err(|e| e.to_string())?;
+            db::migrate(&url, db::PoolSettings::default())
+                .await
+                .map_err(|e| e.to_string())?;
             match demo::seed(&db).await.map_err(|e| e.to_string())? {
                 demo::SeedOutcome::Loaded {
                     warehouses,
@@ -288,7 +292,9 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Some(Command::ApiKey { action }) => {
             let db = open(&url).await?;
-            db::migrate(&db).await.map_err(|e| e.to_string())?;
+            db::migrate(&url, db::PoolSettings::default())
+                .await
+                .map_err(|e| e.to_string())?;
             api_key(&db, action).await.map_err(|e| e.to_string())
         }
     }

@@ -92,7 +92,9 @@ impl Application {
         let metrics = Metrics::default();
         let statements = metrics.clone();
         db.set_metric_callback(move |info| statements.record_statement(info.elapsed, info.failed));
-        db::migrate(&db).await.map_err(StartupError::Migrate)?;
+        db::migrate(url, config.pool)
+            .await
+            .map_err(StartupError::Migrate)?;
         if config.demo {
             match demo::seed(&db).await.map_err(StartupError::Seed)? {
                 demo::SeedOutcome::Loaded {

@@ -214,11 +214,15 @@ mod tests {
     /// A migrated SQLite database in a file that lives as long as the test.
     async fn database() -> (DatabaseConnection, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("keys.db").display());
-        let db = db::connect(&url.parse().unwrap(), db::PoolSettings::default())
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("keys.db").display())
+            .parse()
+            .unwrap();
+        db::migrate(&url, db::PoolSettings::default())
             .await
             .unwrap();
-        db::migrate(&db).await.unwrap();
+        let db = db::connect(&url, db::PoolSettings::default())
+            .await
+            .unwrap();
         (db, dir)
     }
 

@@ -54,6 +54,31 @@ impl Default for PoolSettings {
 /// Opens a pool on `url`. On PostgreSQL the database is created first when
 /// it does not exist, so `DATABASE_URL=postgres://.../new_db` just works.
 pub async fn connect(url: &DatabaseUrl, pool: PoolSettings) -> Result<DatabaseConnection, DbErr> {
+    open_pool(url, pool, None).await
+}
+
+/// Opens one connection on `url`, for changing the schema.
+///
+/// Each SQLite connection keeps its own copy of the schema, and notices
+/// that its copy is stale only when a statement names something the copy
+/// lacks. Run on a pool, one migration's steps go to whichever connection
+/// is free, and a step that adds what an older copy still shows (a column
+/// the step before dropped on another connection) fails with "duplicate
+/// column name", though the column is gone. On one connection every step
+/// sees the schema as the steps before left it.
+pub async fn connect_for_migrations(
+    url: &DatabaseUrl,
+    pool: PoolSettings,
+) -> Result<DatabaseConnection, DbErr> {
+    open_pool(url, pool, Some(1)).await
+}
+
+/// A pool on `url`; `connections` overrides how many it keeps.
+async fn open_pool(
+    url: &DatabaseUrl,
+    pool: PoolSettings,
+    connections: Option<u32>,
+) -> Result<DatabaseConnection, DbErr> {
     if url.backend() == Backend::Postgres {
         ensure_postgres_database(url, pool.acquire_timeout).await?;
     }
@@ -67,15 +92,19 @@ pub async fn connect(url: &DatabaseUrl, pool: PoolSettings) -> Result<DatabaseCo
             // SQLite has one writer at a time. WAL lets readers run beside it,
             // and the busy timeout makes a second writer wait its turn instead
             // of failing with "database is locked".
-            options.max_connections(8).map_sqlx_sqlite_opts(|opts| {
-                opts.journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(30))
-                    .foreign_keys(true)
-            });
+            options
+                .max_connections(connections.unwrap_or(8))
+                .map_sqlx_sqlite_opts(|opts| {
+                    opts.journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal)
+                        .busy_timeout(Duration::from_secs(30))
+                        .foreign_keys(true)
+                });
         }
         Backend::Postgres => {
-            options.max_connections(pool.size).min_connections(1);
+            options
+                .max_connections(connections.unwrap_or(pool.size))
+                .min_connections(1);
             if let Some(limit) = pool.statement_timeout {
                 let limit = format!("{}ms", limit.as_millis());
                 options.map_sqlx_postgres_opts(move |opts| {
@@ -87,9 +116,13 @@ pub async fn connect(url: &DatabaseUrl, pool: PoolSettings) -> Result<DatabaseCo
     Database::connect(options).await
 }
 
-/// Applies every pending migration.
-pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+/// Applies every pending migration, on a connection of its own (see
+/// [`connect_for_migrations`]).
+pub async fn migrate(url: &DatabaseUrl, pool: PoolSettings) -> Result<(), DbErr> {
+    let db = connect_for_migrations(url, pool).await?;
+    let applied = Migrator::up(&db, None).await;
+    let closed = db.close().await;
+    applied.and(closed)
 }
 
 /// Whether the database answers a trivial query: what `/readyz` reports.

@@ -310,6 +310,19 @@ impl TestApp {
         self.first_value(sql).await
     }
 
+    /// A connection of its own to this app's database, for a test that
+    /// migrates it down and up as an operator would: the server's pool
+    /// keeps one copy of the schema per connection, which steps run on
+    /// another connection leave stale (see `db::connect_for_migrations`).
+    pub async fn migrations_connection(&self) -> DatabaseConnection {
+        stockroute::db::connect_for_migrations(
+            &self.database.url,
+            stockroute::db::PoolSettings::default(),
+        )
+        .await
+        .expect("a connection for migrations")
+    }
+
     /// One integer from a SQL query, e.g. a count.
     pub async fn scalar(&self, sql: &str) -> i64 {
         self.first_value(sql).await

@@ -6,27 +6,29 @@ use crate::on_both_backends;
 
 on_both_backends! {
     async fn migrating_all_the_way_down_and_up_again_gives_a_working_schema(app) {
-        Migrator::down(&app.db, None).await.expect("every migration rolls back");
+        let migrations = app.migrations_connection().await;
+        Migrator::down(&migrations, None).await.expect("every migration rolls back");
         let gone = app
             .db
             .execute_raw(Statement::from_string(app.db.get_database_backend(), "SELECT COUNT(*) FROM products"))
             .await;
         assert!(gone.is_err(), "the tables are gone after a full rollback");
-        assert!(Migrator::get_pending_migrations(&app.db).await.unwrap().len() >= 6);
+        assert!(Migrator::get_pending_migrations(&migrations).await.unwrap().len() >= 6);
 
-        Migrator::up(&app.db, None).await.expect("every migration applies again");
-        assert!(Migrator::get_pending_migrations(&app.db).await.unwrap().is_empty());
+        Migrator::up(&migrations, None).await.expect("every migration applies again");
+        assert!(Migrator::get_pending_migrations(&migrations).await.unwrap().is_empty());
         assert!(matches!(demo::seed(&app.db).await.unwrap(), SeedOutcome::Loaded { .. }));
         assert!(app.scalar("SELECT COUNT(*) FROM inventory").await > 0);
     }
 
     async fn a_database_of_the_previous_schema_upgrades_to_safety_stock_and_keeps_its_stock(app) {
+        let migrations = app.migrations_connection().await;
         let backend = app.db.get_database_backend();
         let stock = "SELECT COALESCE(SUM(quantity), 0) * 1000000 + COUNT(*) FROM inventory";
         // Back to the schema before safety stock (and inbound stock,
         // capacity and the hot path's keys, which came after it), with the demo's stock in it and a movement written
         // the way that schema wrote them.
-        Migrator::down(&app.db, Some(5)).await.expect("the last five steps roll back");
+        Migrator::down(&migrations, Some(5)).await.expect("the last five steps roll back");
         app.db
             .execute_raw(Statement::from_string(
                 backend,
@@ -39,7 +41,7 @@ on_both_backends! {
             .expect("the previous schema takes its own rows");
         let (before, movements) = (app.scalar(stock).await, app.scalar("SELECT COUNT(*) FROM inventory_movements").await);
 
-        Migrator::up(&app.db, None).await.expect("it upgrades");
+        Migrator::up(&migrations, None).await.expect("it upgrades");
         assert_eq!(app.scalar(stock).await, before, "every stock level kept");
         assert_eq!(app.scalar("SELECT COUNT(*) FROM inventory_movements").await, movements);
         assert_eq!(app.scalar("SELECT COUNT(*) FROM inventory WHERE safety_stock <> 0").await, 0);
@@ -54,10 +56,11 @@ on_both_backends! {
     }
 
     async fn a_database_of_the_previous_schema_upgrades_to_inbound_stock_and_keeps_its_ledger(app) {
+        let migrations = app.migrations_connection().await;
         let backend = app.db.get_database_backend();
         let stock = "SELECT COALESCE(SUM(quantity), 0) * 1000000 + COALESCE(SUM(safety_stock), 0) * 1000 + COUNT(*) FROM inventory";
         let ledger = "SELECT COUNT(*) * 1000000 + COALESCE(SUM(quantity_delta), 0) + COALESCE(SUM(safety_stock_delta), 0) FROM inventory_movements";
-        Migrator::down(&app.db, Some(5)).await.expect("the expiry index, two keys, capacity and inbound steps roll back");
+        Migrator::down(&migrations, Some(5)).await.expect("the expiry index, two keys, capacity and inbound steps roll back");
         // Safety stock set the way the previous schema recorded it.
         for sql in [
             "UPDATE inventory SET safety_stock = 2, version = version + 1 WHERE id = (SELECT MIN(id) FROM inventory)",
@@ -75,7 +78,7 @@ on_both_backends! {
             app.scalar("SELECT MAX(id) FROM inventory_movements").await,
         );
 
-        Migrator::up(&app.db, None).await.expect("it upgrades");
+        Migrator::up(&migrations, None).await.expect("it upgrades");
         assert_eq!(app.scalar(stock).await, before, "every stock level kept");
         assert_eq!(app.scalar(ledger).await, movements, "every movement kept");
         assert_eq!(app.scalar("SELECT COUNT(*) FROM inventory_movements WHERE inbound_id IS NOT NULL").await, 0);
@@ -99,12 +102,13 @@ on_both_backends! {
         assert!(overheld.is_err(), "CHECK reserved <= quantity holds");
 
         // And back down: the inbound goes, the stock stays.
-        Migrator::down(&app.db, Some(5)).await.expect("the inbound step rolls back again");
+        Migrator::down(&migrations, Some(5)).await.expect("the inbound step rolls back again");
         assert_eq!(app.scalar(stock).await, before);
         assert_eq!(app.scalar(ledger).await, movements, "only the announcement went");
     }
 
     async fn a_database_of_the_previous_schema_upgrades_to_capacity_and_counts_its_holds(app) {
+        let migrations = app.migrations_connection().await;
         let checkout = app.create_key(stockroute::auth::KeyRole::Checkout, "shop").await;
         for _ in 0..2 {
             let held = app.graphql_as(
@@ -115,8 +119,8 @@ on_both_backends! {
             ).await;
             assert_eq!(held["data"]["reserveOrder"]["__typename"], "Reservation", "{held}");
         }
-        Migrator::down(&app.db, Some(4)).await.expect("the expiry index, two keys and capacity steps roll back");
-        Migrator::up(&app.db, None).await.expect("it upgrades");
+        Migrator::down(&migrations, Some(4)).await.expect("the expiry index, two keys and capacity steps roll back");
+        Migrator::up(&migrations, None).await.expect("it upgrades");
         // The holds made before are counted on the day they ship.
         let response = app.graphql("{ warehouse(code: \"BER1\") { dailyShipmentCapacity capacity { limit used remaining } } }", serde_json::json!({})).await;
         assert_eq!(
@@ -155,6 +159,7 @@ on_both_backends! {
     }
 
     async fn the_hot_path_keys_go_on_postgresql_only_and_come_back_on_the_way_down(app) {
+        let migrations = app.migrations_connection().await;
         let backend = app.db.get_database_backend();
         // The keys of lines, shipments and movements onto reservations,
         // products and warehouses (migration 13), and onto inbound
@@ -175,7 +180,7 @@ on_both_backends! {
         let inbound_keys = if postgres { 2 } else { 1 };
         assert_eq!(app.scalar(&held).await, if postgres { 0 } else { 7 });
         assert_eq!(app.scalar(&inbound).await, if postgres { 0 } else { inbound_keys });
-        Migrator::down(&app.db, Some(2)).await.expect("the expiry index and inbound steps roll back");
+        Migrator::down(&migrations, Some(2)).await.expect("the expiry index and inbound steps roll back");
         assert_eq!(app.scalar(&inbound).await, inbound_keys, "the inbound keys are back");
         // A movement that changes nothing, of no inbound shipment or of one
         // that does not exist.
@@ -193,7 +198,7 @@ on_both_backends! {
         app.db.execute_raw(note("NULL")).await.expect("a movement of no inbound shipment goes in");
         let dangling = app.db.execute_raw(note("'00000000-0000-4000-8000-000000000000'")).await;
         assert!(dangling.is_err(), "a movement of a missing inbound shipment is refused again");
-        Migrator::down(&app.db, Some(1)).await.expect("the step before rolls back");
+        Migrator::down(&migrations, Some(1)).await.expect("the step before rolls back");
         assert_eq!(app.scalar(&held).await, 7, "every key is back");
         let dangling = app
             .db
@@ -204,7 +209,7 @@ on_both_backends! {
             ))
             .await;
         assert!(dangling.is_err(), "a line of no reservation is refused again");
-        Migrator::up(&app.db, None).await.expect("it applies again");
+        Migrator::up(&migrations, None).await.expect("it applies again");
         assert_eq!(app.scalar(&held).await, if postgres { 0 } else { 7 });
         assert_eq!(app.scalar(&inbound).await, if postgres { 0 } else { inbound_keys });
     }
