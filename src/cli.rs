@@ -268,7 +268,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Some(Command::Migrate { action }) => {
             let db = db::connect_for_migrations(&url, db::PoolSettings::default())
                 .await
-                .map_err(|e| format!("cannot open the database {}: {e}", url.redacted()))?;
+                .map_err(|e| cannot_open(&url, e))?;
             migrate(&db, action).await.map_err(|e| e.to_string())
         }
         Some(Command::Seed) => {
@@ -337,7 +337,11 @@ async fn serve(url: DatabaseUrl, args: ServeArgs) -> Result<(), String> {
 async fn open(url: &DatabaseUrl) -> Result<DatabaseConnection, String> {
     db::connect(url, db::PoolSettings::default())
         .await
-        .map_err(|e| format!("cannot open the database {}: {e}", url.redacted()))
+        .map_err(|e| cannot_open(url, e))
+}
+
+fn cannot_open(url: &DatabaseUrl, error: sea_orm::DbErr) -> String {
+    format!("cannot open the database {}: {error}", url.redacted())
 }
 
 async fn migrate(db: &DatabaseConnection, action: MigrateAction) -> Result<(), sea_orm::DbErr> {
