@@ -30,7 +30,9 @@
 # those answered (the 100-unit case: exactly 100), no stock level has more
 # reserved than on hand, reserved equals the units of ACTIVE holds,
 # on-hand and reserved equal the sums of the movements, and no line,
-# shipment or movement names a missing reservation or stock level; and it
+# shipment or movement names a missing stock level or warehouse (lines and
+# shipments are views of their holds' plans, so none can name a missing
+# reservation); and it
 # prints the CPU time each answer cost the server (and PostgreSQL's
 # backends), how much of the machine stood idle, and the reservation
 # batches' size and how long each held the stock level's row (from
@@ -260,11 +262,11 @@ SELECT 'the movements do not add up at level ' || i.id FROM inventory i
       WHERE m.product_id = i.product_id AND m.warehouse_id = i.warehouse_id)
      OR i.reserved <> (SELECT COALESCE(SUM(m.reserved_delta), 0) FROM inventory_movements m
       WHERE m.product_id = i.product_id AND m.warehouse_id = i.warehouse_id);
-SELECT 'reservation line ' || l.id || ' names a missing reservation or stock level' FROM reservation_lines l
-  WHERE NOT EXISTS (SELECT 1 FROM reservations r WHERE r.id = l.reservation_id)
-     OR NOT EXISTS (SELECT 1 FROM inventory i WHERE i.product_id = l.product_id AND i.warehouse_id = l.warehouse_id);
-SELECT 'shipment ' || s.id || ' names a missing reservation' FROM reservation_shipments s
-  WHERE NOT EXISTS (SELECT 1 FROM reservations r WHERE r.id = s.reservation_id);
+SELECT 'a line of product ' || l.product_id || ' in warehouse ' || l.warehouse_id || ' names a missing stock level'
+  FROM reservation_lines l
+  WHERE NOT EXISTS (SELECT 1 FROM inventory i WHERE i.product_id = l.product_id AND i.warehouse_id = l.warehouse_id);
+SELECT 'a shipment names missing warehouse ' || s.warehouse_id FROM reservation_shipments s
+  WHERE NOT EXISTS (SELECT 1 FROM warehouses w WHERE w.id = s.warehouse_id);
 SELECT 'movement ' || m.id || ' names a missing stock level' FROM inventory_movements m
   WHERE NOT EXISTS (SELECT 1 FROM inventory i WHERE i.product_id = m.product_id AND i.warehouse_id = m.warehouse_id);
 SQL

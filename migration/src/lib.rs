@@ -22,6 +22,7 @@ mod m20261203_000012_add_warehouse_capacity;
 mod m20261205_000013_drop_hot_path_foreign_keys;
 mod m20261206_000014_drop_inbound_foreign_keys;
 mod m20261206_000015_expiry_index_by_stamps;
+mod m20261207_000016_fold_plan_into_reservations;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000013_drop_hot_path_foreign_keys::Migration),
             Box::new(m20261206_000014_drop_inbound_foreign_keys::Migration),
             Box::new(m20261206_000015_expiry_index_by_stamps::Migration),
+            Box::new(m20261207_000016_fold_plan_into_reservations::Migration),
         ]
     }
 }

@@ -5,8 +5,6 @@ pub mod inbound_shipment;
 pub mod movement;
 pub mod product;
 pub mod reservation;
-pub mod reservation_line;
-pub mod reservation_shipment;
 pub mod shipment_day;
 pub mod stock_change_key;
 pub mod stock_level;

@@ -1,5 +1,5 @@
-//! A hold on stock for one checkout (`reservations`); its id is the
-//! checkout's order reference.
+//! A hold on stock for one checkout (`reservations`), with the plan it
+//! holds; its id is the checkout's order reference.
 
 use sea_orm::entity::prelude::*;
 
@@ -35,10 +35,9 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
     pub confirmed_at: Option<DateTimeUtc>,
     pub released_at: Option<DateTimeUtc>,
-    #[sea_orm(has_many)]
-    pub lines: HasMany<super::reservation_line::Entity>,
-    #[sea_orm(has_many)]
-    pub shipments: HasMany<super::reservation_shipment::Entity>,
+    /// Its shipments and their lines, as JSON text written with the row
+    /// (see `inventory::reservations::plan`).
+    pub plan: String,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

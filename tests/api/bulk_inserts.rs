@@ -37,6 +37,9 @@ fn hold(n: u8, created_by: Option<&str>, max_shipments: Option<i32>) -> reservat
         expires_at: at(900_000_001),
         confirmed_at: (n == 2).then(|| at(7)),
         released_at: None,
+        plan: format!(
+            r#"[{{"warehouse_id":{n},"distance_km":0.5,"weight_grams":1,"cost_cents":2,"lines":[]}}]"#
+        ),
     }
 }
 

@@ -443,14 +443,14 @@ mod one_batch {
         let refuse = match app.database.url.backend() {
             Backend::Postgres => vec![
                 "CREATE FUNCTION refuse_seven() RETURNS trigger AS $$ BEGIN
-                   IF NEW.quantity = 7 THEN RAISE EXCEPTION 'refused by the test'; END IF;
+                   IF NEW.reserved_delta = 7 THEN RAISE EXCEPTION 'refused by the test'; END IF;
                    RETURN NEW; END $$ LANGUAGE plpgsql",
-                "CREATE TRIGGER refuse_seven BEFORE INSERT ON reservation_lines
+                "CREATE TRIGGER refuse_seven BEFORE INSERT ON inventory_movements
                    FOR EACH ROW EXECUTE FUNCTION refuse_seven()",
             ],
             Backend::Sqlite => vec![
-                "CREATE TRIGGER refuse_seven BEFORE INSERT ON reservation_lines
-                   WHEN NEW.quantity = 7 BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+                "CREATE TRIGGER refuse_seven BEFORE INSERT ON inventory_movements
+                   WHEN NEW.reserved_delta = 7 BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
             ],
         };
         for statement in refuse {

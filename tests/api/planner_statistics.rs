@@ -33,6 +33,7 @@ async fn insert_holds(app: &TestApp, n: usize, status: ReservationStatus) -> Vec
             expires_at: now + Duration::hours(1),
             confirmed_at: (status == ReservationStatus::Confirmed).then_some(now),
             released_at: None,
+            plan: "[]".into(),
         })
         .collect();
     let ids = holds.iter().map(|hold| hold.id).collect();

@@ -7,14 +7,13 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::Expectation;
+use super::{Expectation, keep_expected};
 use crate::{
     db::now,
     entities::{
         inbound_shipment::{self, InboundStatus},
         movement::MovementType,
-        reservation::{self, ReservationStatus},
-        reservation_line,
+        reservation::ReservationStatus,
     },
     inventory::{
         InventoryError,
@@ -123,7 +122,18 @@ pub async fn receive(
     // The level first, as every writer of both takes them.
     ensure_level(&*txn, announced.product_id, announced.warehouse_id, at).await?;
     lock_level(&txn, announced.product_id, announced.warehouse_id).await?;
-    let Some(inbound) = leave_expected(&txn, id, InboundStatus::Received, at).await? else {
+    // What its pre-orders hold, counted while it is locked and still
+    // EXPECTED: once received, their plans' units on it count as held on
+    // the level (see `reservations::plan`).
+    let held = if keep_expected(&*txn, id).await? {
+        Some(pre_ordered(&txn, id).await?)
+    } else {
+        None
+    };
+    let (Some((active, confirmed)), Some(inbound)) = (
+        held,
+        leave_expected(&txn, id, InboundStatus::Received, at).await?,
+    ) else {
         txn.rollback().await?;
         let inbound = existing(store, id).await?;
         return match inbound.status {
@@ -137,7 +147,6 @@ pub async fn receive(
             )),
         };
     };
-    let (active, confirmed) = pre_ordered(&txn, id).await?;
     if active + confirmed != i64::from(inbound.reserved) {
         return Err(InventoryError::Internal(format!(
             "inbound shipment {id} shows {} units held, its pre-orders {}",
@@ -169,7 +178,6 @@ pub async fn receive(
              one stock level"
         )));
     }
-    move_holds_onto_level(&txn, id).await?;
     txn.commit().await?;
     Ok(inbound)
 }
@@ -203,30 +211,6 @@ async fn pre_ordered(txn: &WriteTransaction, id: Uuid) -> Result<(i64, i64), Inv
         }
     }
     Ok((active, confirmed))
-}
-
-/// The lines of live pre-orders on inbound `id` now hold the stock level.
-/// Lines of holds that ended keep naming it, as their history.
-async fn move_holds_onto_level(txn: &WriteTransaction, id: Uuid) -> Result<(), InventoryError> {
-    use reservation_line::Column;
-    reservation_line::Entity::update_many()
-        .col_expr(Column::InboundId, Expr::value(Option::<Uuid>::None))
-        .filter(Column::InboundId.eq(id))
-        .filter(
-            Column::ReservationId.in_subquery(
-                Query::select()
-                    .column(reservation::Column::Id)
-                    .from(reservation::Entity)
-                    .and_where(
-                        reservation::Column::Status
-                            .is_in([ReservationStatus::Active, ReservationStatus::Confirmed]),
-                    )
-                    .to_owned(),
-            ),
-        )
-        .exec(&**txn)
-        .await?;
-    Ok(())
 }
 
 /// EXPECTED -> CANCELLED (INBOUND_CANCELLED): it will not come. A CONFLICT

@@ -41,6 +41,7 @@ use uuid::Uuid;
 
 use super::{
     Hold, now,
+    plan::{self, StoredLine},
     queue::Counts,
     stored::find_many,
     sweeper::SWEEPER,
@@ -48,10 +49,7 @@ use super::{
 };
 use crate::{
     db::bulk,
-    entities::{
-        reservation::{self, ReservationStatus},
-        reservation_line, reservation_shipment,
-    },
+    entities::reservation::{self, ReservationStatus},
     inventory::{
         InventoryError, Store, WriteTransaction, capacity,
         ledger::{Postings, Share},
@@ -242,45 +240,35 @@ pub(super) async fn settle_claimed(
     claimed: &[(reservation::Model, Ending, Option<&str>)],
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let backend = txn.get_database_backend();
-    let ids: Vec<Uuid> = claimed.iter().map(|(r, _, _)| r.id).collect();
-    let lines = reservation_line::Entity::find()
-        .filter(bulk::is_one_of(
-            backend,
-            reservation_line::Column::ReservationId,
-            ids,
-        ))
-        .order_by_asc(reservation_line::Column::Id)
-        .all(&**txn)
-        .await?;
-    let how: HashMap<Uuid, (Ending, Option<&str>)> = claimed
-        .iter()
-        .map(|(r, ending, by)| (r.id, (*ending, *by)))
-        .collect();
-
     // Units on stock levels first, in (product, warehouse) order as every
     // writer takes them, one UPDATE per level and kind of ending; then
     // what is still on inbound shipments, hold by hold.
     let mut shares: BTreeMap<(i32, i32, Ending), Vec<Share>> = BTreeMap::new();
-    let mut on_inbound: BTreeMap<Uuid, Vec<reservation_line::Model>> = BTreeMap::new();
-    for line in lines {
-        let (ending, by) = how[&line.reservation_id];
-        if line.inbound_id.is_some() {
-            on_inbound
-                .entry(line.reservation_id)
+    let mut on_inbound: BTreeMap<Uuid, Vec<(i32, StoredLine)>> = BTreeMap::new();
+    for (reservation, ending, by) in claimed {
+        let plan = plan::decode(reservation.id, &reservation.plan).map_err(to_db)?;
+        for (warehouse_id, line) in plan::lines_of(&plan) {
+            if line.inbound_id.is_some() {
+                on_inbound
+                    .entry(reservation.id)
+                    .or_default()
+                    .push((warehouse_id, line.clone()));
+                continue;
+            }
+            shares
+                .entry((line.product_id, warehouse_id, *ending))
                 .or_default()
-                .push(line);
-            continue;
+                .push(Share {
+                    units: line.quantity,
+                    reference_id: Some(reservation.id.to_string()),
+                    created_by: by.map(str::to_owned),
+                });
         }
-        shares
-            .entry((line.product_id, line.warehouse_id, ending))
-            .or_default()
-            .push(Share {
-                units: line.quantity,
-                reference_id: Some(line.reservation_id.to_string()),
-                created_by: by.map(str::to_owned),
-            });
     }
+    let how: HashMap<Uuid, (Ending, Option<&str>)> = claimed
+        .iter()
+        .map(|(r, ending, by)| (r.id, (*ending, *by)))
+        .collect();
     let mut postings = Postings::new(None, None, now);
     for ((product_id, warehouse_id, ending), shares) in shares {
         let movement = ending.movement();
@@ -357,28 +345,16 @@ async fn give_capacity_back(
     txn: &WriteTransaction,
     claimed: &[(reservation::Model, Ending, Option<&str>)],
 ) -> Result<(), DbErr> {
-    let released: HashMap<Uuid, &reservation::Model> = claimed
+    let released = claimed
         .iter()
         .filter(|(_, ending, _)| *ending != Ending::Confirm)
-        .map(|(r, _, _)| (r.id, r))
-        .collect();
-    if released.is_empty() {
-        return Ok(());
-    }
-    let backend = txn.get_database_backend();
-    let shipments = reservation_shipment::Entity::find()
-        .filter(bulk::is_one_of(
-            backend,
-            reservation_shipment::Column::ReservationId,
-            released.keys().copied().collect(),
-        ))
-        .all(&**txn)
-        .await?;
+        .map(|(r, _, _)| r);
     let mut days: BTreeMap<(i32, String), i32> = BTreeMap::new();
-    for shipment in shipments {
-        let held_at = released[&shipment.reservation_id].created_at;
-        let day = capacity::day_of(shipment.ready_at.unwrap_or(held_at));
-        *days.entry((shipment.warehouse_id, day)).or_default() += 1;
+    for reservation in released {
+        for shipment in plan::decode(reservation.id, &reservation.plan).map_err(to_db)? {
+            let day = capacity::day_of(shipment.ready_at.unwrap_or(reservation.created_at));
+            *days.entry((shipment.warehouse_id, day)).or_default() += 1;
+        }
     }
     for ((warehouse_id, day), n) in days {
         if !capacity::give_back_many(&**txn, warehouse_id, &day, n).await? {
@@ -389,4 +365,9 @@ async fn give_capacity_back(
         }
     }
     Ok(())
+}
+
+/// A plan that cannot be read, as the error of the transaction reading it.
+fn to_db(error: InventoryError) -> DbErr {
+    DbErr::Custom(error.to_string())
 }

@@ -1,6 +1,6 @@
 //! Holding stock for a checkout until it is paid for, let go, or expires.
 //!
-//! A hold (a row of `reservations` with its lines) is taken through the
+//! A hold (a row of `reservations` with its plan) is taken through the
 //! [`ReservationQueue`], which takes concurrent requests in batches of one
 //! transaction each, and ends in one transaction by [`confirm`],
 //! [`release`] or, once past its expiry, the [`sweeper`]. Every change of
@@ -13,6 +13,7 @@
 
 mod endings;
 mod fingerprint;
+mod plan;
 mod queue;
 mod reserve;
 mod stored;

@@ -45,7 +45,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sea_orm::{ActiveValue::Set, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect};
+use sea_orm::{EntityTrait, IntoActiveModel, QueryFilter, QuerySelect};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use uuid::Uuid;
 
@@ -53,7 +53,7 @@ use super::{
     Hold, HoldRequest, ReserveOutcome,
     endings::{self, PendingEnding},
     fingerprint::fingerprint,
-    insufficient, now,
+    insufficient, now, plan,
     reserve::short_of,
     ship_day,
     stored::find_many,
@@ -65,7 +65,7 @@ use crate::{
     entities::{
         movement, product,
         reservation::{self, ReservationStatus},
-        reservation_line, reservation_shipment, warehouse,
+        warehouse,
     },
     events::StockEvent,
     inventory::{
@@ -699,7 +699,7 @@ async fn hold_together(
         planned.push(Planned {
             index: i,
             hold: Hold {
-                reservation: reservation_row(pending, plan.total_cost_cents, now),
+                reservation: reservation_row(pending, plan.total_cost_cents, &shipments, now),
                 shipments,
             },
         });
@@ -753,6 +753,7 @@ async fn hold_together(
 fn reservation_row(
     pending: &Pending,
     total_cost_cents: i64,
+    shipments: &[PricedShipment],
     now: chrono::DateTime<chrono::Utc>,
 ) -> reservation::Model {
     let request = &pending.request;
@@ -770,14 +771,15 @@ fn reservation_row(
         expires_at: request.ttl.after(now),
         confirmed_at: None,
         released_at: None,
+        plan: plan::encode(shipments),
     }
 }
 
 /// Writes the planned holds, and says when their stock was taken (its rows
-/// are locked from then until the commit): the reservations (in id order,
-/// so that two replicas inserting the same ids wait for each other in one
-/// order), their shipments and lines, one guarded UPDATE per touched stock
-/// level in (product, warehouse) order, then the movements.
+/// are locked from then until the commit): the reservations with their
+/// plans (in id order, so that two replicas inserting the same ids wait for
+/// each other in one order), one guarded UPDATE per touched stock level in
+/// (product, warehouse) order, then the movements.
 async fn write_holds(
     txn: &WriteTransaction,
     batch: &[Pending],
@@ -800,42 +802,10 @@ async fn write_holds(
         Err(e) => return Err(e.into()),
     }
 
-    // Shipments, lines and the ship days' rows before the stock: they need
-    // no level, and the level's row lock, taken by the guarded UPDATE
-    // below, is held until commit. Written first, they are not part of
-    // what the next batch, queued on that lock, waits for.
-    let shipments = planned.iter().flat_map(|p| {
-        p.hold
-            .shipments
-            .iter()
-            .map(|s| shipment_row(p.hold.reservation.id, s))
-    });
-    bulk::insert_rows(&**txn, shipments.collect()).await?;
-    let lines = planned.iter().flat_map(|p| {
-        let id = p.hold.reservation.id;
-        p.hold.shipments.iter().flat_map(move |s| {
-            s.lines.iter().flat_map(move |l| {
-                // A line's units on hand, then one row per inbound it holds.
-                let on_hand = (l.from_stock() > 0).then_some((l.from_stock(), None));
-                let pre_ordered = l
-                    .from_inbound
-                    .iter()
-                    .map(|part| (part.units, Some(part.inbound_id)));
-                on_hand
-                    .into_iter()
-                    .chain(pre_ordered)
-                    .map(move |(units, inbound_id)| reservation_line::ActiveModel {
-                        reservation_id: Set(id),
-                        product_id: Set(l.product.id),
-                        warehouse_id: Set(s.warehouse.id),
-                        quantity: Set(units),
-                        inbound_id: Set(inbound_id),
-                        ..Default::default()
-                    })
-            })
-        })
-    });
-    bulk::insert_rows(&**txn, lines.collect()).await?;
+    // The ship days' rows before the stock: they need no level, and the
+    // level's row lock, taken by the guarded UPDATE below, is held until
+    // commit. Written first, they are not part of what the next batch,
+    // queued on that lock, waits for.
     let mut shipping: BTreeMap<(i32, String), i32> = BTreeMap::new();
     for p in planned {
         for shipment in &p.hold.shipments {
@@ -939,16 +909,4 @@ fn stock_events(
         })
         .collect::<Option<Vec<_>>>()
         .unwrap_or_default()
-}
-
-fn shipment_row(reservation_id: Uuid, s: &PricedShipment) -> reservation_shipment::ActiveModel {
-    reservation_shipment::ActiveModel {
-        reservation_id: Set(reservation_id),
-        warehouse_id: Set(s.warehouse.id),
-        distance_km: Set(s.distance_km),
-        weight_grams: Set(s.weight_grams),
-        cost_cents: Set(s.cost_cents),
-        ready_at: Set(s.ready_at),
-        ..Default::default()
-    }
 }

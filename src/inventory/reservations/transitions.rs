@@ -9,12 +9,11 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, sea_query::Expr};
 use uuid::Uuid;
 
-use super::{Hold, Ttl, endings, find, now};
+use super::{Hold, Ttl, endings, find, now, plan::StoredLine, stored};
 use crate::{
     entities::{
         movement::MovementType,
         reservation::{self, ReservationStatus},
-        reservation_line,
     },
     inventory::{
         InventoryError, inbound,
@@ -128,17 +127,18 @@ pub(super) async fn end(
     Ok(true)
 }
 
-/// Ends by `ending` what reservation `id`'s `lines` hold of inbound
-/// shipments (a line received meanwhile holds its stock level instead).
+/// Ends by `ending` what reservation `id`'s `lines` (each with its
+/// shipment's warehouse) hold of inbound shipments; a line whose inbound
+/// was received meanwhile holds its stock level instead.
 pub(super) async fn settle_on_inbound(
     txn: &WriteTransaction,
     postings: &mut Postings,
     id: Uuid,
-    mut on_inbound: Vec<reservation_line::Model>,
+    mut on_inbound: Vec<(i32, StoredLine)>,
     ending: Ending,
 ) -> Result<(), DbErr> {
-    on_inbound.sort_by_key(|l| (l.inbound_id, l.id));
-    for line in &on_inbound {
+    on_inbound.sort_by_key(|(_, l)| l.inbound_id);
+    for (warehouse_id, line) in &on_inbound {
         let Some(inbound_id) = line.inbound_id else {
             continue;
         };
@@ -152,37 +152,35 @@ pub(super) async fn settle_on_inbound(
         if settled {
             continue;
         }
-        // Received meanwhile: the line now holds the stock level.
-        let now_held = reservation_line::Entity::find_by_id(line.id)
-            .one(&**txn)
-            .await?;
-        match now_held {
-            Some(moved) if moved.inbound_id.is_none() => {
-                settle_on_level(txn, postings, id, &moved, ending).await?;
-            }
-            _ => {
-                return Err(DbErr::Custom(format!(
-                    "reservation {id} holds {} units of inbound shipment {inbound_id} that \
-                     it does not show as held",
-                    line.quantity
-                )));
-            }
+        // Not EXPECTED: received, and its units held on the level since.
+        let received = stored::received_among(&**txn, vec![inbound_id])
+            .await
+            .map_err(|e| DbErr::Custom(e.to_string()))?;
+        if !received.contains(&inbound_id) {
+            return Err(DbErr::Custom(format!(
+                "reservation {id} holds {} units of inbound shipment {inbound_id}, which \
+                 does not show them as held",
+                line.quantity
+            )));
         }
+        settle_on_level(txn, postings, id, *warehouse_id, line, ending).await?;
     }
     Ok(())
 }
 
-/// Ends what `line` holds of its stock level by `ending`.
+/// Ends what `line` holds of its stock level (in `warehouse_id`) by
+/// `ending`.
 async fn settle_on_level(
     txn: &WriteTransaction,
     postings: &mut Postings,
     id: Uuid,
-    line: &reservation_line::Model,
+    warehouse_id: i32,
+    line: &StoredLine,
     ending: Ending,
 ) -> Result<(), DbErr> {
     let shift = Shift::settle(
         line.product_id,
-        line.warehouse_id,
+        warehouse_id,
         line.quantity,
         ending.movement(),
     );
@@ -190,9 +188,9 @@ async fn settle_on_level(
         // The hold's units are counted in `reserved` by construction;
         // if they are not, the books are broken and nothing must move.
         return Err(DbErr::Custom(format!(
-            "reservation {id} holds {} units of product {} in warehouse {} that the \
-             stock level does not show as reserved",
-            line.quantity, line.product_id, line.warehouse_id
+            "reservation {id} holds {} units of product {} in warehouse {warehouse_id} \
+             that the stock level does not show as reserved",
+            line.quantity, line.product_id
         )));
     }
     Ok(())
