@@ -244,14 +244,16 @@ pub(super) async fn settle_claimed(
     // writer takes them, one UPDATE per level and kind of ending; then
     // what is still on inbound shipments, hold by hold.
     let mut shares: BTreeMap<(i32, i32, Ending), Vec<Share>> = BTreeMap::new();
-    let mut on_inbound: BTreeMap<Uuid, Vec<(i32, StoredLine)>> = BTreeMap::new();
+    type OnInbound<'a> = (Ending, Option<&'a str>, Vec<(i32, StoredLine)>);
+    let mut on_inbound: BTreeMap<Uuid, OnInbound> = BTreeMap::new();
     for (reservation, ending, by) in claimed {
         let plan = plan::decode(reservation.id, &reservation.plan).map_err(to_db)?;
         for (warehouse_id, line) in plan::lines_of(&plan) {
             if line.inbound_id.is_some() {
                 on_inbound
                     .entry(reservation.id)
-                    .or_default()
+                    .or_insert_with(|| (*ending, *by, Vec::new()))
+                    .2
                     .push((warehouse_id, line.clone()));
                 continue;
             }
@@ -265,10 +267,6 @@ pub(super) async fn settle_claimed(
                 });
         }
     }
-    let how: HashMap<Uuid, (Ending, Option<&str>)> = claimed
-        .iter()
-        .map(|(r, ending, by)| (r.id, (*ending, *by)))
-        .collect();
     let mut postings = Postings::new(None, None, now);
     for ((product_id, warehouse_id, ending), shares) in shares {
         let movement = ending.movement();
@@ -286,8 +284,7 @@ pub(super) async fn settle_claimed(
             )));
         }
     }
-    for (id, lines) in on_inbound {
-        let (ending, by) = how[&id];
+    for (id, (ending, by, lines)) in on_inbound {
         let mut own = Postings::new(Some(id.to_string()), by.map(str::to_owned), now);
         settle_on_inbound(txn, &mut own, id, lines, ending).await?;
         postings.extend(own);

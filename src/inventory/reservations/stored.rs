@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use super::{
@@ -93,7 +93,7 @@ pub async fn find_many(
 pub async fn received_among(
     connection: &impl ConnectionTrait,
     mut inbound_ids: Vec<Uuid>,
-) -> Result<HashSet<Uuid>, InventoryError> {
+) -> Result<HashSet<Uuid>, DbErr> {
     if inbound_ids.is_empty() {
         return Ok(HashSet::new());
     }

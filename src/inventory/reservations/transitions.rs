@@ -153,9 +153,7 @@ pub(super) async fn settle_on_inbound(
             continue;
         }
         // Not EXPECTED: received, and its units held on the level since.
-        let received = stored::received_among(&**txn, vec![inbound_id])
-            .await
-            .map_err(|e| DbErr::Custom(e.to_string()))?;
+        let received = stored::received_among(&**txn, vec![inbound_id]).await?;
         if !received.contains(&inbound_id) {
             return Err(DbErr::Custom(format!(
                 "reservation {id} holds {} units of inbound shipment {inbound_id}, which \
