@@ -42,8 +42,12 @@ const RESERVATION_LINES_PG: &str = "CREATE VIEW reservation_lines AS
     CROSS JOIN LATERAL json_array_elements(s.value -> 'lines') AS l(value)
     LEFT JOIN inbound_shipments i ON i.id = (l.value ->> 'inbound_id')::uuid";
 /// SQLite keeps a uuid as its 16 bytes, and a plan spells one as 32 hex
-/// digits: they meet as hex (an entry whose inbound is missing keeps its
-/// hex, so that it names nothing rather than looking received).
+/// digits: they meet as hex, through an index of the inbounds' ids as hex
+/// (`unhex` would spare it, but Debian's SQLite, 3.40, which its `sqlite3`
+/// shell and Python use, has none). An entry whose inbound is missing
+/// keeps its hex, so that it names nothing rather than looking received.
+const INBOUND_HEX_INDEX_SQLITE: &str =
+    "CREATE INDEX ix_inbound_shipments_hex ON inbound_shipments (lower(hex(id)))";
 const RESERVATION_SHIPMENTS_SQLITE: &str = "CREATE VIEW reservation_shipments AS
     SELECT r.id AS reservation_id,
            json_extract(s.value, '$.warehouse_id') AS warehouse_id,
@@ -155,6 +159,9 @@ impl MigrationTrait for Migration {
             .await?;
         db.execute_unprepared("DROP TABLE reservation_shipments")
             .await?;
+        if backend == DbBackend::Sqlite {
+            db.execute_unprepared(INBOUND_HEX_INDEX_SQLITE).await?;
+        }
         for view in views {
             db.execute_unprepared(view).await?;
         }
@@ -163,7 +170,8 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
-        let tables = match manager.get_database_backend() {
+        let backend = manager.get_database_backend();
+        let tables = match backend {
             DbBackend::Sqlite => TABLES_SQLITE,
             _ => TABLES_PG,
         };
@@ -179,6 +187,10 @@ impl MigrationTrait for Migration {
         db.execute_unprepared("DROP VIEW reservation_lines").await?;
         db.execute_unprepared("DROP VIEW reservation_shipments")
             .await?;
+        if backend == DbBackend::Sqlite {
+            db.execute_unprepared("DROP INDEX ix_inbound_shipments_hex")
+                .await?;
+        }
         for statement in tables {
             db.execute_unprepared(statement).await?;
         }
