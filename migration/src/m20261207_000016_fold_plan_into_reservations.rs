@@ -175,6 +175,13 @@ impl MigrationTrait for Migration {
             DbBackend::Sqlite => TABLES_SQLITE,
             _ => TABLES_PG,
         };
+        if backend == DbBackend::Sqlite {
+            // A write first: a SQLite transaction that reads before it
+            // writes cannot wait for a writer that commits meanwhile (it
+            // fails with "database is locked" at once).
+            db.execute_unprepared("DROP INDEX ix_inbound_shipments_hex")
+                .await?;
+        }
         // The views' rows, kept while the tables take their names back.
         db.execute_unprepared(
             "CREATE TEMPORARY TABLE folded_shipments AS SELECT * FROM reservation_shipments",
@@ -187,10 +194,6 @@ impl MigrationTrait for Migration {
         db.execute_unprepared("DROP VIEW reservation_lines").await?;
         db.execute_unprepared("DROP VIEW reservation_shipments")
             .await?;
-        if backend == DbBackend::Sqlite {
-            db.execute_unprepared("DROP INDEX ix_inbound_shipments_hex")
-                .await?;
-        }
         for statement in tables {
             db.execute_unprepared(statement).await?;
         }
