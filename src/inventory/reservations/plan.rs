@@ -5,7 +5,7 @@
 //! `reservation_lines`) until migration 16. A hold is written once and
 //! never changed, and it is read back whole, by its id; as rows, each hold
 //! cost PostgreSQL two more heap tuples, five index entries and two
-//! sequence steps, ~28 % of its CPU per hold in the flash-sale benchmark.
+//! sequence steps: a quarter of its CPU per hold in the flash-sale benchmark.
 //! The SQL that reports across holds (reconciliation, the promise books,
 //! the tests' invariants) reads the same two names as views that unpack
 //! this column (see the migration), so it did not change.
