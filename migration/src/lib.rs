@@ -23,6 +23,7 @@ mod m20261205_000013_drop_hot_path_foreign_keys;
 mod m20261206_000014_drop_inbound_foreign_keys;
 mod m20261206_000015_expiry_index_by_stamps;
 mod m20261207_000016_fold_plan_into_reservations;
+mod m20261207_000017_index_pre_order_holds;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000014_drop_inbound_foreign_keys::Migration),
             Box::new(m20261206_000015_expiry_index_by_stamps::Migration),
             Box::new(m20261207_000016_fold_plan_into_reservations::Migration),
+            Box::new(m20261207_000017_index_pre_order_holds::Migration),
         ]
     }
 }

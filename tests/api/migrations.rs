@@ -26,9 +26,10 @@ on_both_backends! {
         let backend = app.db.get_database_backend();
         let stock = "SELECT COALESCE(SUM(quantity), 0) * 1000000 + COUNT(*) FROM inventory";
         // Back to the schema before safety stock (and inbound stock,
-        // capacity, the hot path's keys and the holds' plans, which came after it), with the demo's stock in it and a movement written
+        // capacity, the hot path's keys, the holds' plans and the index of
+        // pre-orders, which came after it), with the demo's stock in it and a movement written
         // the way that schema wrote them.
-        Migrator::down(&migrations, Some(6)).await.expect("the last six steps roll back");
+        Migrator::down(&migrations, Some(7)).await.expect("the last seven steps roll back");
         app.db
             .execute_raw(Statement::from_string(
                 backend,
@@ -60,7 +61,7 @@ on_both_backends! {
         let backend = app.db.get_database_backend();
         let stock = "SELECT COALESCE(SUM(quantity), 0) * 1000000 + COALESCE(SUM(safety_stock), 0) * 1000 + COUNT(*) FROM inventory";
         let ledger = "SELECT COUNT(*) * 1000000 + COALESCE(SUM(quantity_delta), 0) + COALESCE(SUM(safety_stock_delta), 0) FROM inventory_movements";
-        Migrator::down(&migrations, Some(6)).await.expect("the plans, expiry index, two keys, capacity and inbound steps roll back");
+        Migrator::down(&migrations, Some(7)).await.expect("the pre-orders' index, plans, expiry index, two keys, capacity and inbound steps roll back");
         // Safety stock set the way the previous schema recorded it.
         for sql in [
             "UPDATE inventory SET safety_stock = 2, version = version + 1 WHERE id = (SELECT MIN(id) FROM inventory)",
@@ -102,7 +103,7 @@ on_both_backends! {
         assert!(overheld.is_err(), "CHECK reserved <= quantity holds");
 
         // And back down: the inbound goes, the stock stays.
-        Migrator::down(&migrations, Some(6)).await.expect("the inbound step rolls back again");
+        Migrator::down(&migrations, Some(7)).await.expect("the inbound step rolls back again");
         assert_eq!(app.scalar(stock).await, before);
         assert_eq!(app.scalar(ledger).await, movements, "only the announcement went");
     }
@@ -119,7 +120,7 @@ on_both_backends! {
             ).await;
             assert_eq!(held["data"]["reserveOrder"]["__typename"], "Reservation", "{held}");
         }
-        Migrator::down(&migrations, Some(5)).await.expect("the plans, expiry index, two keys and capacity steps roll back");
+        Migrator::down(&migrations, Some(6)).await.expect("the pre-orders' index, plans, expiry index, two keys and capacity steps roll back");
         Migrator::up(&migrations, None).await.expect("it upgrades");
         // The holds made before are counted on the day they ship.
         let response = app.graphql("{ warehouse(code: \"BER1\") { dailyShipmentCapacity capacity { limit used remaining } } }", serde_json::json!({})).await;
@@ -189,7 +190,7 @@ on_both_backends! {
         assert!(lines_before > 3000 && shipments_before > 2000, "{lines_before} {shipments_before}");
         assert_eq!(app.scalar(pre_ordered).await, 1, "the pre-order's line names its inbound");
 
-        Migrator::down(&migrations, Some(1)).await.expect("the plans roll back into rows");
+        Migrator::down(&migrations, Some(2)).await.expect("the pre-orders' index goes, and the plans roll back into rows");
         assert_eq!(app.scalar(lines).await, lines_before, "every line is a row again");
         assert_eq!(app.scalar(shipments).await, shipments_before, "every shipment is a row again");
         assert_eq!(app.scalar(pre_ordered).await, 1, "the pre-order's row names its inbound");
@@ -252,7 +253,7 @@ on_both_backends! {
         let movement_keys = if postgres { 0 } else { 2 };
         assert_eq!(app.scalar(&held).await, movement_keys);
         assert_eq!(app.scalar(&inbound).await, if postgres { 0 } else { 1 });
-        Migrator::down(&migrations, Some(3)).await.expect("the plans, expiry index and inbound steps roll back");
+        Migrator::down(&migrations, Some(4)).await.expect("the pre-orders' index, plans, expiry index and inbound steps roll back");
         assert_eq!(app.scalar(&inbound).await, inbound_keys, "the inbound keys are back");
         assert_eq!(app.scalar(&held).await, if postgres { 0 } else { 7 }, "the tables are back with their keys");
         // A movement that changes nothing, of no inbound shipment or of one

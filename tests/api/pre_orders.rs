@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use futures_util::future::join_all;
+use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
 use serde_json::{Value, json};
-use stockroute::auth::KeyRole;
+use stockroute::{auth::KeyRole, inventory::inbound::pre_order_units};
 use uuid::Uuid;
 
 use crate::{
@@ -253,6 +254,86 @@ on_both_backends! {
         let confirmed_again = end(&app, &launch.checkout, "confirmReservation", &ids[0]).await;
         assert_eq!(data(&confirmed_again)["confirmReservation"]["status"], "CONFIRMED", "a repeat is a no-op");
         assert_eq!(level(&app).await, (7, 0));
+        assert_books_balance(&app).await;
+    }
+
+    async fn receiving_counts_each_inbound_s_live_pre_orders_through_their_index(app) {
+        let launch = launch(&app, 10).await;
+        let later = in_days(4.0);
+        let mut ids = Vec::new();
+        for units in [3, 2, 4] {
+            let held = reserve(&app, &launch.checkout, pre_order(Uuid::new_v4(), units, Some(&later), 900)).await;
+            assert_eq!(held["__typename"], "Reservation", "{held:#}");
+            ids.push(held["id"].as_str().unwrap().to_owned());
+        }
+        let confirmed = end(&app, &launch.checkout, "confirmReservation", &ids[1]).await;
+        assert_eq!(data(&confirmed)["confirmReservation"]["status"], "CONFIRMED");
+        let released = end(&app, &launch.checkout, "releaseReservation", &ids[2]).await;
+        assert_eq!(data(&released)["releaseReservation"]["status"], "RELEASED");
+        // A second truck, a day later; one order takes the first truck's
+        // last 5 units and 2 of the second's.
+        let second = Uuid::new_v4();
+        data(&app.graphql_as(
+            &launch.admin,
+            "mutation($i: ExpectInboundInput!) { expectInbound(input: $i) { id } }",
+            json!({ "i": { "id": second, "sku": SKU, "warehouseCode": "BER1", "quantity": 10,
+                           "expectedAt": in_days(3.5) } }),
+        ).await);
+        let spanning = reserve(&app, &launch.checkout, pre_order(Uuid::new_v4(), 7, Some(&later), 900)).await;
+        assert_eq!(spanning["__typename"], "Reservation", "{spanning:#}");
+        // Ordinary holds, which the count must not read.
+        data(&app.graphql_as(
+            &launch.admin,
+            "mutation { receiveStock(input: { sku: \"LAUNCH-SNEAKER\", warehouseCode: \"BER1\", quantity: 5 }) { quantity } }",
+            json!({}),
+        ).await);
+        for _ in 0..5 {
+            let held = reserve(&app, &launch.checkout, pre_order(Uuid::new_v4(), 1, None, 900)).await;
+            assert_eq!(held["__typename"], "Reservation", "{held:#}");
+        }
+
+        // Units pre-ordered by live holds, by status, of each truck.
+        let backend = app.db.get_database_backend();
+        let units = async |inbound: Uuid| {
+            let rows = app.db.query_all_raw(pre_order_units(backend, inbound)).await.unwrap();
+            let mut units: Vec<(String, i64)> = rows
+                .iter()
+                .map(|row| (row.try_get("", "status").unwrap(), row.try_get("", "units").unwrap()))
+                .collect();
+            units.sort();
+            units
+        };
+        assert_eq!(units(launch.inbound).await, [("ACTIVE".to_owned(), 8), ("CONFIRMED".to_owned(), 2)]);
+        assert_eq!(units(second).await, [("ACTIVE".to_owned(), 2)]);
+        assert_eq!(units(Uuid::new_v4()).await, []);
+
+        // The count can read only the holds that pre-order, through
+        // migration 17's partial index: its predicate is the query's, word
+        // for word, or no backend would use it.
+        let count = pre_order_units(backend, launch.inbound);
+        let values = count.values.clone().map(|v| v.0).unwrap_or_default();
+        let txn = app.db.begin().await.unwrap();
+        let plan: Vec<String> = if backend == DbBackend::Postgres {
+            // However few rows it has, a table is not read whole.
+            txn.execute_unprepared("SET LOCAL enable_seqscan = off").await.unwrap();
+            let explain = Statement::from_sql_and_values(backend, format!("EXPLAIN {}", count.sql), values);
+            txn.query_all_raw(explain).await.unwrap().iter().map(|r| r.try_get_by_index(0).unwrap()).collect()
+        } else {
+            let explain = Statement::from_sql_and_values(backend, format!("EXPLAIN QUERY PLAN {}", count.sql), values);
+            txn.query_all_raw(explain).await.unwrap().iter().map(|r| r.try_get("", "detail").unwrap()).collect()
+        };
+        txn.rollback().await.unwrap();
+        assert!(
+            plan.iter().any(|line| line.contains("ix_reservations_pre_orders")),
+            "the count does not read the pre-orders' index: {plan:#?}"
+        );
+
+        let received = app.graphql_as(&launch.admin, "mutation($id: UUID!) { receiveInbound(id: $id) { status } }", json!({ "id": launch.inbound })).await;
+        assert_eq!(data(&received)["receiveInbound"]["status"], "RECEIVED");
+        // 5 on hand and 10 arrived; the 2 paid for ship; 8 pre-ordered and
+        // 5 ordinary units stay held.
+        assert_eq!(level(&app).await, (13, 13));
+        assert_eq!(units(second).await, [("ACTIVE".to_owned(), 2)]);
         assert_books_balance(&app).await;
     }
 

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::{InventoryError, rules, stock_changes::Units};
 use crate::entities::inbound_shipment;
 
-pub use changes::{cancel, expect, receive};
+pub use changes::{cancel, expect, pre_order_units, receive};
 pub use holds::{keep_expected, shift_held};
 pub use incoming::{Incoming, available_to_promise, in_promise_order, incoming_of_skus, listed};
 pub use offers::{InboundOffer, inbound_offers};
