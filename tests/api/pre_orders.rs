@@ -84,6 +84,27 @@ async fn reserve(app: &TestApp, key: &str, input: Value) -> Value {
     data(&response)["reserveOrder"].clone()
 }
 
+/// Holds pre-ordering each of `units`, promised by `by`; their ids.
+async fn pre_orders(
+    app: &TestApp,
+    launch: &Launch,
+    by: &str,
+    units: impl IntoIterator<Item = i32>,
+) -> Vec<String> {
+    let mut ids = Vec::new();
+    for units in units {
+        let held = reserve(
+            app,
+            &launch.checkout,
+            pre_order(Uuid::new_v4(), units, Some(by), 900),
+        )
+        .await;
+        assert_eq!(held["__typename"], "Reservation", "{held:#}");
+        ids.push(held["id"].as_str().unwrap().to_owned());
+    }
+    ids
+}
+
 async fn end(app: &TestApp, key: &str, field: &str, id: &str) -> Value {
     app.graphql_as(
         key,
@@ -212,12 +233,7 @@ on_both_backends! {
     async fn pre_orders_confirmed_or_released_before_the_truck_settle_when_it_arrives(app) {
         let launch = launch(&app, 10).await;
         let later = in_days(4.0);
-        let mut ids = Vec::new();
-        for units in [3, 2, 4] {
-            let held = reserve(&app, &launch.checkout, pre_order(Uuid::new_v4(), units, Some(&later), 900)).await;
-            assert_eq!(held["__typename"], "Reservation", "{held:#}");
-            ids.push(held["id"].as_str().unwrap().to_owned());
-        }
+        let ids = pre_orders(&app, &launch, &later, [3, 2, 4]).await;
         assert_eq!(inbound_held(&app, &launch, "EXPECTED").await, (9, 1));
 
         // Paid before it came: still held on the inbound, nothing ships yet.
@@ -260,12 +276,7 @@ on_both_backends! {
     async fn receiving_counts_each_inbound_s_live_pre_orders_through_their_index(app) {
         let launch = launch(&app, 10).await;
         let later = in_days(4.0);
-        let mut ids = Vec::new();
-        for units in [3, 2, 4] {
-            let held = reserve(&app, &launch.checkout, pre_order(Uuid::new_v4(), units, Some(&later), 900)).await;
-            assert_eq!(held["__typename"], "Reservation", "{held:#}");
-            ids.push(held["id"].as_str().unwrap().to_owned());
-        }
+        let ids = pre_orders(&app, &launch, &later, [3, 2, 4]).await;
         let confirmed = end(&app, &launch.checkout, "confirmReservation", &ids[1]).await;
         assert_eq!(data(&confirmed)["confirmReservation"]["status"], "CONFIRMED");
         let released = end(&app, &launch.checkout, "releaseReservation", &ids[2]).await;
