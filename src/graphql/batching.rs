@@ -31,10 +31,9 @@ use futures_util::{StreamExt, future::BoxFuture, stream::FuturesUnordered};
 pub struct FetchQueue(Arc<Mutex<Vec<BoxFuture<'static, ()>>>>);
 
 impl FetchQueue {
-    /// The spawner to give the request's DataLoaders.
-    pub fn spawner(&self) -> impl Fn(BoxFuture<'static, ()>) + Clone + Send + Sync + 'static {
-        let queue = self.0.clone();
-        move |fetch| queue.lock().expect("fetch queue").push(fetch)
+    /// Queues a fetch of the request's DataLoaders.
+    pub fn push(&self, fetch: BoxFuture<'static, ()>) {
+        self.0.lock().expect("fetch queue").push(fetch);
     }
 
     fn drain(&self) -> Vec<BoxFuture<'static, ()>> {
@@ -155,8 +154,11 @@ mod tests {
     async fn siblings_share_one_fetch_however_slowly_they_register() {
         let batches = Arc::new(AtomicUsize::new(0));
         let queue = FetchQueue::default();
-        let loader =
-            DataLoader::new(CountingLoader(batches.clone()), queue.spawner()).delay(Duration::ZERO);
+        let spawner = queue.clone();
+        let loader = DataLoader::new(CountingLoader(batches.clone()), move |fetch| {
+            spawner.push(fetch)
+        })
+        .delay(Duration::ZERO);
         let loader = &loader;
         // 500 siblings that each do a little work and yield before loading,
         // far longer than any time window, as a large response would.

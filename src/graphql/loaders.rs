@@ -54,12 +54,66 @@ pub struct WarehousePage {
     pub after_id: Option<i32>,
 }
 
-/// The loaders, ready to be put in the schema's or a request's data. Each
-/// is made the first time a resolver asks for it: most requests (a
-/// checkout's `reserveOrder`, say) use none, and making all eight for
-/// every request showed in the flash-sale profile.
+/// The loaders, ready to be put in the schema's or a request's data. They
+/// are made the first time a resolver asks for one: most requests (a
+/// checkout's `reserveOrder`, say) use none. Until then a request's set is
+/// two reference counts and one empty cell: eight empty cells and a source
+/// of its own for every request took ~1 % of the server's CPU in the
+/// flash-sale profile, most of it dropping them.
 pub struct Loaders {
-    source: Arc<Source>,
+    origin: Arc<Origin>,
+    spawner: Spawner,
+    made: OnceLock<Box<Made>>,
+}
+
+/// What every set of loaders reads from, shared by all of them.
+pub struct Origin {
+    db: DatabaseConnection,
+    availability: AvailabilityCache,
+}
+
+impl Origin {
+    pub fn new(db: &DatabaseConnection, availability: &AvailabilityCache) -> Arc<Self> {
+        Arc::new(Origin {
+            db: db.clone(),
+            availability: availability.clone(),
+        })
+    }
+}
+
+/// Where a set's loaders run their fetches.
+#[derive(Clone)]
+enum Spawner {
+    /// Queued for the request's own task: see [`super::batching`].
+    Request(FetchQueue),
+    /// Spawned on the runtime, after async-graphql's time window.
+    Runtime,
+}
+
+impl Spawner {
+    fn spawn(&self, fetch: BoxFuture<'static, ()>) {
+        match self {
+            Spawner::Request(queue) => queue.push(fetch),
+            Spawner::Runtime => {
+                tokio::spawn(fetch);
+            }
+        }
+    }
+
+    /// Request loaders fetch as soon as their request is blocked, and keep
+    /// what they read for the request; the runtime's collect keys for a
+    /// millisecond and keep nothing, since they live as long as the schema.
+    fn delay_and_cache(&self) -> (Duration, bool) {
+        match self {
+            Spawner::Request(_) => (Duration::ZERO, true),
+            Spawner::Runtime => (Duration::from_millis(1), false),
+        }
+    }
+}
+
+/// The loaders of one set, each made when first asked for.
+#[derive(Default)]
+struct Made {
     products: OnceLock<DataLoader<ProductById, HashMapCache>>,
     warehouses: OnceLock<DataLoader<WarehouseById, HashMapCache>>,
     stock_levels_by_product: OnceLock<DataLoader<StockLevelsByProduct, HashMapCache>>,
@@ -70,48 +124,15 @@ pub struct Loaders {
     shipments_by_day: OnceLock<DataLoader<ShipmentsByWarehouseDay, HashMapCache>>,
 }
 
-type Spawner = Arc<dyn Fn(BoxFuture<'static, ()>) + Send + Sync>;
-
-/// What every loader of one set is made with.
-struct Source {
-    db: DatabaseConnection,
-    availability: AvailabilityCache,
-    spawner: Spawner,
-    delay: Duration,
-    cache: bool,
-}
-
-impl Source {
-    /// The loader in `cell`, made from what `make` builds the first time.
-    fn get<'a, T: Send + Sync + 'static>(
-        &self,
-        cell: &'a OnceLock<DataLoader<T, HashMapCache>>,
-        make: impl FnOnce(&Source) -> T,
-    ) -> &'a DataLoader<T, HashMapCache> {
-        cell.get_or_init(|| {
-            let spawner = self.spawner.clone();
-            let loader = DataLoader::with_cache(
-                make(self),
-                move |fetch| spawner(fetch),
-                HashMapCache::default(),
-            )
-            .delay(self.delay);
-            loader.enable_all_cache(self.cache);
-            loader
-        })
-    }
-}
-
 impl Loaders {
     /// Loaders for one request whose fetches run from `queue`, when the
     /// request is blocked on them; see [`super::batching`].
-    pub fn for_request(
-        db: &DatabaseConnection,
-        availability: &AvailabilityCache,
-        queue: &FetchQueue,
-    ) -> Self {
-        let spawner = queue.spawner();
-        Self::build(db, availability, Arc::new(spawner), Duration::ZERO, true)
+    pub fn for_request(origin: &Arc<Origin>, queue: &FetchQueue) -> Self {
+        Loaders {
+            origin: origin.clone(),
+            spawner: Spawner::Request(queue.clone()),
+            made: OnceLock::new(),
+        }
     }
 
     /// Loaders for executions that no request drives: batched by async-graphql's
@@ -120,88 +141,79 @@ impl Loaders {
     /// event as soon as it is published, which may be before the cache has
     /// heard of it.
     pub fn shared(db: &DatabaseConnection) -> Self {
-        let spawner = |fetch: BoxFuture<'static, ()>| {
-            tokio::spawn(fetch);
-        };
-        let uncached = AvailabilityCache::disabled();
-        Self::build(
-            db,
-            &uncached,
-            Arc::new(spawner),
-            Duration::from_millis(1),
-            false,
-        )
-    }
-
-    fn build(
-        db: &DatabaseConnection,
-        availability: &AvailabilityCache,
-        spawner: Spawner,
-        delay: Duration,
-        cache: bool,
-    ) -> Self {
         Loaders {
-            source: Arc::new(Source {
-                db: db.clone(),
-                availability: availability.clone(),
-                spawner,
-                delay,
-                cache,
-            }),
-            products: OnceLock::new(),
-            warehouses: OnceLock::new(),
-            stock_levels_by_product: OnceLock::new(),
-            stock_level_pages: OnceLock::new(),
-            holdings_by_sku: OnceLock::new(),
-            incoming_by_sku: OnceLock::new(),
-            inbound_by_warehouse: OnceLock::new(),
-            shipments_by_day: OnceLock::new(),
+            origin: Origin::new(db, &AvailabilityCache::disabled()),
+            spawner: Spawner::Runtime,
+            made: OnceLock::new(),
         }
     }
 
+    /// The loader that `pick` chooses of this set, made from what `make`
+    /// builds the first time.
+    fn get<T: Send + Sync + 'static>(
+        &self,
+        pick: impl FnOnce(&Made) -> &OnceLock<DataLoader<T, HashMapCache>>,
+        make: impl FnOnce(&Origin) -> T,
+    ) -> &DataLoader<T, HashMapCache> {
+        pick(self.made.get_or_init(Box::default)).get_or_init(|| {
+            let spawner = self.spawner.clone();
+            let (delay, cache) = self.spawner.delay_and_cache();
+            let loader = DataLoader::with_cache(
+                make(&self.origin),
+                move |fetch| spawner.spawn(fetch),
+                HashMapCache::default(),
+            )
+            .delay(delay);
+            loader.enable_all_cache(cache);
+            loader
+        })
+    }
+
     pub fn products(&self) -> &DataLoader<ProductById, HashMapCache> {
-        self.source
-            .get(&self.products, |s| ProductById(s.db.clone()))
+        self.get(|m| &m.products, |o| ProductById(o.db.clone()))
     }
 
     pub fn warehouses(&self) -> &DataLoader<WarehouseById, HashMapCache> {
-        self.source
-            .get(&self.warehouses, |s| WarehouseById(s.db.clone()))
+        self.get(|m| &m.warehouses, |o| WarehouseById(o.db.clone()))
     }
 
     pub fn stock_levels_by_product(&self) -> &DataLoader<StockLevelsByProduct, HashMapCache> {
-        self.source.get(&self.stock_levels_by_product, |s| {
-            StockLevelsByProduct(s.db.clone())
-        })
+        self.get(
+            |m| &m.stock_levels_by_product,
+            |o| StockLevelsByProduct(o.db.clone()),
+        )
     }
 
     pub fn stock_level_pages(&self) -> &DataLoader<StockLevelPageByWarehouse, HashMapCache> {
-        self.source.get(&self.stock_level_pages, |s| {
-            StockLevelPageByWarehouse(s.db.clone())
-        })
+        self.get(
+            |m| &m.stock_level_pages,
+            |o| StockLevelPageByWarehouse(o.db.clone()),
+        )
     }
 
     pub fn holdings_by_sku(&self) -> &DataLoader<HoldingsBySku, HashMapCache> {
-        self.source.get(&self.holdings_by_sku, |s| {
-            HoldingsBySku(s.db.clone(), s.availability.clone())
-        })
+        self.get(
+            |m| &m.holdings_by_sku,
+            |o| HoldingsBySku(o.db.clone(), o.availability.clone()),
+        )
     }
 
     pub fn incoming_by_sku(&self) -> &DataLoader<IncomingBySku, HashMapCache> {
-        self.source
-            .get(&self.incoming_by_sku, |s| IncomingBySku(s.db.clone()))
+        self.get(|m| &m.incoming_by_sku, |o| IncomingBySku(o.db.clone()))
     }
 
     pub fn inbound_by_warehouse(&self) -> &DataLoader<InboundByWarehouse, HashMapCache> {
-        self.source.get(&self.inbound_by_warehouse, |s| {
-            InboundByWarehouse(s.db.clone())
-        })
+        self.get(
+            |m| &m.inbound_by_warehouse,
+            |o| InboundByWarehouse(o.db.clone()),
+        )
     }
 
     pub fn shipments_by_day(&self) -> &DataLoader<ShipmentsByWarehouseDay, HashMapCache> {
-        self.source.get(&self.shipments_by_day, |s| {
-            ShipmentsByWarehouseDay(s.db.clone())
-        })
+        self.get(
+            |m| &m.shipments_by_day,
+            |o| ShipmentsByWarehouseDay(o.db.clone()),
+        )
     }
 }
 

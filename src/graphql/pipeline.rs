@@ -27,7 +27,7 @@ use super::{
     cost::{Spender, Spent},
     documents::{self, Document, DocumentCache},
     error, field_order,
-    loaders::Loaders,
+    loaders::{Loaders, Origin},
     messages,
 };
 use crate::{auth::Caller, inventory::availability::AvailabilityCache, metrics::Metrics};
@@ -36,8 +36,8 @@ use crate::{auth::Caller, inventory::availability::AvailabilityCache, metrics::M
 pub struct Pipeline {
     schemas: Schemas,
     documents: DocumentCache,
-    db: DatabaseConnection,
-    availability: AvailabilityCache,
+    /// What every request's loaders read from.
+    loaders: Arc<Origin>,
     metrics: Metrics,
     /// How long a query or mutation may run.
     deadline: Duration,
@@ -100,8 +100,7 @@ impl Pipeline {
         Pipeline {
             schemas,
             documents: DocumentCache::default(),
-            db,
-            availability,
+            loaders: Origin::new(&db, &availability),
             metrics,
             deadline,
             in_flight,
@@ -237,7 +236,7 @@ impl Pipeline {
         request.data.insert(caller.clone());
         request
             .data
-            .insert(Loaders::for_request(&self.db, &self.availability, &queue));
+            .insert(Loaders::for_request(&self.loaders, &queue));
         batching::drive(schema.execute(request), queue)
     }
 
