@@ -112,6 +112,47 @@ on_both_backends! {
         );
     }
 
+    async fn the_upkeep_samples_few_rows_and_still_plans_a_batch_of_confirms_by_id(app) {
+        // Enough holds that reading them all costs more than 250 lookups
+        // by id (below ~30,000 PostgreSQL rightly prefers the scan).
+        let held = 4 * statistics::FLOOR;
+        let ids = insert_holds(&app, held as usize, ReservationStatus::Active).await;
+        let analysed = statistics::refresh(&app.db).await.unwrap();
+        if app.db.get_database_backend() == DbBackend::Postgres {
+            assert_eq!(analysed, ["reservations"]);
+            // Every id is distinct: a histogram of them has as many
+            // bounds as the sample's target allows (101 at PostgreSQL's
+            // default).
+            let bounds = app
+                .scalar(
+                    "SELECT CAST(array_length(histogram_bounds, 1) AS BIGINT) FROM pg_stats \
+                     WHERE tablename = 'reservations' AND attname = 'id'",
+                )
+                .await;
+            assert_eq!(bounds, i64::from(statistics::SAMPLE_TARGET) + 1);
+            // The table's size is still known: the next analysis is due
+            // when it has doubled.
+            let counted = app
+                .scalar("SELECT CAST(reltuples AS BIGINT) FROM pg_class WHERE relname = 'reservations'")
+                .await;
+            assert!(counted >= held, "{counted} of {held}");
+        } else {
+            assert!(analysed.is_empty());
+        }
+        let batch = ids.into_iter().step_by(160).collect::<Vec<_>>();
+        assert_eq!(batch.len(), 250);
+        let plan = plan_of(
+            &app,
+            confirms_claim(app.db.get_database_backend(), batch, Utc::now()),
+        )
+        .await;
+        assert!(!plan.contains("expiry"), "{plan}");
+        assert!(
+            plan.contains("reservations_pkey") || plan.contains("sqlite_autoindex_reservations"),
+            "{plan}"
+        );
+    }
+
     async fn tables_grown_since_their_statistics_are_analysed_once_each(app) {
         // On PostgreSQL the demo data's writes are below the floor.
         assert_eq!(statistics::refresh(&app.db).await.unwrap(), Vec::<String>::new());
