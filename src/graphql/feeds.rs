@@ -416,6 +416,21 @@ async fn render(
     let _ = sender.send(Arc::new(Rendered::End));
 }
 
+/// A subscriber's own response from its feed: the feed's very one when no
+/// other subscriber is left to read it (the channel lets go of a message
+/// once its last receiver has it), as with a feed of one subscriber; else
+/// a copy. `None` for the end.
+fn take(rendered: Arc<Rendered>) -> Option<Response> {
+    match Arc::try_unwrap(rendered) {
+        Ok(Rendered::Response(_, response)) => Some(*response),
+        Ok(Rendered::End) => None,
+        Err(shared) => match &*shared {
+            Rendered::Response(_, response) => Some(copy(response)),
+            Rendered::End => None,
+        },
+    }
+}
+
 /// A subscriber's own copy of a shared response (async-graphql's
 /// `Response` is not `Clone`).
 fn copy(response: &Response) -> Response {
@@ -532,7 +547,8 @@ fn follow(
                                     served: (*id).max(served),
                                     ended_in_error: response.is_err(),
                                 };
-                                return Some((copy(response), (following, follower)));
+                                let response = take(rendered)?;
+                                return Some((response, (following, follower)));
                             }
                             // The stream's last message was an error, or the
                             // subscriber joined after it: then its own
