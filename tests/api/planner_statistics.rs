@@ -75,6 +75,22 @@ async fn plan_of(app: &TestApp, statement: Statement) -> String {
         .join("\n")
 }
 
+/// Checks that a batch of confirms of `batch` claims its holds by their
+/// primary key: through the expiry index, the claim would read every
+/// active hold for each batch.
+async fn assert_claimed_by_id(app: &TestApp, batch: Vec<Uuid>) {
+    let plan = plan_of(
+        app,
+        confirms_claim(app.db.get_database_backend(), batch, Utc::now()),
+    )
+    .await;
+    assert!(!plan.contains("expiry"), "{plan}");
+    assert!(
+        plan.contains("reservations_pkey") || plan.contains("sqlite_autoindex_reservations"),
+        "{plan}"
+    );
+}
+
 on_both_backends! {
     async fn a_batch_of_confirms_is_claimed_by_id_when_statistics_say_few_holds_are_active(app) {
         // What the statistics see before a sale: a long history of ended
@@ -98,18 +114,7 @@ on_both_backends! {
 
         let batch = ids.into_iter().step_by(80).collect::<Vec<_>>();
         assert_eq!(batch.len(), 251);
-        let plan = plan_of(
-            &app,
-            confirms_claim(app.db.get_database_backend(), batch, Utc::now()),
-        )
-        .await;
-        // Through the expiry index, the claim would read every active
-        // hold for each batch.
-        assert!(!plan.contains("expiry"), "{plan}");
-        assert!(
-            plan.contains("reservations_pkey") || plan.contains("sqlite_autoindex_reservations"),
-            "{plan}"
-        );
+        assert_claimed_by_id(&app, batch).await;
     }
 
     async fn the_upkeep_samples_few_rows_and_still_plans_a_batch_of_confirms_by_id(app) {
@@ -141,16 +146,7 @@ on_both_backends! {
         }
         let batch = ids.into_iter().step_by(160).collect::<Vec<_>>();
         assert_eq!(batch.len(), 250);
-        let plan = plan_of(
-            &app,
-            confirms_claim(app.db.get_database_backend(), batch, Utc::now()),
-        )
-        .await;
-        assert!(!plan.contains("expiry"), "{plan}");
-        assert!(
-            plan.contains("reservations_pkey") || plan.contains("sqlite_autoindex_reservations"),
-            "{plan}"
-        );
+        assert_claimed_by_id(&app, batch).await;
     }
 
     async fn tables_grown_since_their_statistics_are_analysed_once_each(app) {
