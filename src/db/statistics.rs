@@ -23,15 +23,15 @@
 //!
 //! These analyses read a sample of [`SAMPLE_TARGET`] × 300 rows, a tenth
 //! of what PostgreSQL's default reads. What they are for is the coarse
-//! shape (how many rows, how few are active, which values are common), and
-//! a small sample has it (a batch of confirms' claim was planned alike at
-//! both, over 10,000 holds and over 100,000); autovacuum's own analysis,
-//! at the default, comes later and overwrites them. The default's sample made the upkeep the
-//! second largest part of PostgreSQL's CPU in a flash sale (9 – 14 %, in a
-//! profile of its backends): with 146,000 holds, `ANALYZE` of the two
-//! tables took 170 – 217 ms and 158 – 177 ms of CPU at the default, 22 –
-//! 23 ms and 16 – 17 ms with this sample, on a 2-core machine where every
-//! such millisecond is taken from the checkouts.
+//! shape (how many rows, how few are active, which values are common),
+//! and a small sample has it: a batch of confirms' claim was planned alike
+//! at both, over 10,000 holds and over 100,000. Autovacuum's own analysis,
+//! at the default, comes later and replaces them. The default's sample
+//! made the upkeep the second largest part of PostgreSQL's CPU in a flash
+//! sale (9 – 14 %, in a profile of its backends): with 146,000 holds,
+//! `ANALYZE` of the two tables took 170 – 217 ms and 158 – 177 ms at the
+//! default, 22 – 23 ms and 16 – 17 ms with this sample, on a 2-core
+//! machine where every such millisecond is taken from the checkouts.
 
 use std::time::Duration;
 

@@ -547,6 +547,7 @@ fn follow(
                                     served: (*id).max(served),
                                     ended_in_error: response.is_err(),
                                 };
+                                // A response, so never `None`.
                                 let response = take(rendered)?;
                                 return Some((response, (following, follower)));
                             }
