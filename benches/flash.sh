@@ -123,87 +123,12 @@ measure_seed() { # sets $seed: the best of 1 to 64 clients
 }
 
 # ---------------------------------------------------------------- the load
-nonce=$(( $(date +%s) % 4294967296 ))
-cat >"$WORK/reserve.lua" <<LUA
--- A fresh reservationId per request: run nonce, thread, counter.
-local threads = {}
-local next_thread = 0
-function setup(thread)
-  next_thread = next_thread + 1
-  thread:set("tid", next_thread)
-  table.insert(threads, thread)
-end
-counter, held, short, other = 0, 0, 0, 0
--- The checkout keys, taken in turn: one unless KEYS says more.
-local headers = {}
-for key in string.gmatch(os.getenv("FLASH_KEYS") or "", "[^,]+") do
-  table.insert(headers, { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. key })
-end
-if #headers == 0 then -- the ceiling asks for no key
-  headers[1] = { ["Content-Type"] = "application/json" }
-end
--- PAY=1: each thread confirms the holds it made before, in the same order
--- (the ids come from the same nonce, thread and counter).
-local pay = os.getenv("PAY") == "1"
-request = function()
-  counter = counter + 1
-  local id = string.format("%08x-%04x-4000-8000-%012x", $nonce, tid, counter)
-  local body
-  if pay then
-    body = '{"query":"mutation(\$id:UUID!){confirmReservation(id:\$id){__typename id status}}","variables":{"id":"' .. id .. '"}}'
-  else
-    body = '{"query":"mutation(\$i:ReserveOrderInput!){reserveOrder(input:\$i){__typename ... on Reservation{id status} ... on InsufficientStock{message}}}",'
-      .. '"variables":{"i":{"reservationId":"' .. id .. '","lines":[{"sku":"$SKU","quantity":1}],"shipTo":{"latitude":52.52,"longitude":13.405}}}}'
-  end
-  return wrk.format("POST", "/graphql", headers[counter % #headers + 1], body)
-end
-response = function(status, _, body)
-  if pay and status == 200 and string.find(body, '"status":"CONFIRMED"', 1, true) and not string.find(body, '"errors"', 1, true) then
-    held = held + 1
-  elseif not pay and status == 200 and string.find(body, '"__typename":"Reservation"', 1, true) then
-    held = held + 1
-  elseif status == 200 and string.find(body, '"__typename":"InsufficientStock"', 1, true) then
-    short = short + 1
-  else
-    other = other + 1
-    if other <= 3 then io.stderr:write(status .. " " .. body .. "\n") end
-  end
-end
-done = function()
-  local h, s, o = 0, 0, 0
-  for _, t in ipairs(threads) do
-    h = h + t:get("held"); s = s + t:get("short"); o = o + t:get("other")
-  end
-  io.write(string.format("answers held=%d short=%d other=%d\n", h, s, o))
-end
-LUA
-to_ms() { # wrk prints 1.23ms / 456.78us / 1.02s
-  awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); print v/1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v); print v } else { sub(/s$/,"",v); print v*1000 } }'
-}
-# Where the CPU went during a scenario, so that a run says what held it
-# back: the CPU time of some processes (clock ticks; a process that has
-# ended counts nothing), and the machine's idle and total ticks.
-ticks_of() {
-  local total=0 pid
-  for pid in "$@"; do
-    total=$(( total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0) ))
-  done
-  echo "$total"
-}
-machine_ticks() { awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
-pg_backends() { pgrep -f "postgres: .* $1 " || true; }
-# One wrk run against port $1; prints "answers/s p50 p99 held short other
-# seconds", the last being how long wrk counted answers: a little over
-# $DURATION, and what rates and CPU per answer are taken over.
-run_wrk() {
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency -s "$WORK/reserve.lua" \
-    "http://127.0.0.1:$1/graphql" >"$WORK/wrk.txt" 2>"$WORK/wrk.err"
-  echo "$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$WORK/wrk.txt")" \
-    "$(awk '$1 == "50%" { print $2 }' "$WORK/wrk.txt" | to_ms)" \
-    "$(awk '$1 == "99%" { print $2 }' "$WORK/wrk.txt" | to_ms)" \
-    "$(sed -n 's/^answers held=\([0-9]*\) short=\([0-9]*\) other=\([0-9]*\)$/\1 \2 \3/p' "$WORK/wrk.txt")" \
-    "$(sed -n 's/^ *[0-9]* requests in \([0-9.]*\)\(m*\)s*,.*/\1 \2/p' "$WORK/wrk.txt" | awk '{ print ($2 == "m" ? $1 * 60 : $1) }')"
-}
+# benches/support/reserve.lua sends the requests: a fresh reservationId
+# per request, made of this run's nonce, the thread and a counter.
+NONCE=$(( $(date +%s) % 4294967296 ))
+export NONCE SKU
+# shellcheck source=benches/support/measure.sh
+source benches/support/measure.sh
 
 # ---------------------------------------------------------------- the ceiling
 measure_ceiling() { # sets $ceiling, $ceiling_us and $load_us
@@ -250,27 +175,6 @@ else
 fi
 
 # ---------------------------------------------------------------- stockroute
-# The books, as SQL both backends run: every line is a check that failed.
-cat >"$WORK/books.sql" <<'SQL'
-SELECT 'reserved above on hand at level ' || id FROM inventory WHERE reserved > quantity OR reserved < 0;
-SELECT 'reserved differs from the active holds at level ' || i.id FROM inventory i
-  WHERE i.reserved <> (SELECT COALESCE(SUM(l.quantity), 0) FROM reservation_lines l
-    JOIN reservations r ON r.id = l.reservation_id
-    WHERE r.status = 'ACTIVE' AND l.product_id = i.product_id AND l.warehouse_id = i.warehouse_id);
-SELECT 'the movements do not add up at level ' || i.id FROM inventory i
-  WHERE i.quantity <> (SELECT COALESCE(SUM(m.quantity_delta), 0) FROM inventory_movements m
-      WHERE m.product_id = i.product_id AND m.warehouse_id = i.warehouse_id)
-     OR i.reserved <> (SELECT COALESCE(SUM(m.reserved_delta), 0) FROM inventory_movements m
-      WHERE m.product_id = i.product_id AND m.warehouse_id = i.warehouse_id);
-SELECT 'a line of product ' || l.product_id || ' in warehouse ' || l.warehouse_id || ' names a missing stock level'
-  FROM reservation_lines l
-  WHERE NOT EXISTS (SELECT 1 FROM inventory i WHERE i.product_id = l.product_id AND i.warehouse_id = l.warehouse_id);
-SELECT 'a shipment names missing warehouse ' || s.warehouse_id FROM reservation_shipments s
-  WHERE NOT EXISTS (SELECT 1 FROM warehouses w WHERE w.id = s.warehouse_id);
-SELECT 'movement ' || m.id || ' names a missing stock level' FROM inventory_movements m
-  WHERE NOT EXISTS (SELECT 1 FROM inventory i WHERE i.product_id = m.product_id AND i.warehouse_id = m.warehouse_id);
-SQL
-
 # One phase after the 1,000,000-unit sale: prints its rate against the
 # seed and keeps its figures for the medians. $1 its tag in rounds.txt, $2
 # what it counts, $3 what it is, $4 answers counted, $5 seconds counted,
@@ -291,13 +195,13 @@ measure_ours() { # one line per backend and scenario; sets $failed on a failed c
         db=$(fresh_db)
         url="$PG_SERVER/$db"
         sql() { psql -Atq "$url" -c "$1"; }
-        books() { psql -Atq "$url" -f "$WORK/books.sql"; }
+        books() { psql -Atq "$url" -f benches/support/books.sql; }
       else
         # A new file each round, as PostgreSQL gets a new database.
         file="$WORK/flash_${round}_$units.db"
         url="sqlite://$file?mode=rwc"
         sql() { python3 -c 'import sqlite3,sys; [print("|".join(map(str, r))) for r in sqlite3.connect(sys.argv[1]).execute(sys.argv[2])]' "$file" "$1"; }
-        books() { python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); [print(r[0]) for q in open(sys.argv[2]).read().split(";") if q.strip() for r in c.execute(q)]' "$file" "$WORK/books.sql"; }
+        books() { python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); [print(r[0]) for q in open(sys.argv[2]).read().split(";") if q.strip() for r in c.execute(q)]' "$file" benches/support/books.sql; }
       fi
       DATABASE_URL="$url" STOCKROUTE_ADDR="127.0.0.1:$PORT" STOCKROUTE_COST_BUDGETS=off RUST_LOG=warn \
         target/release/stockroute serve >"$WORK/server.log" 2>&1 &
@@ -376,16 +280,12 @@ measure_ours() { # one line per backend and scenario; sets $failed on a failed c
       # its stock level's row (the part no other batch can overlap), and
       # the share of the sale they held it for: near 100 %, the batches
       # would wait on that row, not on the CPU.
-      curl -fs -H "authorization: Bearer $admin" "http://127.0.0.1:$PORT/metrics" | awk -v d="$seconds" '
-        $1 == "stockroute_reservation_batches_total" { b = $2 }
-        $1 == "stockroute_reservation_batch_requests_total" { r = $2 }
-        $1 == "stockroute_reservation_batches_written_total" { w = $2 }
-        $1 == "stockroute_reservation_rows_held_seconds_total" { h = $2 }
-        END {
-          held = 0
-          if (w > 0) held = 1000 * h / w
-          if (b > 0) printf "         batches: %d, %.0f requests each; those that wrote held the stock row %.2f ms each, %.0f %% of the time\n", b, r / b, held, 100 * h / d
-        }'
+      # (Counted since the server started: the sale is all it served.)
+      queue_counters "$PORT" "$admin" | awk -v d="$seconds" '{
+        b = $1; r = $2; w = $3; h = $4; held = 0
+        if (w > 0) held = 1000 * h / w
+        if (b > 0) printf "         batches: %d, %.0f requests each; those that wrote held the stock row %.2f ms each, %.0f %% of the time\n", b, r / b, held, 100 * h / d
+      }'
       if [ -n "$feed" ]; then
         wait "$feed" || true
         expected=$(sql "SELECT COUNT(*) FROM inventory_movements m JOIN products p ON p.id = m.product_id WHERE m.id > $first_movement AND p.sku = '$SKU'")
