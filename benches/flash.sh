@@ -249,17 +249,13 @@ measure_ours() { # one line per backend and scenario; sets $failed on a failed c
       sleep 1 # requests in flight when wrk stopped finish
       holds=$(sql "SELECT COUNT(*) FROM reservations")
       problems=$(books)
-      verdict=ok
+      missed=
       if [ "$units" = 100 ]; then
-        [ "$holds" = "$stock" ] && [ "$held" = "$stock" ] || verdict="FAIL: $holds holds, $held answered held, for $stock units"
+        [ "$holds" = "$stock" ] && [ "$held" = "$stock" ] || missed="$holds holds, $held answered held, for $stock units"
       else
-        # wrk stops counting with up to $CONNECTIONS requests in flight; those
-        # are held without wrk seeing the answer.
-        [ "$holds" -ge "$held" ] && [ "$holds" -le $(( held + CONNECTIONS )) ] && [ "$short" = 0 ] \
-          || verdict="FAIL: $holds holds, $held answered held, $short answered short"
+        missed=$(all_held_check "$holds" "$held" "$short")
       fi
-      [ "$other" = 0 ] || verdict="FAIL: $other answers were errors ($(head -c 300 "$WORK/wrk.err"))"
-      [ -z "$problems" ] || verdict="FAIL: $problems"
+      verdict=$(verdict_of "$missed" "$other" "$problems")
       printf '%-8s %9s units: %6s answers/s, %6s holds/s, p50 %7.1f ms, p99 %7.1f ms; %s holds; %s x seed, %s x ceiling; %s\n' \
         "$backend" "$units" "$rps" "$(awk -v h="$held" -v d="$seconds" 'BEGIN { printf "%.0f", h / d }')" "$p50" "$p99" "$holds" \
         "$(awk -v h="$held" -v d="$seconds" -v s="$seed" 'BEGIN { printf "%.2f", h / d / s }')" \

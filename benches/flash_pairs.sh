@@ -121,15 +121,10 @@ sale() {
   for pid in $(pg_backends "$db"); do pg_ticks=$(( pg_ticks + $(ticks_of "$pid") - ${pg_before[$pid]:-0} )); done
   counters_after=$(queue_counters "$PORT" "$admin")
   sleep 1 # requests in flight when wrk stopped finish
-  local holds problems verdict=ok
+  local holds verdict
   holds=$(( $(psql -Atq "$url" -c "SELECT COUNT(*) FROM reservations") - holds_before ))
-  problems=$(psql -Atq "$url" -f benches/support/books.sql)
-  # wrk stops counting with up to $CONNECTIONS requests in flight; those
-  # are held without wrk seeing the answer.
-  [ "$holds" -ge "$held" ] && [ "$holds" -le $(( held + CONNECTIONS )) ] && [ "$short" = 0 ] \
-    || verdict="FAIL: $holds holds, $held answered held, $short answered short"
-  [ "$other" = 0 ] || verdict="FAIL: $other answers were errors ($(head -c 300 "$WORK/wrk.err"))"
-  [ -z "$problems" ] || verdict="FAIL: $problems"
+  verdict=$(verdict_of "$(all_held_check "$holds" "$held" "$short")" "$other" \
+    "$(psql -Atq "$url" -f benches/support/books.sql)")
   local line
   line=$(awk -v l="$label" -v h="$held" -v d="$seconds" -v p50="$p50" -v p99="$p99" -v s="$server_ticks" -v p="$pg_ticks" \
     -v hz="$(getconf CLK_TCK)" -v idle=$(( idle_after - idle_before )) -v all=$(( all_after - all_before )) \

@@ -43,3 +43,24 @@ queue_counters() {
     $1 == "stockroute_reservation_rows_held_seconds_total" { h = $2 }
     END { printf "%d %d %d %f\n", b, r, w, h }'
 }
+
+# The holds check of a sale in which every request should hold: prints
+# nothing when it passed. $1 holds that exist, $2 answered held, $3
+# answered short.
+all_held_check() {
+  # wrk stops counting with up to $CONNECTIONS requests in flight; those
+  # are held without wrk seeing the answer.
+  [ "$1" -ge "$2" ] && [ "$1" -le $(( $2 + CONNECTIONS )) ] && [ "$3" = 0 ] \
+    || echo "$1 holds, $2 answered held, $3 answered short"
+}
+
+# What the checks after a sale say: "ok", or "FAIL: " and the last that
+# failed. $1 the holds check's failure (empty when it passed), $2 answers
+# that were errors, $3 the books' failed checks.
+verdict_of() {
+  local verdict=ok
+  [ -z "$1" ] || verdict="FAIL: $1"
+  [ "$2" = 0 ] || verdict="FAIL: $2 answers were errors ($(head -c 300 "$WORK/wrk.err"))"
+  [ -z "$3" ] || verdict="FAIL: $3"
+  echo "$verdict"
+}
