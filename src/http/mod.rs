@@ -8,6 +8,7 @@ mod embedded;
 mod graphiql;
 mod graphql_over_http;
 mod probes;
+mod request_id;
 pub mod serve;
 mod websocket;
 
@@ -17,10 +18,6 @@ use axum::{Router, extract::DefaultBodyLimit, routing::get};
 use sea_orm::DatabaseConnection;
 use tokio::sync::watch;
 use tower::ServiceBuilder;
-use tower_http::{
-    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
-    trace::TraceLayer,
-};
 
 use crate::{
     auth::KeyChecks,
@@ -86,22 +83,8 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     // every box of its route, one inside the other (~20 allocations a
     // request in the flash-sale profile).
     let layered = ServiceBuilder::new()
-        // Every request has an id: the client's `x-request-id` or a new
-        // UUID. It is returned in the response and named by every log line
-        // written while the request runs.
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
-        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(request_id::RequestIdLayer)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .service(routes);
     Router::new().fallback_service(layered)
-}
-
-fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-    let id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|id| id.to_str().ok())
-        .unwrap_or("-");
-    tracing::info_span!("request", id, method = %request.method(), path = request.uri().path())
 }

@@ -103,7 +103,7 @@ fn logging_server(
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_stockroute"))
         .args(["serve", "--addr", "127.0.0.1:0", "--demo", "false"])
         .env("DATABASE_URL", url)
-        .env("RUST_LOG", "info,tower_http=debug")
+        .env("RUST_LOG", "info,stockroute::http=debug")
         .env_remove("NO_COLOR")
         .envs(env.iter().copied())
         .stderr(std::process::Stdio::piped())
@@ -117,7 +117,9 @@ fn logging_server(
 
 /// The real binary, for what it logs: a request id from `x-request-id` (or a
 /// new one) comes back in the response and is named by the request's log
-/// lines, which are plain text when not written to a terminal.
+/// lines, which are plain text when not written to a terminal; at
+/// `stockroute::http=debug` a request's start and end are lines of their
+/// own, the end with its status.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_request_has_an_id_in_its_response_and_its_log_lines() {
     use std::time::Duration;
@@ -152,8 +154,18 @@ async fn every_request_has_an_id_in_its_response_and_its_log_lines() {
         .await
         .unwrap();
     assert_eq!(given.headers()["x-request-id"], "checkout-7f3a");
+    let mut started = false;
     loop {
-        if next_line().await.contains("checkout-7f3a") {
+        let line = next_line().await;
+        if !line.contains(r#"request{id="checkout-7f3a" method=POST path="/graphql"}"#) {
+            continue;
+        }
+        if line.contains("started processing request") {
+            started = true;
+        } else if line.contains("finished processing request") {
+            assert!(started, "the start is logged before the end");
+            assert!(line.contains("status=200"), "{line}");
+            assert!(line.contains("latency_ms="), "{line}");
             break;
         }
     }
