@@ -174,6 +174,16 @@ struct ServeArgs {
     )]
     // Spelled out so that clap takes the parser's `None` as a value, not as "absent".
     availability_cache_ttl: ::std::option::Option<Duration>,
+    /// How long a valid API key is taken as valid without asking the
+    /// database again, e.g. 500ms, 1s: a revoked key stops working within
+    /// it; `off` asks for every request.
+    #[arg(
+        long,
+        env = "STOCKROUTE_KEY_CACHE_TTL",
+        default_value = "1s",
+        value_parser = parse_optional_duration
+    )]
+    key_cache_ttl: ::std::option::Option<Duration>,
     /// How much searching CHEAPEST and SPLIT may do per plan, in search
     /// nodes (1000 to 100000000). Past it a plan is the best found, with
     /// its proven bound; the same order and stock always give the same plan.
@@ -229,7 +239,8 @@ enum ApiKeyAction {
     },
     /// List keys (never the secrets).
     List,
-    /// Revoke a key by name; it stops working at once.
+    /// Revoke a key by name; servers refuse it within their key cache's
+    /// time (`--key-cache-ttl`, 1s by default).
     Revoke { name: String },
 }
 
@@ -324,6 +335,7 @@ async fn serve(url: DatabaseUrl, args: ServeArgs) -> Result<(), String> {
         event_buffer: args.event_buffer,
         event_poll_interval: args.event_poll_interval,
         availability_cache_ttl: args.availability_cache_ttl,
+        key_cache_ttl: args.key_cache_ttl,
         plan_budget: SearchBudget {
             nodes: args.plan_budget,
         },
@@ -389,7 +401,10 @@ async fn api_key(db: &DatabaseConnection, action: ApiKeyAction) -> Result<(), au
         }
         ApiKeyAction::Revoke { name } => {
             let key = auth::revoke_key(db, &name).await?;
-            println!("revoked `{}`", key.name);
+            println!(
+                "revoked `{}`; servers refuse it within their key cache's time (1s unless configured)",
+                key.name
+            );
         }
     }
     Ok(())

@@ -80,6 +80,10 @@ pub struct Config {
     /// How long `availability` may answer a SKU from memory without a sign
     /// of change; `None` reads every time.
     pub availability_cache_ttl: Option<Duration>,
+    /// How long a valid API key is taken as valid without asking the
+    /// database again (a revoked key stops working within it); `None`
+    /// asks for every request.
+    pub key_cache_ttl: Option<Duration>,
     /// How much searching one CHEAPEST or SPLIT plan may do.
     pub plan_budget: crate::planner::SearchBudget,
 }
@@ -102,6 +106,7 @@ impl Config {
             event_buffer: crate::events::DEFAULT_BUFFER,
             event_poll_interval: crate::events::pump::DEFAULT_POLL,
             availability_cache_ttl: Some(crate::inventory::availability::DEFAULT_MAX_AGE),
+            key_cache_ttl: Some(crate::auth::DEFAULT_KEY_CACHE_TTL),
             plan_budget: crate::planner::SearchBudget::default(),
         }
     }

@@ -121,7 +121,8 @@ impl Application {
         let store = Store::new(db.clone())
             .notifying(events.committed())
             .caching(AvailabilityCache::new(config.availability_cache_ttl));
-        let reservations = ReservationQueue::start(store.clone(), config.plan_budget);
+        let reservations =
+            ReservationQueue::start(store.clone(), config.plan_budget, config.request_timeout);
         let schemas = build_schemas(
             store.clone(),
             events.clone(),
@@ -145,7 +146,8 @@ impl Application {
             listener,
             addr,
             state: AppState::new(Shared {
-                keys: KeyChecks::new(db.clone(), config.request_timeout),
+                keys: KeyChecks::new(db.clone(), config.request_timeout)
+                    .remembering_for(config.key_cache_ttl),
                 db,
                 pipeline,
                 metrics,

@@ -11,7 +11,11 @@ mod key_checks;
 pub use api_keys::{AuthError, CreatedKey, create_key, list_keys, revoke_key};
 pub use key_checks::KeyChecks;
 
-use std::{fmt, str::FromStr, sync::Arc};
+use std::{fmt, str::FromStr, sync::Arc, time::Duration};
+
+/// How long a valid key is taken as valid without another lookup, unless
+/// configured otherwise: as long as `availability` may answer from memory.
+pub const DEFAULT_KEY_CACHE_TTL: Duration = Duration::from_secs(1);
 
 /// What a caller may do. Ordered: each role includes the ones before it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

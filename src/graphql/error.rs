@@ -93,6 +93,7 @@ impl From<InventoryError> for ApiError {
             InventoryError::NotFound(message) => ApiError::NotFound(message),
             InventoryError::Conflict(message) => ApiError::Conflict(message),
             InventoryError::Database(e) => database(&e),
+            InventoryError::Unavailable(outage) => unavailable(outage),
             InventoryError::Internal(e) => {
                 tracing::error!(error = %e, "internal error");
                 ApiError::Internal

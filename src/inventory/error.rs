@@ -13,6 +13,10 @@ pub enum InventoryError {
     Conflict(String),
     #[error("database error: {0}")]
     Database(#[from] DbErr),
+    /// The database did not let the work finish in time; nothing of it
+    /// was committed by us after the caller was answered.
+    #[error("the database is unavailable: {}", .0.message())]
+    Unavailable(crate::db::Outage),
     /// A failure of ours that is neither the caller's nor the database's.
     #[error("internal error: {0}")]
     Internal(String),

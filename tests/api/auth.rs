@@ -47,11 +47,13 @@ on_both_backends! {
         }
     }
 
-    async fn a_revoked_key_stops_working_at_once(app) {
+    // The default: a key found valid is taken from memory for a second.
+    async fn a_revoked_key_stops_working_within_the_key_cache_ttl(app) {
         let key = app.create_key(KeyRole::Checkout, "till-7").await;
         let before = app.graphql_as(&key, VIEWER, json!({})).await;
         assert_eq!(data(&before)["viewer"]["role"], "CHECKOUT");
         auth::revoke_key(&app.db, "till-7").await.unwrap();
+        tokio::time::sleep(auth::DEFAULT_KEY_CACHE_TTL).await;
         let after = app.graphql_as(&key, VIEWER, json!({})).await;
         assert_eq!(error_code(&after), Some("UNAUTHENTICATED"));
         assert!(after["errors"][0]["message"].as_str().unwrap().contains("revoked"));
@@ -100,5 +102,26 @@ on_both_backends! {
         assert_eq!(stored, 0);
         let duplicate = auth::create_key(&app.db, KeyRole::Admin, Some("ops".into())).await;
         assert!(matches!(duplicate, Err(auth::AuthError::DuplicateName(_))));
+    }
+}
+
+/// `--key-cache-ttl off`: every request's key is looked up.
+mod without_the_key_cache {
+    use super::*;
+
+    on_both_backends! {
+        configure: |config: &mut stockroute::config::Config| {
+            config.key_cache_ttl = None;
+        };
+
+        async fn a_revoked_key_stops_working_at_once(app) {
+            let key = app.create_key(KeyRole::Checkout, "till-7").await;
+            let before = app.graphql_as(&key, VIEWER, json!({})).await;
+            assert_eq!(data(&before)["viewer"]["role"], "CHECKOUT");
+            auth::revoke_key(&app.db, "till-7").await.unwrap();
+            let after = app.graphql_as(&key, VIEWER, json!({})).await;
+            assert_eq!(error_code(&after), Some("UNAUTHENTICATED"));
+            assert!(after["errors"][0]["message"].as_str().unwrap().contains("revoked"));
+        }
     }
 }

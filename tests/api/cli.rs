@@ -48,7 +48,9 @@ on_both_backends! {
         assert!(listed.contains("ops") && listed.contains("admin"), "{listed}");
         assert!(!listed.contains(&key), "the secret is never shown again");
 
-        stdout(&stockroute(url, &["api-key", "revoke", "ops"]).await);
+        let revoked = stdout(&stockroute(url, &["api-key", "revoke", "ops"]).await);
+        assert!(revoked.contains("within"), "{revoked}");
+        tokio::time::sleep(stockroute::auth::DEFAULT_KEY_CACHE_TTL).await;
         let refused = app.graphql_as(&key, "{ viewer { role } }", json!({})).await;
         assert_eq!(error_code(&refused), Some("UNAUTHENTICATED"));
     }

@@ -28,6 +28,7 @@
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
     sync::{Arc, atomic::Ordering},
+    time::{Duration, Instant},
 };
 
 use chrono::{DateTime, Utc};
@@ -48,7 +49,7 @@ use super::{
     transitions::{Ending, end_by_checkout, outcome, settle_on_inbound},
 };
 use crate::{
-    db::bulk,
+    db::{Outage, bulk},
     entities::reservation::{self, ReservationStatus},
     inventory::{
         InventoryError, Store, WriteTransaction, capacity,
@@ -73,6 +74,9 @@ pub(super) struct PendingEnding {
     pub ending: Ending,
     pub by: Option<String>,
     pub answer: oneshot::Sender<Result<Hold, InventoryError>>,
+    /// When the caller asked: past this and the request deadline, the
+    /// caller has been answered UNAVAILABLE.
+    pub asked_at: Instant,
 }
 
 /// Takes batches from `receiver` one after another until every sender is
@@ -81,6 +85,7 @@ pub(super) async fn take_batches(
     store: Store,
     mut receiver: mpsc::Receiver<PendingEnding>,
     census: Arc<Counts>,
+    deadline: Duration,
 ) {
     let in_flight = Arc::new(Semaphore::new(BATCHES_IN_FLIGHT));
     loop {
@@ -104,7 +109,7 @@ pub(super) async fn take_batches(
         tokio::spawn(async move {
             // Its own task, so that a panic answers its callers (their
             // answer channels drop) and leaves the queue running.
-            let settled = tokio::spawn(settle(store, batch));
+            let settled = tokio::spawn(settle(store, batch, deadline));
             if let Err(e) = settled.await {
                 tracing::error!(error = %e, "a batch of hold endings panicked");
             }
@@ -113,7 +118,18 @@ pub(super) async fn take_batches(
     }
 }
 
-async fn settle(store: Store, batch: Vec<PendingEnding>) {
+async fn settle(store: Store, batch: Vec<PendingEnding>, deadline: Duration) {
+    // As for holds (see `queue::settle`): once the earliest caller has
+    // been answered UNAVAILABLE, what is still running is dropped before
+    // it commits.
+    let give_up_at: tokio::time::Instant = (batch
+        .iter()
+        .map(|pending| pending.asked_at)
+        .min()
+        .unwrap_or_else(Instant::now)
+        + deadline)
+        .into();
+    let too_late = || Err(InventoryError::Unavailable(Outage::Deadline));
     let now = now();
     // The first request for each hold is the one tried.
     let mut seen = HashSet::new();
@@ -122,18 +138,33 @@ async fn settle(store: Store, batch: Vec<PendingEnding>) {
         .filter(|pending| seen.insert(pending.id))
         .map(|pending| (pending.id, pending.ending, pending.by.as_deref()))
         .collect();
-    let ended = match end_all(&store, &tried, now).await {
-        Ok(()) => {
-            let ids = tried.iter().map(|(id, _, _)| *id).collect();
-            find_many(store.connection(), ids).await
+    let ended = tokio::time::timeout_at(give_up_at, async {
+        match end_all(&store, &tried, now).await {
+            Ok(()) => {
+                let ids = tried.iter().map(|(id, _, _)| *id).collect();
+                find_many(store.connection(), ids).await
+            }
+            Err(e) => Err(e.into()),
         }
-        Err(e) => Err(e.into()),
+    })
+    .await;
+    let Ok(ended) = ended else {
+        tracing::warn!(
+            size = batch.len(),
+            "a batch of hold endings passed its callers' deadline and was dropped"
+        );
+        for pending in batch {
+            let _ = pending.answer.send(too_late());
+        }
+        return;
     };
     let Ok(mut holds) = ended else {
         // Each on its own: every caller gets its own answer or error.
         for pending in batch {
-            let answer =
-                end_by_checkout(&store, pending.id, pending.ending, pending.by.as_deref()).await;
+            let alone = end_by_checkout(&store, pending.id, pending.ending, pending.by.as_deref());
+            let answer = tokio::time::timeout_at(give_up_at, alone)
+                .await
+                .unwrap_or_else(|_| too_late());
             let _ = pending.answer.send(answer);
         }
         return;

@@ -61,7 +61,7 @@ use super::{
     transitions::Ending,
 };
 use crate::{
-    db::{self, bulk},
+    db::{self, Outage, bulk},
     entities::{
         movement, product,
         reservation::{self, ReservationStatus},
@@ -159,12 +159,17 @@ struct Pending {
     fingerprint: String,
     created_by: Option<String>,
     answer: oneshot::Sender<Answer>,
+    /// When the caller asked: past this and the request deadline, the
+    /// caller has been answered UNAVAILABLE.
+    asked_at: Instant,
 }
 
 impl ReservationQueue {
     /// Starts the task that takes batches for `store`, planning each
-    /// reservation within `budget`.
-    pub fn start(store: Store, budget: SearchBudget) -> Self {
+    /// reservation within `budget`. A batch still unfinished `deadline`
+    /// after its first caller asked (the request deadline, when that
+    /// caller has been answered UNAVAILABLE) is dropped before it commits.
+    pub fn start(store: Store, budget: SearchBudget, deadline: Duration) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
         let (endings, ending_receiver) = mpsc::channel(QUEUE_DEPTH);
         let census = Arc::new(Counts::default());
@@ -172,8 +177,15 @@ impl ReservationQueue {
             store.clone(),
             ending_receiver,
             census.clone(),
+            deadline,
         ));
-        tokio::spawn(take_batches(store, budget, receiver, census.clone()));
+        tokio::spawn(take_batches(
+            store,
+            budget,
+            receiver,
+            census.clone(),
+            deadline,
+        ));
         ReservationQueue {
             sender,
             endings,
@@ -203,6 +215,7 @@ impl ReservationQueue {
             request,
             created_by,
             answer,
+            asked_at: Instant::now(),
         })
         .await
     }
@@ -230,6 +243,7 @@ impl ReservationQueue {
             ending,
             by,
             answer,
+            asked_at: Instant::now(),
         })
         .await
     }
@@ -256,6 +270,7 @@ async fn take_batches(
     budget: SearchBudget,
     mut receiver: mpsc::Receiver<Pending>,
     census: Arc<Counts>,
+    deadline: Duration,
 ) {
     let in_flight = Arc::new(Semaphore::new(BATCHES_IN_FLIGHT));
     // Told when the batch before the next one has taken its stock.
@@ -290,7 +305,7 @@ async fn take_batches(
             // Its own task, so that a panic in one batch answers its
             // callers (their answer channels drop), passes the turn on and
             // leaves the queue running.
-            let settled = tokio::spawn(settle(store, budget, census, batch, turn));
+            let settled = tokio::spawn(settle(store, budget, census, batch, turn, deadline));
             if let Err(e) = settled.await {
                 tracing::error!(error = %e, "a reservation batch panicked");
             }
@@ -344,7 +359,18 @@ async fn settle(
     census: Arc<Counts>,
     batch: Vec<Pending>,
     mut turn: Turn,
+    deadline: Duration,
 ) {
+    // By then the earliest caller has been answered UNAVAILABLE: a try
+    // still running is dropped, so that its COMMIT is never sent and no
+    // hold of a caller told it failed commits later (a database gone
+    // silent, say, that answers again minutes on).
+    let give_up_at = batch
+        .iter()
+        .map(|pending| pending.asked_at)
+        .min()
+        .unwrap_or_else(Instant::now)
+        + deadline;
     let mut attempts = 0;
     let failure = loop {
         attempts += 1;
@@ -355,7 +381,26 @@ async fn settle(
         } else {
             Lookup::Every
         };
-        match attempt(&store, budget, &census, &batch, lookup, &mut turn).await {
+        let tried = tokio::time::timeout_at(
+            give_up_at.into(),
+            attempt(&store, budget, &census, &batch, lookup, &mut turn),
+        )
+        .await;
+        let Ok(tried) = tried else {
+            tracing::warn!(
+                size = batch.len(),
+                "a reservation batch passed its callers' deadline and was dropped"
+            );
+            for pending in batch {
+                let _ = pending
+                    .answer
+                    .send(Err(InventoryError::Unavailable(Outage::Deadline)));
+            }
+            // The turn goes with it: the batch after need not wait on one
+            // that will never take its stock.
+            return;
+        };
+        match tried {
             Ok(answers) => {
                 for (pending, answer) in batch.into_iter().zip(answers) {
                     // A caller that has gone away needs no answer; a retry
@@ -390,6 +435,7 @@ async fn settle(
                 census.clone(),
                 vec![pending],
                 Turn::free(),
+                deadline,
             );
             Box::pin(alone).await;
         }
