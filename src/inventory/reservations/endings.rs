@@ -41,7 +41,9 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use uuid::Uuid;
 
 use super::{
-    Hold, now,
+    Hold,
+    deadline::{BatchDeadline, give_up, too_late},
+    now,
     plan::{self, StoredLine},
     queue::Counts,
     stored::find_many,
@@ -49,7 +51,7 @@ use super::{
     transitions::{Ending, end_by_checkout, outcome, settle_on_inbound},
 };
 use crate::{
-    db::{Outage, bulk},
+    db::bulk,
     entities::reservation::{self, ReservationStatus},
     inventory::{
         InventoryError, Store, WriteTransaction, capacity,
@@ -119,17 +121,7 @@ pub(super) async fn take_batches(
 }
 
 async fn settle(store: Store, batch: Vec<PendingEnding>, deadline: Duration) {
-    // As for holds (see `queue::settle`): once the earliest caller has
-    // been answered UNAVAILABLE, what is still running is dropped before
-    // it commits.
-    let give_up_at: tokio::time::Instant = (batch
-        .iter()
-        .map(|pending| pending.asked_at)
-        .min()
-        .unwrap_or_else(Instant::now)
-        + deadline)
-        .into();
-    let too_late = || Err(InventoryError::Unavailable(Outage::Deadline));
+    let give_up_at = BatchDeadline::of(batch.iter().map(|pending| pending.asked_at), deadline);
     let now = now();
     // The first request for each hold is the one tried.
     let mut seen = HashSet::new();
@@ -138,33 +130,29 @@ async fn settle(store: Store, batch: Vec<PendingEnding>, deadline: Duration) {
         .filter(|pending| seen.insert(pending.id))
         .map(|pending| (pending.id, pending.ending, pending.by.as_deref()))
         .collect();
-    let ended = tokio::time::timeout_at(give_up_at, async {
-        match end_all(&store, &tried, now).await {
-            Ok(()) => {
-                let ids = tried.iter().map(|(id, _, _)| *id).collect();
-                find_many(store.connection(), ids).await
+    let ended = give_up_at
+        .bound(async {
+            match end_all(&store, &tried, now).await {
+                Ok(()) => {
+                    let ids = tried.iter().map(|(id, _, _)| *id).collect();
+                    find_many(store.connection(), ids).await
+                }
+                Err(e) => Err(e.into()),
             }
-            Err(e) => Err(e.into()),
-        }
-    })
-    .await;
-    let Ok(ended) = ended else {
-        tracing::warn!(
-            size = batch.len(),
-            "a batch of hold endings passed its callers' deadline and was dropped"
+        })
+        .await;
+    let Some(ended) = ended else {
+        give_up(
+            "hold endings",
+            batch.into_iter().map(|pending| pending.answer),
         );
-        for pending in batch {
-            let _ = pending.answer.send(too_late());
-        }
         return;
     };
     let Ok(mut holds) = ended else {
         // Each on its own: every caller gets its own answer or error.
         for pending in batch {
             let alone = end_by_checkout(&store, pending.id, pending.ending, pending.by.as_deref());
-            let answer = tokio::time::timeout_at(give_up_at, alone)
-                .await
-                .unwrap_or_else(|_| too_late());
+            let answer = give_up_at.bound(alone).await.unwrap_or_else(too_late);
             let _ = pending.answer.send(answer);
         }
         return;

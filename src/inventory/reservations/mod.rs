@@ -11,6 +11,7 @@
 //! with the same id and input gets the stored hold back, whatever its status
 //! now; the same id with another input is a conflict.
 
+mod deadline;
 mod endings;
 mod fingerprint;
 mod plan;

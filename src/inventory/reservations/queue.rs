@@ -51,6 +51,7 @@ use uuid::Uuid;
 
 use super::{
     Hold, HoldRequest, ReserveOutcome,
+    deadline::{BatchDeadline, give_up},
     endings::{self, PendingEnding},
     fingerprint::fingerprint,
     insufficient, now, plan,
@@ -61,7 +62,7 @@ use super::{
     transitions::Ending,
 };
 use crate::{
-    db::{self, Outage, bulk},
+    db::{self, bulk},
     entities::{
         movement, product,
         reservation::{self, ReservationStatus},
@@ -361,16 +362,7 @@ async fn settle(
     mut turn: Turn,
     deadline: Duration,
 ) {
-    // By then the earliest caller has been answered UNAVAILABLE: a try
-    // still running is dropped, so that its COMMIT is never sent and no
-    // hold of a caller told it failed commits later (a database gone
-    // silent, say, that answers again minutes on).
-    let give_up_at = batch
-        .iter()
-        .map(|pending| pending.asked_at)
-        .min()
-        .unwrap_or_else(Instant::now)
-        + deadline;
+    let give_up_at = BatchDeadline::of(batch.iter().map(|pending| pending.asked_at), deadline);
     let mut attempts = 0;
     let failure = loop {
         attempts += 1;
@@ -381,21 +373,14 @@ async fn settle(
         } else {
             Lookup::Every
         };
-        let tried = tokio::time::timeout_at(
-            give_up_at.into(),
-            attempt(&store, budget, &census, &batch, lookup, &mut turn),
-        )
-        .await;
-        let Ok(tried) = tried else {
-            tracing::warn!(
-                size = batch.len(),
-                "a reservation batch passed its callers' deadline and was dropped"
+        let tried = give_up_at
+            .bound(attempt(&store, budget, &census, &batch, lookup, &mut turn))
+            .await;
+        let Some(tried) = tried else {
+            give_up(
+                "reservations",
+                batch.into_iter().map(|pending| pending.answer),
             );
-            for pending in batch {
-                let _ = pending
-                    .answer
-                    .send(Err(InventoryError::Unavailable(Outage::Deadline)));
-            }
             // The turn goes with it: the batch after need not wait on one
             // that will never take its stock.
             return;
