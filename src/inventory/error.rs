@@ -13,8 +13,9 @@ pub enum InventoryError {
     Conflict(String),
     #[error("database error: {0}")]
     Database(#[from] DbErr),
-    /// The database did not let the work finish in time; nothing of it
-    /// was committed by us after the caller was answered.
+    /// The database did not let the work finish within the caller's
+    /// deadline; it was dropped unfinished (only a COMMIT already sent
+    /// may still land, and a retry with the same id then finds it).
     #[error("the database is unavailable: {}", .0.message())]
     Unavailable(crate::db::Outage),
     /// A failure of ours that is neither the caller's nor the database's.
