@@ -13,12 +13,18 @@
 #     hold for our server and PostgreSQL together;
 #   - the seed's Redis gate, for reference: redis-benchmark running a Lua
 #     decrement-if-enough per request, not pipelined;
-#   - stockroute (release build) on PostgreSQL and on SQLite, each with
+#   - stockroute on PostgreSQL and on SQLite, each with
 #     100 units (the flash sale: 100 win, the rest are told it is sold out)
 #     and with 1,000,000 units (every request is a hold); after the
 #     1,000,000-unit sale the same clients retry their orders (the same
 #     ids: each must get its stored hold, nothing new is held) and then
 #     confirm their holds (the payments).
+#
+# The server and the ceiling are the release build optimised by profile
+# (benches/pgo.sh: PGO, then BOLT, each trained on checkouts and
+# storefront reads; ~15 minutes more from cold, ~8 on a warm tree);
+# PGO=0 measures the plain `cargo build --release` instead. Both are built
+# the same way, so that the ceiling is the same stack built as ours is.
 #
 # The server runs with STOCKROUTE_COST_BUDGETS=off: one checkout key
 # sending the whole load would otherwise meet its own budget, and what is
@@ -47,10 +53,12 @@
 #                                    # then the median of each figure
 #   KEYS=50 bash benches/flash.sh    # the checkouts spread over 50 API keys
 #                                    # (a storefront each), taken in turn
+#   PGO=0 bash benches/flash.sh      # the plain release build
 #
-# One round takes ~4 minutes here, and this machine's figures move by
-# ±10 % from round to round (the seed, the ceiling and ours each on its
-# own): a ratio from one round says less than the median of three.
+# One round takes ~4 minutes here (after the optimised build), and this
+# machine's figures move by ±10 % from round to round (the seed, the
+# ceiling and ours each on its own): a ratio from one round says less than
+# the median of three.
 #
 # Needs the local PostgreSQL ($PG_SERVER, trust auth) and Redis; installs
 # wrk from Debian's packages when it is missing.
@@ -64,6 +72,7 @@ PORT=${PORT:-18300}
 BACKENDS=${BACKENDS:-postgres sqlite}
 ROUNDS=${ROUNDS:-1}
 KEYS=${KEYS:-1}
+PGO=${PGO:-1}
 PG_SERVER=${PG_SERVER:-postgres://postgres@127.0.0.1:5432}
 REDIS_PORT=${REDIS_PORT:-6379}
 SKU=DROP-SNEAKER-LTD
@@ -83,9 +92,18 @@ trap cleanup EXIT
 if ! command -v wrk >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
 fi
-cargo build --release --quiet --bin stockroute --example ceiling --example feed_lag
+if [ "$PGO" = 1 ]; then
+  bash benches/pgo.sh # and the subscriber, examples/feed_lag, plainly
+  SERVER=target/pgo/optimised/stockroute CEILING=target/pgo/optimised/ceiling
+  build="optimised by profile (benches/pgo.sh)"
+else
+  cargo build --release --quiet --bin stockroute --example ceiling --example feed_lag
+  SERVER=target/release/stockroute CEILING=target/release/examples/ceiling
+  build="plain release (PGO=0)"
+fi
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "build: $build"
 echo "load: $CONNECTIONS keep-alive clients, $THREADS wrk threads, $DURATION s per scenario, $KEYS checkout key(s)"
 
 fresh_db() { # prints the name of a new PostgreSQL database, dropped on exit
@@ -132,7 +150,7 @@ source benches/support/measure.sh
 
 # ---------------------------------------------------------------- the ceiling
 measure_ceiling() { # sets $ceiling, $ceiling_us and $load_us
-  target/release/examples/ceiling "127.0.0.1:$((PORT + 50))" 2>/dev/null &
+  "$CEILING" "127.0.0.1:$((PORT + 50))" 2>/dev/null &
   server=$!
   sleep 1
   ceiling_before=$(ticks_of "$server")
@@ -204,16 +222,16 @@ measure_ours() { # one line per backend and scenario; sets $failed on a failed c
         books() { python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); [print(r[0]) for q in open(sys.argv[2]).read().split(";") if q.strip() for r in c.execute(q)]' "$file" benches/support/books.sql; }
       fi
       DATABASE_URL="$url" STOCKROUTE_ADDR="127.0.0.1:$PORT" STOCKROUTE_COST_BUDGETS=off RUST_LOG=warn \
-        target/release/stockroute serve >"$WORK/server.log" 2>&1 &
+        "$SERVER" serve >"$WORK/server.log" 2>&1 &
       server=$!
       for _ in $(seq 1 100); do
         curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
         sleep 0.2
       done
       FLASH_KEYS=$(for n in $(seq 1 "$KEYS"); do
-        DATABASE_URL="$url" target/release/stockroute api-key create --role checkout --name "flash-$n" 2>/dev/null | tail -1
+        DATABASE_URL="$url" "$SERVER" api-key create --role checkout --name "flash-$n" 2>/dev/null | tail -1
       done | paste -sd,)
-      admin=$(DATABASE_URL="$url" target/release/stockroute api-key create --role admin --name flash-admin | tail -1)
+      admin=$(DATABASE_URL="$url" "$SERVER" api-key create --role admin --name flash-admin | tail -1)
       export FLASH_KEYS
       if [ "$units" != 100 ]; then
         curl -fs "http://127.0.0.1:$PORT/graphql" -H 'content-type: application/json' -H "authorization: Bearer $admin" \

@@ -99,5 +99,12 @@ async fn main() {
         .await
         .expect("the ceiling's address is free");
     eprintln!("ceiling listening on http://{addr}/graphql");
-    axum::serve(listener, app).await.expect("serves");
+    // Stopping on a signal, not killed by it, lets a profile-guided build's
+    // instrumented run (benches/pgo.sh) write its profile at exit.
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .expect("serves");
 }
