@@ -47,14 +47,10 @@ db=
 
 # shellcheck source=benches/support/measure.sh
 source benches/support/measure.sh
+# shellcheck source=benches/support/serve.sh
+source benches/support/serve.sh
 
-cleanup() {
-  [ -n "$server" ] && { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
-  [ -n "$db" ] && psql -q "$PG_SERVER/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1
-  [ -n "$WORK" ] && rm -rf "$WORK"
-  return 0
-}
-trap 'cleanup; rm -f "$RESULTS"' EXIT
+trap 'tidy_up; rm -f "$RESULTS"' EXIT
 
 if ! command -v wrk >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
@@ -80,12 +76,7 @@ sale() {
   env $extra DATABASE_URL="$url" STOCKROUTE_ADDR="127.0.0.1:$PORT" STOCKROUTE_COST_BUDGETS=off RUST_LOG=warn \
     "$bin" serve >"$WORK/server.log" 2>&1 &
   server=$!
-  local ready=
-  for _ in $(seq 1 100); do
-    curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && { ready=1; break; }
-    sleep 0.2
-  done
-  [ -n "$ready" ] || { echo "build $label did not become ready:" >&2; cat "$WORK/server.log" >&2; exit 1; }
+  wait_ready "$PORT" || { echo "(build $label)" >&2; exit 1; }
   FLASH_KEYS=$(DATABASE_URL="$url" "$bin" api-key create --role checkout --name flash 2>/dev/null | tail -1)
   export FLASH_KEYS
   local admin

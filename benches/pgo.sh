@@ -41,14 +41,10 @@ db=
 
 # shellcheck source=benches/support/measure.sh
 source benches/support/measure.sh
+# shellcheck source=benches/support/serve.sh
+source benches/support/serve.sh
 
-cleanup() {
-  [ -n "$server" ] && { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
-  [ -n "$db" ] && psql -q "$PG_SERVER/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1
-  rm -rf "$WORK"
-  return 0
-}
-trap cleanup EXIT
+trap tidy_up EXIT
 
 if ! command -v wrk >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
@@ -81,16 +77,6 @@ RUSTFLAGS="-Cprofile-generate=$DATA/raw" \
 # What the build's own scripts and macros recorded is not the service's.
 rm -f "$DATA"/raw/*
 
-ready() {
-  for _ in $(seq 1 150); do
-    curl -fs "http://127.0.0.1:$1/readyz" >/dev/null 2>&1 && return 0
-    sleep 0.2
-  done
-  echo "the trainee on port $1 did not become ready:" >&2
-  cat "$WORK/server.log" >&2
-  return 1
-}
-
 # One wrk run of the checkouts ($1 seconds; NONCE and PAY as reserve.lua
 # reads them); fails on answers that are neither holds nor sold out.
 checkouts() {
@@ -110,7 +96,7 @@ train_on() { # $1 the database URL, $2 the instrumented server
   DATABASE_URL="$url" STOCKROUTE_ADDR="127.0.0.1:$PORT" STOCKROUTE_COST_BUDGETS=off RUST_LOG=warn \
     "$trainee" serve >"$WORK/server.log" 2>&1 &
   server=$!
-  ready "$PORT"
+  wait_ready "$PORT"
   FLASH_KEYS=$(DATABASE_URL="$url" "$trainee" api-key create --role checkout --name train 2>/dev/null | tail -1)
   export FLASH_KEYS
   admin=$(DATABASE_URL="$url" "$trainee" api-key create --role admin --name train-admin 2>/dev/null | tail -1)
