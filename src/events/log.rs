@@ -16,8 +16,6 @@ use crate::entities::{movement, product, stock_level, warehouse};
 #[derive(Clone, Debug, PartialEq)]
 pub struct StockEvent {
     pub movement: movement::Model,
-    pub sku: String,
-    pub warehouse_code: String,
     /// The stock level right after this movement.
     pub level: stock_level::Model,
     /// What the movement names, as they were when it was read: a
@@ -47,8 +45,6 @@ impl StockEvent {
         };
         StockEvent {
             movement,
-            sku: product.sku.clone(),
-            warehouse_code: warehouse.code.clone(),
             level,
             product,
             warehouse,

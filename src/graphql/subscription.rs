@@ -78,8 +78,8 @@ impl Subscription {
                         ),
                         movement: Movement::named(
                             event.movement.clone(),
-                            event.sku.clone(),
-                            event.warehouse_code.clone(),
+                            event.product.clone(),
+                            event.warehouse.clone(),
                         ),
                     })
                 }

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
@@ -23,9 +23,12 @@ use crate::entities::{shipment_day, warehouse};
 /// The highest daily capacity one may set.
 pub const MAX_DAILY_SHIPMENTS: i32 = 1_000_000;
 
-/// A UTC day as `shipment_days` names it: `YYYY-MM-DD`.
+/// A UTC day as `shipment_days` names it: `YYYY-MM-DD`. Every hold asks
+/// (its shipments' day), so it is written directly: chrono's `format`
+/// parses the pattern and grows the string piece by piece each time.
 pub fn day_of(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d").to_string()
+    let day = at.date_naive();
+    format!("{:04}-{:02}-{:02}", day.year(), day.month(), day.day())
 }
 
 /// SQL for the UTC day a shipment `s` of reservation `r` ships on, as
@@ -183,4 +186,28 @@ async fn shift_used(
         )));
     }
     Ok(update.exec(connection).await?.rows_affected == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::day_of;
+
+    #[test]
+    fn a_day_is_spelt_as_chrono_spells_it_in_utc() {
+        for (y, m, d, h) in [
+            (2026, 12, 7, 23),
+            (2027, 1, 1, 0),
+            (999, 3, 9, 12),
+            (2028, 2, 29, 6),
+        ] {
+            let at = Utc.with_ymd_and_hms(y, m, d, h, 59, 59).unwrap();
+            assert_eq!(day_of(at), at.format("%Y-%m-%d").to_string());
+        }
+        assert_eq!(
+            day_of(Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap()),
+            "2026-01-02"
+        );
+    }
 }

@@ -119,9 +119,9 @@ impl Order {
 /// products can be shown without reading them again.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
-    pub products: HashMap<String, product::Model>,
+    pub products: HashMap<String, Arc<product::Model>>,
     /// The active warehouses that offer something, on hand or inbound.
-    pub warehouses: HashMap<i32, warehouse::Model>,
+    pub warehouses: HashMap<i32, Arc<warehouse::Model>>,
     /// Those with stock on hand to offer, and what they offer.
     sites: Vec<Site>,
     offers: Vec<Offer>,
@@ -503,7 +503,8 @@ fn worse(now: &Plan, promised: &Plan) -> bool {
 /// stored reservation shows of its shipments.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PricedShipment {
-    pub warehouse: warehouse::Model,
+    /// Shared with the snapshot, as [`PricedLine::product`] is.
+    pub warehouse: Arc<warehouse::Model>,
     pub distance_km: f64,
     pub weight_grams: i64,
     pub cost_cents: i64,
@@ -515,7 +516,8 @@ pub struct PricedShipment {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct PricedLine {
-    pub product: product::Model,
+    /// Shared with the snapshot: every line of every hold names one.
+    pub product: Arc<product::Model>,
     pub quantity: i32,
     /// Of `quantity`, the units held on inbound shipments (pre-ordered).
     pub from_inbound: Vec<InboundPart>,
@@ -667,12 +669,12 @@ pub async fn read_snapshot(
     lock: bool,
     inbound: bool,
 ) -> Result<Snapshot, InventoryError> {
-    let products: HashMap<String, product::Model> = product::Entity::find()
+    let products: HashMap<String, Arc<product::Model>> = product::Entity::find()
         .filter(product::Column::Sku.is_in(skus.iter().copied()))
         .all(connection)
         .await?
         .into_iter()
-        .map(|p| (p.sku.clone(), p))
+        .map(|p| (p.sku.clone(), Arc::new(p)))
         .collect();
     if products.is_empty() {
         return Ok(Snapshot {
@@ -797,7 +799,6 @@ pub async fn read_snapshot(
         warehouses: warehouses
             .into_iter()
             .filter(|(id, _)| offered.contains(id) || waiting.contains(id))
-            .map(|(id, w)| (id, Arc::unwrap_or_clone(w)))
             .collect(),
         sites,
         offers,
@@ -894,20 +895,20 @@ mod promised {
             let sku = format!("SKU{l}");
             snapshot.products.insert(
                 sku.clone(),
-                product::Model {
+                Arc::new(product::Model {
                     id: l as i32 + 1,
                     sku,
                     name: "p".into(),
                     weight_grams: weight as i32,
                     created_at: noon(0),
-                },
+                }),
             );
         }
         for (s, &(lon, base, per100, per_kg, limit, used)) in sites.iter().enumerate() {
             let id = s as i32 + 1;
             snapshot.warehouses.insert(
                 id,
-                warehouse::Model {
+                Arc::new(warehouse::Model {
                     id,
                     code: format!("W{s}"),
                     name: format!("W{s}"),
@@ -920,7 +921,7 @@ mod promised {
                     cents_per_kg: per_kg as i32,
                     daily_shipment_capacity: limit,
                     created_at: noon(0),
-                },
+                }),
             );
             snapshot.used.insert((id, TODAY.to_owned()), used);
             for (d, &later) in used_later.iter().enumerate() {

@@ -29,7 +29,7 @@ impl CatalogueMutation {
             .boxed()
             .await
             .coded()?;
-        Ok(Product(created))
+        Ok(Product::from(created))
     }
 
     /// Adds an active warehouse; a code already taken is a CONFLICT.

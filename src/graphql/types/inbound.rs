@@ -83,7 +83,7 @@ impl InboundShipment {
     }
 
     async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Product> {
-        Ok(Product(self.product_model(ctx).await?))
+        Ok(Product::from(self.product_model(ctx).await?))
     }
 
     async fn warehouse(&self, ctx: &Context<'_>) -> async_graphql::Result<Warehouse> {

@@ -1,8 +1,13 @@
+use std::sync::Arc;
+
 use async_graphql::{Context, Enum, ID, Object};
 use chrono::{DateTime, Utc};
 
 use crate::{
-    entities::movement::{self, MovementType as StoredType},
+    entities::{
+        movement::{self, MovementType as StoredType},
+        product, warehouse,
+    },
     graphql::{ApiError, Coded, loaders::Loaders},
     inventory::audit,
 };
@@ -79,9 +84,9 @@ impl From<MovementOrder> for audit::MovementOrder {
 /// One change of one stock level, as the ledger recorded it.
 pub struct Movement {
     model: movement::Model,
-    /// The SKU and warehouse code when the reader already has them (events
-    /// do); otherwise they are loaded in batches.
-    names: Option<(String, String)>,
+    /// Its product and warehouse when the reader already has them (events
+    /// do); otherwise their SKU and code are loaded in batches.
+    names: Option<(Arc<product::Model>, Arc<warehouse::Model>)>,
 }
 
 impl Movement {
@@ -89,10 +94,14 @@ impl Movement {
         Movement { model, names: None }
     }
 
-    pub fn named(model: movement::Model, sku: String, warehouse_code: String) -> Self {
+    pub fn named(
+        model: movement::Model,
+        product: Arc<product::Model>,
+        warehouse: Arc<warehouse::Model>,
+    ) -> Self {
         Movement {
             model,
-            names: Some((sku, warehouse_code)),
+            names: Some((product, warehouse)),
         }
     }
 }
@@ -105,8 +114,8 @@ impl Movement {
     }
 
     async fn sku(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
-        if let Some((sku, _)) = &self.names {
-            return Ok(sku.clone());
+        if let Some((product, _)) = &self.names {
+            return Ok(product.sku.clone());
         }
         let loaders = ctx.data::<Loaders>()?;
         let product = loaders
@@ -118,8 +127,8 @@ impl Movement {
     }
 
     async fn warehouse_code(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
-        if let Some((_, code)) = &self.names {
-            return Ok(code.clone());
+        if let Some((_, warehouse)) = &self.names {
+            return Ok(warehouse.code.clone());
         }
         let loaders = ctx.data::<Loaders>()?;
         let warehouse = loaders

@@ -163,7 +163,7 @@ pub struct Shipment(pub PricedShipment);
 #[Object]
 impl Shipment {
     async fn warehouse(&self) -> Warehouse {
-        Warehouse::from(self.0.warehouse.clone())
+        Warehouse(self.0.warehouse.clone())
     }
 
     async fn distance_km(&self) -> f64 {

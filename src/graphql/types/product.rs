@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object};
 
 use super::{Availability, LocationInput, StockLevel};
@@ -7,8 +9,9 @@ use crate::{
     inventory::availability::{distances_from, summarize},
 };
 
-/// A product in the catalogue.
-pub struct Product(pub product::Model);
+/// A product in the catalogue. Shared, not copied: every stockLevelChanged
+/// event that selects its product shows the one the event carries.
+pub struct Product(pub Arc<product::Model>);
 
 #[Object]
 impl Product {
@@ -82,6 +85,6 @@ impl Product {
 
 impl From<product::Model> for Product {
     fn from(model: product::Model) -> Self {
-        Product(model)
+        Product(Arc::new(model))
     }
 }

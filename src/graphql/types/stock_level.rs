@@ -40,7 +40,7 @@ impl StockLevel {
 impl StockLevel {
     async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Product> {
         if let Some((product, _)) = &self.known {
-            return Ok(Product(product.as_ref().clone()));
+            return Ok(Product(product.clone()));
         }
         let loaders = ctx.data::<Loaders>()?;
         let found = loaders
@@ -49,7 +49,7 @@ impl StockLevel {
             .await
             .coded()?;
         found
-            .map(Product)
+            .map(Product::from)
             .ok_or_else(|| missing("product", self.level.product_id))
             .coded()
     }

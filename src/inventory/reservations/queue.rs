@@ -925,11 +925,11 @@ fn stock_events(
     for shipment in planned.iter().flat_map(|p| &p.hold.shipments) {
         warehouses
             .entry(shipment.warehouse.id)
-            .or_insert_with(|| Arc::new(shipment.warehouse.clone()));
+            .or_insert_with(|| shipment.warehouse.clone());
         for line in &shipment.lines {
             products
                 .entry(line.product.id)
-                .or_insert_with(|| Arc::new(line.product.clone()));
+                .or_insert_with(|| line.product.clone());
         }
     }
     movements

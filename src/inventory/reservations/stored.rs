@@ -154,14 +154,15 @@ fn assemble(
                         product: products
                             .get(&line.product_id)
                             .ok_or_else(|| missing("product", line.product_id))?
-                            .clone(),
+                            .clone()
+                            .into(),
                         quantity: line.quantity,
                         from_inbound: part.into_iter().collect(),
                     }),
                 }
             }
             Ok(PricedShipment {
-                warehouse: warehouse.clone(),
+                warehouse: warehouse.clone().into(),
                 distance_km: shipment.distance_km,
                 weight_grams: shipment.weight_grams,
                 cost_cents: shipment.cost_cents,
