@@ -53,10 +53,13 @@ url="$PG_SERVER/$db"
 DATABASE_URL="$url" STOCKROUTE_ADDR="127.0.0.1:$PORT" STOCKROUTE_COST_BUDGETS=off RUST_LOG=warn \
   valgrind --tool=dhat --dhat-out-file="$OUT/dhat.json" "$bin" serve >"$WORK/server.log" 2>&1 &
 server=$!
+# Under valgrind the server starts in seconds, not milliseconds.
+ready=
 for _ in $(seq 1 600); do
-  curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
+  curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && { ready=1; break; }
   sleep 0.5
 done
+[ -n "$ready" ] || { echo "the server under valgrind did not become ready; its log:" >&2; cat "$WORK/server.log" >&2; exit 1; }
 FLASH_KEYS=$(DATABASE_URL="$url" "$bin" api-key create --role checkout --name flash 2>/dev/null | tail -1)
 export FLASH_KEYS
 admin=$(DATABASE_URL="$url" "$bin" api-key create --role admin --name flash-admin 2>/dev/null | tail -1)
@@ -67,11 +70,12 @@ wrk_sale() { # $1 the nonce, $2 seconds
   NONCE=$1 wrk -t2 -c"$CONNECTIONS" -d"$2s" --timeout 30s -s benches/support/reserve.lua \
     "http://127.0.0.1:$PORT/graphql" | sed -n 's/^answers //p'
 }
-echo "warm-up: $(wrk_sale 1 5)"
+# The subscriber first, so that every hold's event is counted.
 "$OUT/examples/feed_lag" --addr "127.0.0.1:$PORT" --key "$admin" --sku "$SKU" --idle-seconds 10 \
   >"$WORK/feed.txt" 2>&1 &
 feed=$!
 for _ in $(seq 1 100); do grep -q subscribed "$WORK/feed.txt" && break; sleep 0.2; done
+echo "warm-up: $(wrk_sale 1 15)"
 echo "sale: $(wrk_sale 2 "$DURATION")"
 sleep 2
 holds=$(psql -Atq "$url" -c "SELECT COUNT(*) FROM reservations")
