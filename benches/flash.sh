@@ -22,7 +22,8 @@
 #
 # The server and the ceiling are the release build optimised by profile
 # (benches/pgo.sh: PGO, then BOLT, each trained on checkouts and
-# storefront reads; ~15 minutes more from cold, ~8 on a warm tree);
+# storefront reads; ~15 minutes more from cold, ~25 on a fresh clone,
+# none when the last optimised build is of the same sources);
 # PGO=0 measures the plain `cargo build --release` instead. Both are built
 # the same way, so that the ceiling is the same stack built as ours is.
 #

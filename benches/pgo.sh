@@ -20,9 +20,12 @@
 # reads for 20 SKUs near an address; and the ceiling under the same
 # checkouts. A workload unlike it gains less from the build.
 #
-# ~15 minutes on 2 cores from cold: two release builds and ~3 minutes of
-# training. Needs the local PostgreSQL ($PG_SERVER, trust auth), wrk, and
-# LLVM's tools of the version rustc is built on (llvm-profdata, llvm-bolt),
+# ~15 minutes on 2 cores from cold (~27 on a fresh clone): two release
+# builds and ~3 minutes of training. A build whose sources (src, migration,
+# examples, the manifests, this script and its training script, rustc)
+# have not changed since the last is kept: REBUILD=1 builds it anyway.
+# Needs the local PostgreSQL ($PG_SERVER, trust auth), wrk, and LLVM's
+# tools of the version rustc is built on (llvm-profdata, llvm-bolt),
 # installed from Debian's llvm-N and bolt-N packages when missing. Where no
 # llvm-bolt can be had, the build stops at PGO and says so.
 set -euo pipefail
@@ -45,6 +48,16 @@ source benches/support/measure.sh
 source benches/support/serve.sh
 
 trap tidy_up EXIT
+
+# What the optimised build is made from: the contents of every file that
+# goes into it or trains it, and the compiler.
+sources() {
+  {
+    rustc -vV
+    find src migration examples -type f -print0 | sort -z | xargs -0 sha256sum
+    sha256sum Cargo.toml Cargo.lock benches/pgo.sh benches/support/reserve.lua
+  } | sha256sum | cut -d' ' -f1
+}
 
 if ! command -v wrk >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
@@ -69,6 +82,11 @@ fi
 
 # The subscriber is a client: built plainly, as the benchmarks use it.
 cargo build --release --locked --quiet --example feed_lag
+if [ "${REBUILD:-0}" != 1 ] && [ -x "$OUT/stockroute" ] && [ -x "$OUT/ceiling" ] \
+  && [ "$(cat "$OUT/sources" 2>/dev/null)" = "$(sources)" ]; then
+  echo "the optimised build in $OUT is of these sources already (REBUILD=1 builds it again)"
+  exit 0
+fi
 rm -rf "$DATA" "$OUT"
 mkdir -p "$DATA/raw" "$DATA/bolt" "$OUT"
 echo "== the build instrumented for PGO"
@@ -153,6 +171,7 @@ built=target/pgo/release
 if [ -z "$bolt" ]; then
   echo "no llvm-bolt-$llvm to be had: the build is optimised by PGO only"
   cp "$built/stockroute" "$built/examples/ceiling" "$OUT/"
+  sources >"$OUT/sources"
   exit 0
 fi
 
@@ -172,4 +191,5 @@ for bin in stockroute examples/ceiling; do
     -reorder-blocks=ext-tsp -reorder-functions=cdsort -split-functions -split-all-cold -split-eh \
     -icf=1 -use-gnu-stack >"$WORK/bolt.log" 2>&1 || { cat "$WORK/bolt.log" >&2; exit 1; }
 done
+sources >"$OUT/sources"
 echo "built $OUT/stockroute and $OUT/ceiling"
