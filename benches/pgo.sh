@@ -22,8 +22,9 @@
 #
 # ~15 minutes on 2 cores from cold (~27 on a fresh clone): two release
 # builds and ~3 minutes of training. A build whose sources (src, migration,
-# examples, the manifests, this script and its training script, rustc)
-# have not changed since the last is kept: REBUILD=1 builds it anyway.
+# examples, assets, the manifests, this script and its training scripts,
+# rustc, the BOLT found) have not changed since the last is kept:
+# REBUILD=1 builds it anyway.
 # Needs the local PostgreSQL ($PG_SERVER, trust auth), wrk, and LLVM's
 # tools of the version rustc is built on (llvm-profdata, llvm-bolt),
 # installed from Debian's llvm-N and bolt-N packages when missing. Where no
@@ -50,12 +51,14 @@ source benches/support/serve.sh
 trap tidy_up EXIT
 
 # What the optimised build is made from: the contents of every file that
-# goes into it or trains it, and the compiler.
+# goes into it (the assets are embedded) or trains it, the compiler, and
+# the BOLT it could use (a build made without one is PGO only).
 sources() {
   {
     rustc -vV
-    find src migration examples -type f -print0 | sort -z | xargs -0 sha256sum
-    sha256sum Cargo.toml Cargo.lock benches/pgo.sh benches/support/reserve.lua
+    echo "bolt: $bolt"
+    find src migration examples assets benches/support -type f -print0 | sort -z | xargs -0 sha256sum
+    sha256sum Cargo.toml Cargo.lock benches/pgo.sh
   } | sha256sum | cut -d' ' -f1
 }
 
