@@ -75,7 +75,7 @@ impl Mutation {
 // The allocator stockroute's binary uses, so that the two differ only in
 // the work they do.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: stockroute::allocator::MiMalloc = stockroute::allocator::MiMalloc;
 
 type CeilingSchema = Schema<Query, Mutation, EmptySubscription>;
 

@@ -28,6 +28,7 @@
 #[cfg(test)]
 extern crate self as stockroute;
 
+pub mod allocator;
 pub mod auth;
 pub mod background;
 pub mod cli;

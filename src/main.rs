@@ -1,12 +1,11 @@
 //! The `stockroute` binary: a shim over [`stockroute::cli`].
 
-// Requests allocate many small short-lived objects (GraphQL values, JSON);
-// mimalloc serves them faster than glibc's malloc under concurrency. The
+// mimalloc (see `stockroute::allocator` for how it is asked). The
 // `system-allocator` feature keeps the C allocator, for tools that count
 // what goes through it (benches/allocations.sh).
 #[cfg(not(feature = "system-allocator"))]
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: stockroute::allocator::MiMalloc = stockroute::allocator::MiMalloc;
 
 fn main() -> std::process::ExitCode {
     stockroute::cli::main()
