@@ -35,6 +35,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod digest;
 pub mod entities;
 pub mod events;
 pub mod geography;

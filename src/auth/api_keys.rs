@@ -10,7 +10,7 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 
 use super::{Caller, KeyRole, Role};
-use crate::{db::bulk::is_one_of, entities::api_key};
+use crate::{db::bulk::is_one_of, digest::lower_hex, entities::api_key};
 
 const KEY_PREFIX: &str = "sr_";
 const MAX_NAME_LEN: usize = 100;
@@ -44,7 +44,7 @@ pub struct CreatedKey {
 }
 
 pub(super) fn hash(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
+    lower_hex(&Sha256::digest(secret.as_bytes()))
 }
 
 pub async fn create_key(
@@ -52,7 +52,7 @@ pub async fn create_key(
     role: KeyRole,
     name: Option<String>,
 ) -> Result<CreatedKey, AuthError> {
-    let secret = format!("{KEY_PREFIX}{}", hex::encode(rand::random::<[u8; 32]>()));
+    let secret = format!("{KEY_PREFIX}{}", lower_hex(&rand::random::<[u8; 32]>()));
     let prefix = secret[..KEY_PREFIX.len() + 8].to_owned();
     let role = Role::from(role);
     let name = match name {

@@ -403,7 +403,7 @@ fn respond(response: &async_graphql::Response, media: Media, policy: CachePolicy
         CachePolicy::Public { if_none_match } => {
             let tag = format!(
                 "\"{}\"",
-                &hex::encode(Sha256::digest(text.as_bytes()))[..32]
+                &crate::digest::lower_hex(&Sha256::digest(text.as_bytes()))[..32]
             );
             let tag = HeaderValue::from_str(&tag).expect("hex is a valid header value");
             headers.insert(

@@ -48,7 +48,7 @@ impl<'a> Keyed<'a> {
         Keyed {
             key,
             operation,
-            fingerprint: hex::encode(hash.finalize()),
+            fingerprint: crate::digest::lower_hex(&hash.finalize()),
         }
     }
 

@@ -3,6 +3,7 @@
 use sha2::{Digest, Sha256};
 
 use super::{HoldRequest, strategy_name};
+use crate::digest::lower_hex;
 
 /// A digest of everything the request asks for. Lines are taken in SKU
 /// order: the same lines sent in another order are the same order.
@@ -36,7 +37,7 @@ pub fn fingerprint(request: &HoldRequest) -> String {
         }
         None => hasher.update([0]),
     }
-    hex::encode(hasher.finalize())
+    lower_hex(&hasher.finalize())
 }
 
 #[cfg(test)]
