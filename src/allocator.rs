@@ -41,6 +41,33 @@ fn aligned(block: *mut c_void, align: usize) -> bool {
     block.addr() & (align - 1) == 0
 }
 
+/// A block for `layout` from mimalloc's `ordinary` call when that gives it
+/// aligned as asked, else from the `by_alignment` one.
+///
+/// # Safety
+///
+/// `ordinary` and `by_alignment` are mimalloc's: their blocks go back to
+/// `mi_free`.
+#[inline]
+unsafe fn allocate(
+    layout: Layout,
+    ordinary: unsafe extern "C" fn(usize) -> *mut c_void,
+    by_alignment: unsafe extern "C" fn(usize, usize) -> *mut c_void,
+) -> *mut u8 {
+    let (size, align) = (layout.size(), layout.align());
+    if align <= ORDINARY_ALIGN {
+        // SAFETY: any size may be asked for.
+        let block = unsafe { ordinary(size) };
+        if aligned(block, align) {
+            return block.cast();
+        }
+        // SAFETY: the block came from mimalloc and is not used.
+        unsafe { mi::mi_free(block) };
+    }
+    // SAFETY: `align` is a power of two, as a `Layout`'s is.
+    unsafe { by_alignment(size, align).cast() }
+}
+
 // SAFETY: every block comes from mimalloc and goes back to `mi_free`, which
 // takes blocks of its aligned and ordinary calls alike; a block is handed
 // out only when aligned as its layout asks (checked, or given by the
@@ -48,34 +75,14 @@ fn aligned(block: *mut c_void, align: usize) -> bool {
 unsafe impl GlobalAlloc for MiMalloc {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let (size, align) = (layout.size(), layout.align());
-        if align <= ORDINARY_ALIGN {
-            // SAFETY: any size may be asked for.
-            let block = unsafe { mi::mi_malloc(size) };
-            if aligned(block, align) {
-                return block.cast();
-            }
-            // SAFETY: the block came from mimalloc and is not used.
-            unsafe { mi::mi_free(block) };
-        }
-        // SAFETY: `align` is a power of two, as a `Layout`'s is.
-        unsafe { mi::mi_malloc_aligned(size, align).cast() }
+        // SAFETY: both are mimalloc's calls.
+        unsafe { allocate(layout, mi::mi_malloc, mi::mi_malloc_aligned) }
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let (size, align) = (layout.size(), layout.align());
-        if align <= ORDINARY_ALIGN {
-            // SAFETY: any size may be asked for.
-            let block = unsafe { mi::mi_zalloc(size) };
-            if aligned(block, align) {
-                return block.cast();
-            }
-            // SAFETY: the block came from mimalloc and is not used.
-            unsafe { mi::mi_free(block) };
-        }
-        // SAFETY: `align` is a power of two, as a `Layout`'s is.
-        unsafe { mi::mi_zalloc_aligned(size, align).cast() }
+        // SAFETY: both are mimalloc's calls.
+        unsafe { allocate(layout, mi::mi_zalloc, mi::mi_zalloc_aligned) }
     }
 
     #[inline]
