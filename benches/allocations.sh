@@ -6,7 +6,14 @@
 # summary per hold: allocations and bytes, split by the part of the server
 # that made them, and the call sites that make the most.
 #
-#   bash benches/allocations.sh            # -> target/allocations/dhat.json
+#   bash benches/allocations.sh                 # -> target/allocations/dhat.json
+#   TOOL=callgrind bash benches/allocations.sh  # -> target/allocations/callgrind.out
+#
+# With TOOL=callgrind the same sale is run under callgrind instead, which
+# counts instructions (on mimalloc, as served), switched on for the
+# measured sale only, and the summary is instructions per hold: in all,
+# and the inclusive cost of the parts a hold goes through
+# (benches/support/callgrind_summary.py).
 #
 # Counts, not seconds: for the same code and load they repeat within a few
 # per cent whatever else the machine does, where flash_pairs.sh's rates move
@@ -43,15 +50,28 @@ for tool in valgrind wrk; do
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$tool" >/dev/null
   }
 done
-cargo build --quiet --profile allocations --features system-allocator --bin stockroute --example feed_lag
+TOOL=${TOOL:-dhat}
+case "$TOOL" in
+  dhat) features=(--features system-allocator) ;;
+  callgrind) features=() ;;
+  *) echo "TOOL is dhat or callgrind, not $TOOL" >&2; exit 2 ;;
+esac
+cargo build --quiet --profile allocations "${features[@]}" --bin stockroute --example feed_lag
 bin=$OUT/stockroute
 mkdir -p "$OUT"
+if [ "$TOOL" = dhat ]; then
+  profiler=(--tool=dhat --dhat-out-file="$OUT/dhat.json")
+else
+  command -v callgrind_control >/dev/null || { echo "callgrind_control (valgrind) is missing" >&2; exit 1; }
+  # Counting starts with the measured sale, not at start-up.
+  profiler=(--tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT/callgrind.out")
+fi
 
 db="allocations_$$"
 psql -q "$PG_SERVER/postgres" -c "CREATE DATABASE $db"
 url="$PG_SERVER/$db"
 DATABASE_URL="$url" STOCKROUTE_ADDR="127.0.0.1:$PORT" STOCKROUTE_COST_BUDGETS=off RUST_LOG=warn \
-  valgrind --tool=dhat --dhat-out-file="$OUT/dhat.json" "$bin" serve >"$WORK/server.log" 2>&1 &
+  valgrind "${profiler[@]}" "$bin" serve >"$WORK/server.log" 2>&1 &
 server=$!
 # Under valgrind the server starts in seconds, not milliseconds.
 ready=
@@ -76,13 +96,30 @@ wrk_sale() { # $1 the nonce, $2 seconds
 feed=$!
 for _ in $(seq 1 100); do grep -q subscribed "$WORK/feed.txt" && break; sleep 0.2; done
 echo "warm-up: $(wrk_sale 1 15)"
-echo "sale: $(wrk_sale 2 "$DURATION")"
-sleep 2
-holds=$(psql -Atq "$url" -c "SELECT COUNT(*) FROM reservations")
+held() { psql -Atq "$url" -c "SELECT COUNT(*) FROM reservations"; }
+if [ "$TOOL" = callgrind ]; then
+  sleep 2
+  before=$(held)
+  callgrind_control -i on "$server" >/dev/null
+  echo "sale: $(wrk_sale 2 "$DURATION")"
+  # Until the subscriber has had the sale's last events.
+  sleep 3
+  callgrind_control -i off "$server" >/dev/null
+  holds=$(($(held) - before))
+else
+  echo "sale: $(wrk_sale 2 "$DURATION")"
+  sleep 2
+  holds=$(held)
+fi
 kill -INT "$server"
 wait "$server" || true
 server=
 wait "$feed" || true
 echo "subscriber: $(grep '^feed:' "$WORK/feed.txt" || cat "$WORK/feed.txt")"
-echo "holds, warm-up and sale: $holds"
-python3 benches/support/dhat_summary.py "$OUT/dhat.json" "$holds"
+if [ "$TOOL" = callgrind ]; then
+  echo "holds in the measured sale: $holds"
+  python3 benches/support/callgrind_summary.py "$OUT/callgrind.out" "$holds"
+else
+  echo "holds, warm-up and sale: $holds"
+  python3 benches/support/dhat_summary.py "$OUT/dhat.json" "$holds"
+fi
