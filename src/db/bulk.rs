@@ -102,15 +102,15 @@ where
         insert_rows(connection, rows).await?;
         return Ok(None);
     };
-    let mut ids = connection
-        .query_all_raw(statement)
-        .await?
-        .iter()
-        .map(|row| row.try_get::<i64>("", "id"))
-        .collect::<Result<Vec<_>, _>>()?;
-    // The rows come back in no promised order; numbered as fed, the
-    // smallest id is the first row's.
-    ids.sort_unstable();
+    // One row holding every id: a row per id cost the driver a message, a
+    // row and a column lookup by name each, ~10 % of a flash-sale batch's
+    // instructions (round 25 of benches/flash-rounds.md).
+    let ids = match connection.query_one_raw(statement).await? {
+        Some(row) => row
+            .try_get::<Option<Vec<i64>>>("", "ids")?
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
     Ok((ids.len() == rows.len()).then(|| rows.into_iter().zip(ids).collect()))
 }
 
@@ -126,38 +126,74 @@ enum Returning<'a> {
 
 /// The PostgreSQL statement inserting `rows` from one array parameter per
 /// column; `None` when some column holds a type this module does not carry.
+///
+/// A column that holds the same value in every row goes as that one value
+/// instead: a batch of holds for one SKU shares its product, warehouse,
+/// strategy, caller and timestamps, and each array cell costs the driver a
+/// clone, a conversion and an encoding, and PostgreSQL an element to unnest.
+/// At least one column stays an array, to carry the number of rows.
 fn as_array_insert<A: ActiveModelTrait>(rows: &[A], returning: Returning) -> Option<Statement> {
     let columns: Vec<_> = <A::Entity as EntityTrait>::Column::iter()
         .filter(|c| !matches!(rows[0].get(*c), ActiveValue::NotSet))
         .collect();
-    let mut arrays = Vec::new();
-    let mut unnested = Vec::new();
+    let cells = columns
+        .iter()
+        .map(|column| {
+            let cells = rows
+                .iter()
+                .map(|row| match row.get(*column) {
+                    ActiveValue::Set(value) | ActiveValue::Unchanged(value) => Some(value),
+                    ActiveValue::NotSet => None,
+                })
+                .collect::<Option<Vec<Value>>>()?;
+            column_cells(cells)
+        })
+        .collect::<Option<Vec<_>>>()?;
+    // Nothing varies (one row, say): then every column stays an array.
+    let fold = cells
+        .iter()
+        .any(|c| matches!(c, ColumnCells::Array { same: false, .. }));
+    let as_one_value = |same: bool| same && fold;
+    // The arrays are bound first ($1 …), the single values after them.
+    let array_count: usize = cells
+        .iter()
+        .map(|c| match c {
+            ColumnCells::Array { same, nulls, .. } if !as_one_value(*same) => {
+                1 + usize::from(nulls.is_some())
+            }
+            _ => 0,
+        })
+        .sum();
+    let mut arrays = Vec::with_capacity(array_count);
+    let mut single_values = Vec::new();
+    let mut unnested = Vec::with_capacity(array_count);
     let mut selected = Vec::with_capacity(columns.len());
-    for column in &columns {
-        let cells = rows
-            .iter()
-            .map(|row| match row.get(*column) {
-                ActiveValue::Set(value) | ActiveValue::Unchanged(value) => Some(value),
-                ActiveValue::NotSet => None,
-            })
-            .collect::<Option<Vec<Value>>>()?;
+    for column in cells {
         let ColumnCells::Array {
-            values,
+            kind,
+            mut values,
             sql_type,
             nulls,
-        } = column_cells(cells)?
+            same,
+        } = column
         else {
             // NULL in every row, cast to the column's type by the insert.
             selected.push("NULL".to_owned());
             continue;
         };
+        if as_one_value(same) {
+            single_values.push(values.swap_remove(0));
+            let n = array_count + single_values.len();
+            selected.push(format!("${n}::{sql_type}"));
+            continue;
+        }
         let n = arrays.len();
-        arrays.push(values);
-        unnested.push(format!("${}::{sql_type}", n + 1));
+        arrays.push(Value::Array(kind, Some(Box::new(values))));
+        unnested.push(format!("${}::{sql_type}[]", n + 1));
         match nulls {
             None => selected.push(format!("r.c{n}")),
             Some(nulls) => {
-                arrays.push(nulls);
+                arrays.push(Value::Array(ArrayType::Bool, Some(Box::new(nulls))));
                 unnested.push(format!("${}::boolean[]", n + 2));
                 selected.push(format!("CASE WHEN r.c{} THEN NULL ELSE r.c{n} END", n + 1));
             }
@@ -185,18 +221,22 @@ fn as_array_insert<A: ActiveModelTrait>(rows: &[A], returning: Returning) -> Opt
         // (the id's nextval) after the sort. The calls of `first` sit in a
         // one-row subquery joined to every row: no row exists, so none is
         // numbered, before they have run (their volatility keeps the
-        // planner from dropping them), and they run once.
+        // planner from dropping them), and they run once. The ids come
+        // back as one array, smallest (the first row's) first.
         Returning::Ids { first } => {
             let first = first
                 .map(|calls| format!("(SELECT {calls}) AS first, "))
                 .unwrap_or_default();
             format!(
-                "INSERT INTO {table} ({names}) SELECT {selected} \
+                "WITH numbered AS (INSERT INTO {table} ({names}) SELECT {selected} \
                  FROM {first}unnest({unnested}) WITH ORDINALITY AS r({aliases}, ordinality) \
-                 ORDER BY r.ordinality RETURNING id"
+                 ORDER BY r.ordinality RETURNING id) \
+                 SELECT array_agg(id ORDER BY id) AS ids FROM numbered"
             )
         }
     };
+    debug_assert_eq!(arrays.len(), array_count);
+    arrays.extend(single_values);
     Some(Statement::from_sql_and_values(
         DbBackend::Postgres,
         sql,
@@ -208,13 +248,16 @@ fn as_array_insert<A: ActiveModelTrait>(rows: &[A], returning: Returning) -> Opt
 enum ColumnCells {
     /// Every cell is NULL: no value gives the column a type to bind by.
     AllNull,
-    /// The cells as one array of `sql_type` and, when some are NULL, a
-    /// `boolean[]` saying which: a bound array may hold no NULL, so a NULL
-    /// cell holds its type's default in the first.
+    /// The cells, for an array of `sql_type` (an element's type) and, when
+    /// some are NULL, a `boolean[]` saying which: a bound array may hold no
+    /// NULL, so a NULL cell holds its type's default in the first.
     Array {
-        values: Value,
+        kind: ArrayType,
+        values: Vec<Value>,
         sql_type: &'static str,
-        nulls: Option<Value>,
+        nulls: Option<Vec<Value>>,
+        /// No cell is NULL and every one equals the first.
+        same: bool,
     },
 }
 
@@ -224,6 +267,7 @@ fn column_cells(cells: Vec<Value>) -> Option<ColumnCells> {
         return Some(ColumnCells::AllNull);
     };
     let sql_type = sql_type(&kind)?;
+    let same = cells.iter().all(|cell| *cell == cells[0]);
     let mut any_null = false;
     let mut nulls = Vec::with_capacity(cells.len());
     let mut values = Vec::with_capacity(cells.len());
@@ -237,24 +281,26 @@ fn column_cells(cells: Vec<Value>) -> Option<ColumnCells> {
         values.push(if null { cell.dummy_value() } else { cell });
     }
     Some(ColumnCells::Array {
-        values: Value::Array(kind, Some(Box::new(values))),
+        kind,
+        values,
         sql_type,
-        nulls: any_null.then(|| Value::Array(ArrayType::Bool, Some(Box::new(nulls)))),
+        nulls: any_null.then_some(nulls),
+        same: same && !any_null,
     })
 }
 
-/// The PostgreSQL array type for cells of `kind`; `None` for a kind that
-/// does not travel in an array here.
+/// The PostgreSQL type of cells of `kind`; `None` for a kind that does not
+/// travel in an array here.
 fn sql_type(kind: &ArrayType) -> Option<&'static str> {
     Some(match kind {
-        ArrayType::Bool => "boolean[]",
-        ArrayType::SmallInt => "smallint[]",
-        ArrayType::Int => "integer[]",
-        ArrayType::BigInt => "bigint[]",
-        ArrayType::Double => "double precision[]",
-        ArrayType::String => "text[]",
-        ArrayType::Uuid => "uuid[]",
-        ArrayType::ChronoDateTimeUtc => "timestamptz[]",
+        ArrayType::Bool => "boolean",
+        ArrayType::SmallInt => "smallint",
+        ArrayType::Int => "integer",
+        ArrayType::BigInt => "bigint",
+        ArrayType::Double => "double precision",
+        ArrayType::String => "text",
+        ArrayType::Uuid => "uuid",
+        ArrayType::ChronoDateTimeUtc => "timestamptz",
         _ => return None,
     })
 }
@@ -269,63 +315,113 @@ mod tests {
     use chrono::{TimeZone, Utc};
     use sea_orm::{ActiveValue::Set, IntoActiveModel};
 
-    fn array(values: Vec<Value>, kind: ArrayType) -> Value {
-        Value::Array(kind, Some(Box::new(values)))
-    }
-
     #[test]
     fn a_column_with_nulls_carries_which_they_are() {
         let Some(ColumnCells::Array {
             values,
             sql_type,
             nulls,
+            same,
+            ..
         }) = column_cells(vec![
             Value::String(Some("a".into())),
             Value::String(None),
-            Value::String(Some("c".into())),
+            Value::String(Some("a".into())),
         ])
         else {
             panic!("strings are carried");
         };
-        assert_eq!(sql_type, "text[]");
+        assert_eq!(sql_type, "text");
         assert_eq!(
             values,
-            array(
-                vec![
-                    Value::String(Some("a".into())),
-                    Value::String(Some(String::new())),
-                    Value::String(Some("c".into())),
-                ],
-                ArrayType::String
-            )
+            vec![
+                Value::String(Some("a".into())),
+                Value::String(Some(String::new())),
+                Value::String(Some("a".into())),
+            ]
         );
         assert_eq!(
             nulls,
-            Some(array(
-                vec![
-                    Value::Bool(Some(false)),
-                    Value::Bool(Some(true)),
-                    Value::Bool(Some(false)),
-                ],
-                ArrayType::Bool
-            ))
+            Some(vec![
+                Value::Bool(Some(false)),
+                Value::Bool(Some(true)),
+                Value::Bool(Some(false)),
+            ])
         );
+        assert!(!same, "a NULL among equal values is not one value");
     }
 
     #[test]
     fn a_column_without_nulls_carries_no_mask_and_one_all_null_no_array() {
-        let Some(ColumnCells::Array { nulls, .. }) =
+        let Some(ColumnCells::Array { nulls, same, .. }) =
             column_cells(vec![Value::Int(Some(1)), Value::Int(Some(2))])
         else {
             panic!("ints are carried");
         };
         assert_eq!(nulls, None);
+        assert!(!same);
+        let Some(ColumnCells::Array { same, .. }) =
+            column_cells(vec![Value::Int(Some(7)), Value::Int(Some(7))])
+        else {
+            panic!("ints are carried");
+        };
+        assert!(same);
         assert!(matches!(
             column_cells(vec![Value::Uuid(None), Value::Uuid(None)]),
             Some(ColumnCells::AllNull)
         ));
         // No array type here: the caller takes the plain insert.
         assert!(column_cells(vec![Value::Bytes(Some(vec![1]))]).is_none());
+    }
+
+    #[test]
+    fn columns_the_same_in_every_row_are_bound_once() {
+        let at = Utc.with_ymd_and_hms(2026, 12, 5, 15, 4, 5).unwrap();
+        let movement = |reserved_after: i32| movement::ActiveModel {
+            product_id: Set(1),
+            warehouse_id: Set(2),
+            movement_type: Set(MovementType::Reserve),
+            quantity_delta: Set(0),
+            reserved_delta: Set(1),
+            quantity_after: Set(5),
+            reserved_after: Set(reserved_after),
+            safety_stock_delta: Set(0),
+            safety_stock_after: Set(0),
+            version_after: Set(reserved_after),
+            reference_id: Set(Some(format!("hold {reserved_after}"))),
+            created_by: Set(None),
+            created_at: Set(at),
+            inbound_id: Set(None),
+            ..Default::default()
+        };
+        let statement = as_array_insert(&[movement(1), movement(2)], Returning::Count)
+            .expect("movements go as arrays");
+        // Only what differs from row to row is unnested.
+        assert!(
+            statement
+                .sql
+                .contains("FROM unnest($1::integer[], $2::integer[], $3::text[]) AS r(c0, c1, c2)"),
+            "{}",
+            statement.sql
+        );
+        assert!(
+            statement
+                .sql
+                .contains("SELECT $4::integer, $5::integer, $6::text"),
+            "{}",
+            statement.sql
+        );
+        let values = statement.values.expect("bound").0;
+        assert_eq!(values.len(), 3 + 9, "three arrays, nine single values");
+        assert_eq!(values[3], Value::Int(Some(1)));
+        assert_eq!(values[4], Value::Int(Some(2)));
+        assert_eq!(values.last(), Some(&Value::ChronoDateTimeUtc(Some(at))));
+
+        // Rows that are all alike still need an array to count them.
+        let sql = as_array_insert(&[movement(3), movement(3)], Returning::Count)
+            .expect("movements go as arrays")
+            .sql;
+        assert!(sql.contains("SELECT r.c0, r.c1,"), "{sql}");
     }
 
     #[test]
@@ -376,7 +472,10 @@ mod tests {
         )
         .expect("movements go as arrays")
         .sql;
-        assert!(sql.ends_with("ORDER BY r.ordinality RETURNING id"), "{sql}");
+        assert!(
+            sql.ends_with("ORDER BY r.ordinality RETURNING id) SELECT array_agg(id ORDER BY id) AS ids FROM numbered"),
+            "{sql}"
+        );
         let first = Some("pg_advisory_xact_lock(7)");
         let sql = as_array_insert(&[movement], Returning::Ids { first })
             .expect("movements go as arrays")
