@@ -24,11 +24,30 @@ use crate::entities::{shipment_day, warehouse};
 pub const MAX_DAILY_SHIPMENTS: i32 = 1_000_000;
 
 /// A UTC day as `shipment_days` names it: `YYYY-MM-DD`. Every hold asks
-/// (its shipments' day), so it is written directly: chrono's `format`
-/// parses the pattern and grows the string piece by piece each time.
+/// (its shipments' day), so the digits are written directly: chrono's
+/// `format` parses the pattern each time, and `format!` goes through the
+/// formatter for each number (~1,300 instructions a day under callgrind).
 pub fn day_of(at: DateTime<Utc>) -> String {
     let day = at.date_naive();
-    format!("{:04}-{:02}-{:02}", day.year(), day.month(), day.day())
+    // Years of five digits or before year 0 are spelt as chrono spells them.
+    let Ok(year @ 0..=9999) = u32::try_from(day.year()) else {
+        return day.format("%Y-%m-%d").to_string();
+    };
+    let digit = |n: u32| b'0' + (n % 10) as u8;
+    let (month, date) = (day.month(), day.day());
+    let spelt = [
+        digit(year / 1000),
+        digit(year / 100),
+        digit(year / 10),
+        digit(year),
+        b'-',
+        digit(month / 10),
+        digit(month),
+        b'-',
+        digit(date / 10),
+        digit(date),
+    ];
+    spelt.iter().map(|&b| char::from(b)).collect()
 }
 
 /// SQL for the UTC day a shipment `s` of reservation `r` ships on, as
@@ -201,6 +220,9 @@ mod tests {
             (2027, 1, 1, 0),
             (999, 3, 9, 12),
             (2028, 2, 29, 6),
+            (7, 10, 31, 1),
+            (10000, 6, 1, 0),
+            (-44, 3, 15, 12),
         ] {
             let at = Utc.with_ymd_and_hms(y, m, d, h, 59, 59).unwrap();
             assert_eq!(day_of(at), at.format("%Y-%m-%d").to_string());
