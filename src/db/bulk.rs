@@ -267,7 +267,7 @@ fn column_cells(cells: Vec<Value>) -> Option<ColumnCells> {
         return Some(ColumnCells::AllNull);
     };
     let sql_type = sql_type(&kind)?;
-    let same = cells.iter().all(|cell| *cell == cells[0]);
+    let same = cells.iter().all(|cell| identical(cell, &cells[0]));
     let mut any_null = false;
     let mut nulls = Vec::with_capacity(cells.len());
     let mut values = Vec::with_capacity(cells.len());
@@ -287,6 +287,16 @@ fn column_cells(cells: Vec<Value>) -> Option<ColumnCells> {
         nulls: any_null.then_some(nulls),
         same: same && !any_null,
     })
+}
+
+/// Whether two cells hold the same value, bit for bit: a float's `==`
+/// takes -0.0 for 0.0, and one bound for both would store the other's sign.
+fn identical(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Double(Some(a)), Value::Double(Some(b))) => a.to_bits() == b.to_bits(),
+        (Value::Float(Some(a)), Value::Float(Some(b))) => a.to_bits() == b.to_bits(),
+        _ => a == b,
+    }
 }
 
 /// The PostgreSQL type of cells of `kind`; `None` for a kind that does not
@@ -366,6 +376,18 @@ mod tests {
             panic!("ints are carried");
         };
         assert!(same);
+        for (a, b, alike) in [
+            (0.0, -0.0, false),
+            (f64::NAN, f64::NAN, true),
+            (1.5, 1.5, true),
+        ] {
+            let Some(ColumnCells::Array { same, .. }) =
+                column_cells(vec![Value::Double(Some(a)), Value::Double(Some(b))])
+            else {
+                panic!("doubles are carried");
+            };
+            assert_eq!(same, alike, "{a} and {b}");
+        }
         assert!(matches!(
             column_cells(vec![Value::Uuid(None), Value::Uuid(None)]),
             Some(ColumnCells::AllNull)
