@@ -103,8 +103,8 @@ where
         return Ok(None);
     };
     // One row holding every id: a row per id cost the driver a message, a
-    // row and a column lookup by name each, ~10 % of a flash-sale batch's
-    // instructions (round 25 of benches/flash-rounds.md).
+    // row and a column lookup by name each (~1.3k of a flash-sale hold's
+    // ~200k instructions: round 25 of benches/flash-rounds.md).
     let ids = match connection.query_one_raw(statement).await? {
         Some(row) => row
             .try_get::<Option<Vec<i64>>>("", "ids")?
